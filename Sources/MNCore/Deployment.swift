@@ -1,0 +1,207 @@
+/// Where a deployment stands (Caxton's states, plus the ends of a rollout).
+public enum DeploymentStatus: String, CaseIterable, Hashable, Sendable, Codable {
+    /// Checks run before anything starts (static checks, image present, ports free).
+    case validating
+    /// A rollout is placing or replacing instances.
+    case deploying
+    /// The current version runs and is healthy.
+    case running
+    /// An operator paused the rollout: no new actions until resumed.
+    case paused
+    /// Instances are being drained before removal.
+    case draining
+    /// The rollout failed (validation, health or progress deadline, or by an operator).
+    case failed
+    /// The rollout failed and was reverted to the last stable version.
+    case rolledBack = "rolled_back"
+
+    /// Whether a rollout in this state is finished and takes no further automatic steps.
+    public var isTerminal: Bool { self == .running || self == .failed || self == .rolledBack }
+}
+
+/// How a version came to be.
+public enum VersionSource: Hashable, Sendable, Codable {
+    /// `mnctl apply` or `deployment deploy` of a manifest.
+    case applied
+    /// A copy of an earlier version's manifest, made by a rollback.
+    case rollback(from: Int, reason: String)
+}
+
+/// One immutable version of a deployment's manifest.
+public struct DeploymentVersion: Hashable, Sendable, Codable {
+    /// 1 for the first version, then one more for each.
+    public let number: Int
+    public let manifest: Manifest
+    /// ``Manifest/contentHash`` of `manifest`.
+    public let contentHash: SpecHash
+    public let createdAt: Timestamp
+    public let source: VersionSource
+
+    enum CodingKeys: String, CodingKey {
+        case number, manifest, source
+        case contentHash = "content_hash"
+        case createdAt = "created_at"
+    }
+}
+
+/// Something that happened to a deployment, for `deployment status` and the event log.
+public struct DeploymentEvent: Hashable, Sendable, Codable {
+    public var at: Timestamp
+    /// The version the event is about.
+    public var version: Int
+    public var message: String
+
+    /// Creates an event.
+    public init(at: Timestamp, version: Int, message: String) {
+        self.at = at
+        self.version = version
+        self.message = message
+    }
+}
+
+/// Instance counts for the version being rolled out.
+public struct HealthSummary: Hashable, Sendable, Codable {
+    public var desired: Int
+    public var placed: Int
+    public var healthy: Int
+    public var unhealthy: Int
+
+    /// Creates a summary.
+    public init(desired: Int = 0, placed: Int = 0, healthy: Int = 0, unhealthy: Int = 0) {
+        self.desired = desired
+        self.placed = placed
+        self.healthy = healthy
+        self.unhealthy = unhealthy
+    }
+}
+
+/// Why a deployment could not change as asked.
+public struct DeploymentError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var description: String
+
+    init(_ description: String) { self.description = description }
+}
+
+/// The record of one deployment key: its version history, where its rollout stands,
+/// its recent events and the version to roll back to.
+///
+/// History is append-only: versions are numbered from 1, never edited or removed; a
+/// rollback appends a copy of an earlier version.
+public struct Deployment: Hashable, Sendable {
+    public let key: DeploymentKey
+    /// Every version, oldest first; `versions[i].number == i + 1`.
+    public private(set) var versions: [DeploymentVersion]
+    public var status: DeploymentStatus
+    /// The last version that reached Running; where an automatic revert goes.
+    public var stableVersion: Int?
+    public var health: HealthSummary
+    /// The most recent events, oldest first, at most ``eventLimit``.
+    public private(set) var events: [DeploymentEvent]
+    /// Bumped on every write, for compare-and-set in the store.
+    public var revision: Int
+
+    /// Events kept in the record; the full log lives in the store.
+    public static let eventLimit = 100
+
+    /// Starts a deployment with `manifest` as version 1.
+    public init(first manifest: Manifest, at time: Timestamp) {
+        key = manifest.key
+        versions = [
+            DeploymentVersion(number: 1, manifest: manifest, contentHash: manifest.contentHash, createdAt: time, source: .applied)
+        ]
+        status = .validating
+        stableVersion = nil
+        health = HealthSummary()
+        events = []
+        revision = 0
+        record(DeploymentEvent(at: time, version: 1, message: "version 1 created"))
+    }
+
+    /// The newest version, which the deployment is rolling to or running.
+    public var latest: DeploymentVersion { versions[versions.count - 1] }
+
+    /// The id of the current rollout.
+    public var id: DeploymentID { DeploymentID(key: key, version: latest.number) }
+
+    /// The version numbered `number`, if it exists.
+    public func version(_ number: Int) -> DeploymentVersion? {
+        versions.indices.contains(number - 1) ? versions[number - 1] : nil
+    }
+
+    /// The result of offering a manifest to the history.
+    public enum AppendResult: Hashable, Sendable {
+        /// A new version was added.
+        case appended(DeploymentVersion)
+        /// The manifest means the same as the latest version; nothing was added.
+        case unchanged(DeploymentVersion)
+    }
+
+    /// Adds `manifest` as a new version unless it is the same as the latest one.
+    ///
+    /// - Throws: ``DeploymentError`` if the manifest is for another deployment key.
+    public mutating func append(_ manifest: Manifest, at time: Timestamp) throws(DeploymentError) -> AppendResult {
+        guard manifest.key == key else {
+            throw DeploymentError("manifest is for deployment '\(manifest.key)', not '\(key)'")
+        }
+        let hash = manifest.contentHash
+        if hash == latest.contentHash { return .unchanged(latest) }
+        return .appended(add(manifest, hash: hash, at: time, source: .applied))
+    }
+
+    /// Appends a copy of version `number` as a new version; history is never rewritten.
+    ///
+    /// - Throws: ``DeploymentError`` if the version does not exist or is already what the latest version holds.
+    public mutating func rollback(to number: Int, reason: String, at time: Timestamp) throws(DeploymentError) -> DeploymentVersion {
+        guard let target = version(number) else {
+            throw DeploymentError("deployment '\(key)' has no version \(number) (versions 1-\(versions.count))")
+        }
+        guard target.contentHash != latest.contentHash else {
+            throw DeploymentError("version \(number) has the same manifest as the latest version \(latest.number); nothing to roll back")
+        }
+        return add(target.manifest, hash: target.contentHash, at: time, source: .rollback(from: number, reason: reason))
+    }
+
+    /// Adds an event, dropping the oldest beyond ``eventLimit``.
+    public mutating func record(_ event: DeploymentEvent) {
+        events.append(event)
+        if events.count > Self.eventLimit { events.removeFirst(events.count - Self.eventLimit) }
+    }
+
+    private mutating func add(_ manifest: Manifest, hash: SpecHash, at time: Timestamp, source: VersionSource) -> DeploymentVersion {
+        let version = DeploymentVersion(number: versions.count + 1, manifest: manifest, contentHash: hash, createdAt: time, source: source)
+        versions.append(version)
+        let origin: String =
+            switch source {
+            case .applied: "applied"
+            case .rollback(let from, let reason): "rolled back to version \(from): \(reason)"
+            }
+        record(DeploymentEvent(at: time, version: version.number, message: "version \(version.number) created (\(origin))"))
+        return version
+    }
+}
+
+extension Deployment: Codable {
+    enum CodingKeys: String, CodingKey {
+        case key, versions, status, health, events, revision
+        case stableVersion = "stable_version"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        key = try container.decode(DeploymentKey.self, forKey: .key)
+        versions = try container.decode([DeploymentVersion].self, forKey: .versions)
+        status = try container.decode(DeploymentStatus.self, forKey: .status)
+        stableVersion = try container.decodeIfPresent(Int.self, forKey: .stableVersion)
+        health = try container.decode(HealthSummary.self, forKey: .health)
+        events = try container.decode([DeploymentEvent].self, forKey: .events)
+        revision = try container.decode(Int.self, forKey: .revision)
+        guard !versions.isEmpty, versions.enumerated().allSatisfy({ $0.element.number == $0.offset + 1 }) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .versions, in: container, debugDescription: "versions must be numbered 1, 2, 3, … without gaps")
+        }
+        guard versions.allSatisfy({ $0.manifest.key == key && $0.manifest.contentHash == $0.contentHash }) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .versions, in: container, debugDescription: "a version's manifest does not match its key or content hash")
+        }
+    }
+}

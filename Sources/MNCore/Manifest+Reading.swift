@@ -1,0 +1,202 @@
+import Foundation
+import Yams
+
+/// The text formats a manifest may be written in.
+public enum ManifestFormat: String, CaseIterable, Sendable {
+    case json
+    case yaml
+
+    /// The format a file name implies (`.json`, `.yaml`, `.yml`), if any.
+    public init?(fileName: String) {
+        let lower = fileName.lowercased()
+        if lower.hasSuffix(".json") {
+            self = .json
+        } else if lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") {
+            self = .yaml
+        } else {
+            return nil
+        }
+    }
+
+    /// JSON when the first non-blank byte opens an object, YAML otherwise.
+    public init(sniffing data: Data) {
+        let first = data.first { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }
+        self = first == UInt8(ascii: "{") ? .json : .yaml
+    }
+}
+
+extension Manifest {
+    /// Parses and validates a manifest, collecting every problem in it.
+    ///
+    /// - Parameters:
+    ///   - data: The document's bytes (UTF-8).
+    ///   - format: JSON or YAML; guessed from the content when `nil`.
+    /// - Returns: The manifest with every absent field at its default.
+    /// - Throws: ``ManifestError`` listing each problem with its field path.
+    public static func parse(_ data: Data, format: ManifestFormat? = nil) throws(ManifestError) -> Manifest {
+        let tree = try JSONValue.parse(data, format: format ?? ManifestFormat(sniffing: data))
+        return try Manifest(validating: tree)
+    }
+
+    /// Reads and validates a manifest from an already parsed document.
+    public init(validating tree: JSONValue) throws(ManifestError) {
+        let problems = ProblemCollector()
+        let manifest = Manifest.read(DocumentReader(problems: problems), tree, .root)
+        guard let manifest, problems.problems.isEmpty else {
+            throw ManifestError(problems: problems.problems)
+        }
+        self = manifest
+    }
+
+    static func read(_ reader: DocumentReader, _ value: JSONValue, _ path: FieldPath) -> Manifest? {
+        guard let fields = reader.object(value, at: path) else { return nil }
+        defer { fields.finish() }
+        let key = fields.required("deployment") { r, v, p -> String? in
+            guard let deployment = r.object(v, at: p) else { return nil }
+            defer { deployment.finish() }
+            return deployment.required("key", Names.read)
+        }
+        let type = fields.optional("type") { $0.choice($1, at: $2, as: JobType.self) } ?? .service
+        let agents =
+            fields.required("agents") { r, v, p in r.array(v, at: p, element: { AgentSpec.read(r, $0, $1) }) } ?? []
+        let edges = fields.optional("edges") { r, v, p in r.array(v, at: p, element: { TopologyEdge.read(r, $0, $1) }) } ?? []
+        let policies = fields.optional("policies", Policies.read) ?? .defaults
+
+        guard let key else { return nil }
+        let manifest = Manifest(key: DeploymentKey(key), type: type, agents: agents, edges: edges, policies: policies)
+        manifest.checkAgentsAndEdges(tree: value, problems: reader.problems)
+        return manifest
+    }
+
+    /// Cross-agent rules: at least one agent, unique ids, edges between known agents,
+    /// no host port published twice, and `count` only for job types that use it.
+    private func checkAgentsAndEdges(tree: JSONValue, problems: ProblemCollector) {
+        let agentsPath = FieldPath.root.appending("agents")
+        guard case .object(let top) = tree, case .array(let rawAgents)? = top["agents"] else { return }
+        if rawAgents.isEmpty {
+            problems.add(agentsPath, "must list at least one agent")
+        }
+        // Agents that failed to read are missing from `agents`; map back to document indices by id.
+        var indexByID: [AgentID: Int] = [:]
+        var hostPorts: [String: String] = [:]
+        for (index, raw) in rawAgents.enumerated() {
+            guard case .object(let fields) = raw, case .string(let id)? = fields["id"] else { continue }
+            let agentPath = agentsPath.appending(index: index)
+            if let first = indexByID[AgentID(id)] {
+                problems.add(agentPath.appending("id"), "'\(id)' is already used by agents[\(first)]")
+                continue
+            }
+            indexByID[AgentID(id)] = index
+            guard let agent = agent(AgentID(id)) else { continue }
+            if type == .system || type == .sysbatch, fields["count"] != nil {
+                problems.add(
+                    agentPath.appending("count"),
+                    "is not used by '\(type.rawValue)' jobs, which run one instance on every eligible node; remove it")
+            }
+            for (portIndex, port) in agent.ports.enumerated() {
+                guard let hostPort = port.hostPort else { continue }
+                let slot = "\(hostPort)/\(port.transport.rawValue)"
+                let here = "agents[\(index)].ports[\(portIndex)]"
+                if let first = hostPorts[slot] {
+                    problems.add(
+                        agentPath.appending("ports").appending(index: portIndex).appending("host_port"),
+                        "host port \(slot) is already published by \(first)")
+                } else {
+                    hostPorts[slot] = here
+                }
+            }
+            if agent.count > 1, agent.ports.contains(where: { $0.hostPort != nil }) {
+                problems.add(
+                    agentPath.appending("count"),
+                    "\(agent.count) instances cannot all publish the same host port on one node; use count 1 or remove host_port")
+            }
+        }
+        let known = agents.map(\.id.rawValue).sorted().joined(separator: ", ")
+        var seen: Set<TopologyEdge> = []
+        for (index, edge) in edges.enumerated() {
+            let edgePath = FieldPath.root.appending("edges").appending(index: index)
+            for (end, id) in [("from", edge.from), ("to", edge.to)] where indexByID[id] == nil {
+                problems.add(edgePath.appending(end), "no agent '\(id)' in this manifest (agents: \(known))")
+            }
+            if edge.from == edge.to {
+                problems.add(edgePath, "connects agent '\(edge.from)' to itself; an edge joins two different agents")
+            }
+            if !seen.insert(edge).inserted {
+                problems.add(edgePath, "repeats the edge \(edge.from) -> \(edge.to)")
+            }
+        }
+    }
+}
+
+extension JSONValue {
+    /// Parses JSON or YAML text into a tree; a syntax error is one problem at the document root.
+    public static func parse(_ data: Data, format: ManifestFormat) throws(ManifestError) -> JSONValue {
+        switch format {
+        case .json:
+            do {
+                return try JSONDecoder().decode(JSONValue.self, from: data)
+            } catch {
+                throw syntaxError("not valid JSON: \(jsonErrorDetail(error))")
+            }
+        case .yaml:
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw syntaxError("not valid YAML: the file is not UTF-8 text")
+            }
+            do {
+                guard let node = try Yams.compose(yaml: text) else { throw syntaxError("the document is empty") }
+                return try JSONValue(yaml: node, at: .root)
+            } catch let error as ManifestError {
+                throw error
+            } catch {
+                throw syntaxError("not valid YAML: \(error)")
+            }
+        }
+    }
+
+    private static func syntaxError(_ message: String) -> ManifestError {
+        ManifestError(problems: [ValidationProblem(path: .root, message: message)])
+    }
+
+    private static func jsonErrorDetail(_ error: any Error) -> String {
+        guard let decoding = error as? DecodingError, case .dataCorrupted(let context) = decoding else {
+            return "\(error)"
+        }
+        if let underlying = context.underlyingError as NSError?,
+            let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String
+        {
+            return detail
+        }
+        return context.debugDescription
+    }
+
+    /// Converts a composed YAML node, resolving scalars by their YAML core-schema tag.
+    init(yaml node: Node, at path: FieldPath) throws(ManifestError) {
+        switch node {
+        case .scalar(let scalar):
+            switch Tag.Name(rawValue: node.tag.description) {
+            case .null: self = .null
+            case .bool: self = node.bool.map(JSONValue.bool) ?? .string(scalar.string)
+            case .int: self = node.int.map { .integer(Int64($0)) } ?? .string(scalar.string)
+            case .float: self = node.float.map(JSONValue.double) ?? .string(scalar.string)
+            default: self = .string(scalar.string)
+            }
+        case .sequence(let sequence):
+            var items: [JSONValue] = []
+            for (index, item) in sequence.enumerated() {
+                items.append(try JSONValue(yaml: item, at: path.appending(index: index)))
+            }
+            self = .array(items)
+        case .mapping(let mapping):
+            var fields: [String: JSONValue] = [:]
+            for (key, value) in mapping {
+                guard case .scalar(let keyScalar) = key else {
+                    throw ManifestError(problems: [ValidationProblem(path: path, message: "map keys must be plain strings")])
+                }
+                fields[keyScalar.string] = try JSONValue(yaml: value, at: path.appending(keyScalar.string))
+            }
+            self = .object(fields)
+        case .alias:
+            throw ManifestError(problems: [ValidationProblem(path: path, message: "YAML aliases are not supported; write the value out")])
+        }
+    }
+}
