@@ -42,7 +42,7 @@ public struct AgentSpec: Hashable, Sendable {
 }
 
 /// A port the agent listens on (`agents[].ports[]`).
-public struct PortMapping: Hashable, Sendable, Codable {
+public struct PortMapping: Hashable, Sendable, Encodable {
     public enum Transport: String, CaseIterable, Hashable, Sendable, Codable { case tcp, udp }
 
     /// A name unique within the agent, used by service discovery.
@@ -115,7 +115,7 @@ public struct HealthCheck: Hashable, Sendable {
 ///
 /// The stop signal is baked into the container at create; the grace period drives
 /// the stop timeout, after which the runtime always kills.
-public struct Lifecycle: Hashable, Sendable, Codable {
+public struct Lifecycle: Hashable, Sendable, Encodable {
     public var stopSignal: String
     public var gracePeriodMs: Int
 
@@ -140,7 +140,7 @@ public struct Lifecycle: Hashable, Sendable, Codable {
 }
 
 /// What an instance needs from its node (`agents[].resources`).
-public struct Resources: Hashable, Sendable, Codable {
+public struct Resources: Hashable, Sendable, Encodable {
     /// CPU in thousandths of a core.
     public var cpuMillis: Int?
     public var memoryMB: Int?
@@ -164,7 +164,7 @@ public struct Resources: Hashable, Sendable, Codable {
 }
 
 /// A device an instance needs, such as a GPU (`resources.devices[]`).
-public struct DeviceRequest: Hashable, Sendable, Codable {
+public struct DeviceRequest: Hashable, Sendable, Encodable {
     /// The device class, e.g. `gpu`.
     public var kind: String
     /// The driver it must use, e.g. `cuda`.
@@ -187,7 +187,7 @@ public struct DeviceRequest: Hashable, Sendable, Codable {
 }
 
 /// A service that must be healthy on the node before the agent starts (`requires_services[]`).
-public struct ServiceRequirement: Hashable, Sendable, Codable {
+public struct ServiceRequirement: Hashable, Sendable, Encodable {
     public var name: String
     public var tags: [String]
     public var required: Bool
@@ -201,7 +201,7 @@ public struct ServiceRequirement: Hashable, Sendable, Codable {
 }
 
 /// A message edge between two agents of the same manifest (`edges[]`).
-public struct TopologyEdge: Hashable, Sendable, Codable, Comparable {
+public struct TopologyEdge: Hashable, Sendable, Encodable, Comparable {
     public var from: AgentID
     public var to: AgentID
 

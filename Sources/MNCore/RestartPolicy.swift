@@ -28,7 +28,7 @@ public enum DelayFunction: String, CaseIterable, Hashable, Sendable, Codable {
 }
 
 /// What the node does when an instance's process exits (`policies.restart`, seed 002).
-public struct RestartPolicy: Hashable, Sendable, Codable {
+public struct RestartPolicy: Hashable, Sendable, Encodable {
     /// What happens once `attempts` restarts were used within `interval_ms`.
     public enum Mode: String, CaseIterable, Hashable, Sendable, Codable {
         /// Stop restarting; the instance is Failed until its spec changes.
@@ -71,7 +71,7 @@ public struct RestartPolicy: Hashable, Sendable, Codable {
 }
 
 /// Moving an instance to another node after it failed there (`policies.reschedule`, seed 002).
-public struct ReschedulePolicy: Hashable, Sendable, Codable {
+public struct ReschedulePolicy: Hashable, Sendable, Encodable {
     /// Reschedule without limit (then `attempts` and `interval_ms` are not used).
     public var unlimited: Bool
     /// Reschedules allowed within `interval_ms` when not unlimited.
@@ -103,10 +103,23 @@ public struct ReschedulePolicy: Hashable, Sendable, Codable {
         case delayFunction = "delay_function"
         case maxDelayMs = "max_delay_ms"
     }
+
+    /// Writes `attempts` and `interval_ms` only when they are used (not `unlimited`).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(unlimited, forKey: .unlimited)
+        if !unlimited {
+            try container.encode(attempts, forKey: .attempts)
+            try container.encode(intervalMs, forKey: .intervalMs)
+        }
+        try container.encode(delayMs, forKey: .delayMs)
+        try container.encode(delayFunction, forKey: .delayFunction)
+        try container.encode(maxDelayMs, forKey: .maxDelayMs)
+    }
 }
 
 /// The manifest's `policies` section.
-public struct Policies: Hashable, Sendable, Codable {
+public struct Policies: Hashable, Sendable, Encodable {
     public var update: UpdatePolicy
     public var restart: RestartPolicy
     public var reschedule: ReschedulePolicy

@@ -2,7 +2,7 @@
 ///
 /// Every field has the default of the MirrorNeuron deployments table; a manifest
 /// that omits `policies.update` gets ``UpdatePolicy/defaults``.
-public struct UpdatePolicy: Hashable, Sendable, Codable {
+public struct UpdatePolicy: Hashable, Sendable, Encodable {
     /// How instances of the new version are brought in.
     public enum Strategy: String, CaseIterable, Hashable, Sendable, Codable {
         /// Replace changed agents in batches capped by `max_parallel`.

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+@testable import MNCore
+
+@Suite("Deployment records")
+struct DeploymentTests {
+    func manifest(image: String, key: String = "web") throws -> Manifest {
+        try Manifest.parse(Data(#"{"deployment":{"key":"\#(key)"},"agents":[{"id":"web","image":"\#(image)"}]}"#.utf8))
+    }
+
+    @Test("versions are numbered from 1 and the same manifest adds none")
+    func appendOnly() throws {
+        var deployment = Deployment(first: try manifest(image: "a:1"), at: Timestamp(milliseconds: 1))
+        #expect(deployment.latest.number == 1)
+        #expect(deployment.id == DeploymentID("web@1"))
+
+        guard case .appended(let v2) = try deployment.append(try manifest(image: "a:2"), at: Timestamp(milliseconds: 2)) else {
+            Issue.record("a changed manifest must append")
+            return
+        }
+        #expect(v2.number == 2)
+        #expect(try deployment.append(try manifest(image: "a:2"), at: Timestamp(milliseconds: 3)) == .unchanged(v2))
+        #expect(deployment.versions.map(\.number) == [1, 2])
+    }
+
+    @Test("a rollback appends a copy of the old version and keeps history")
+    func rollbackCopies() throws {
+        var deployment = Deployment(first: try manifest(image: "a:1"), at: Timestamp(milliseconds: 1))
+        _ = try deployment.append(try manifest(image: "a:2"), at: Timestamp(milliseconds: 2))
+        let before = deployment.versions
+        let v3 = try deployment.rollback(to: 1, reason: "restore stable worker", at: Timestamp(milliseconds: 3))
+        #expect(v3.number == 3)
+        #expect(v3.manifest == before[0].manifest)
+        #expect(v3.source == .rollback(from: 1, reason: "restore stable worker"))
+        #expect(Array(deployment.versions.prefix(2)) == before)
+        #expect(throws: DeploymentError.self) { try deployment.rollback(to: 9, reason: "x", at: Timestamp(milliseconds: 4)) }
+        #expect(throws: DeploymentError.self) { try deployment.rollback(to: 1, reason: "x", at: Timestamp(milliseconds: 4)) }
+    }
+
+    @Test("a manifest for another key is refused")
+    func otherKey() throws {
+        var deployment = Deployment(first: try manifest(image: "a:1"), at: Timestamp(milliseconds: 1))
+        #expect(throws: DeploymentError.self) { try deployment.append(try manifest(image: "a:1", key: "other"), at: Timestamp(milliseconds: 2)) }
+    }
+
+    @Test("a record round-trips, and one with a gap in its versions is refused")
+    func decoding() throws {
+        var deployment = Deployment(first: try manifest(image: "a:1"), at: Timestamp(milliseconds: 1))
+        _ = try deployment.append(try manifest(image: "a:2"), at: Timestamp(milliseconds: 2))
+        let data = try JSONEncoder().encode(deployment)
+        #expect(try JSONDecoder().decode(Deployment.self, from: data) == deployment)
+
+        guard case .object(var fields) = try JSONDecoder().decode(JSONValue.self, from: data),
+            case .array(var versions)? = fields["versions"]
+        else {
+            Issue.record("a record encodes as an object with versions")
+            return
+        }
+        versions.removeFirst()
+        fields["versions"] = .array(versions)
+        let gapped = try JSONEncoder().encode(JSONValue.object(fields))
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(Deployment.self, from: gapped) }
+    }
+
+    @Test("events are capped at the record's limit, newest kept")
+    func eventCap() throws {
+        var deployment = Deployment(first: try manifest(image: "a:1"), at: Timestamp(milliseconds: 0))
+        for i in 1...(Deployment.eventLimit + 10) {
+            deployment.record(DeploymentEvent(at: Timestamp(milliseconds: Int64(i)), version: 1, message: "e\(i)"))
+        }
+        #expect(deployment.events.count == Deployment.eventLimit)
+        #expect(deployment.events.last?.message == "e\(Deployment.eventLimit + 10)")
+    }
+}
