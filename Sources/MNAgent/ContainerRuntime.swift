@@ -1,0 +1,47 @@
+public import MNCore
+public import MNReconcile
+
+/// What the agent needs from a container runtime (podman, or a fake in tests).
+///
+/// Containers are always named by id after creation. Every implementation must pass
+/// the shared contract suite in `MNTestSupport` (`ContainerRuntimeContract`).
+public protocol ContainerRuntime: Sendable {
+    /// Every container that carries mn's labels (``MNCore/ContainerLabel/deploymentKey``), in any state.
+    func listManaged() async throws -> [ObservedContainer]
+
+    /// Creates (but does not start) a container for `request`, with its name and labels.
+    /// - Returns: The new container's id.
+    func create(_ request: StartContainer) async throws -> ContainerID
+
+    /// Starts a created or exited container.
+    func start(_ id: ContainerID) async throws
+
+    /// Sends `signal`, waits up to `gracePeriodMs`, then kills. Stopping a container that
+    /// is not running succeeds.
+    func stop(_ id: ContainerID, signal: String, gracePeriodMs: Int) async throws
+
+    /// Removes a container that is not running.
+    func remove(_ id: ContainerID) async throws
+}
+
+/// A runtime call that failed, with the runtime's own words.
+public struct RuntimeError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The call that failed (`create`, `start`, …).
+    public var operation: String
+    /// The container, if the call named one.
+    public var container: ContainerID?
+    /// What the runtime said.
+    public var message: String
+
+    /// Creates a runtime error.
+    public init(operation: String, container: ContainerID? = nil, message: String) {
+        self.operation = operation
+        self.container = container
+        self.message = message
+    }
+
+    public var description: String {
+        if let container { return "\(operation) \(container.rawValue.prefix(12)): \(message)" }
+        return "\(operation): \(message)"
+    }
+}

@@ -1,0 +1,62 @@
+public import MNCore
+
+/// One instance that should run on this node: the input side of the node reconciler.
+public struct DesiredInstance: Hashable, Sendable, Encodable {
+    public var id: InstanceID
+    /// The deployment version it belongs to.
+    public var version: Int
+    public var role: InstanceRole
+    /// What it runs; `spec.lifecycle` says how it is stopped.
+    public var spec: AgentSpec
+    /// ``AgentSpec/specHash`` of `spec`, the one thing compared to decide a replace.
+    public var specHash: SpecHash
+    public var restart: RestartPolicy
+    public var jobType: Manifest.JobType
+
+    /// Describes instance `index` of `spec`; the spec hash is computed from the spec.
+    public init(
+        key: DeploymentKey, spec: AgentSpec, index: Int, version: Int, role: InstanceRole = .primary,
+        restart: RestartPolicy = .defaults, jobType: Manifest.JobType = .service
+    ) {
+        self.id = InstanceID(key: key, agent: spec.id, index: index)
+        self.version = version
+        self.role = role
+        self.spec = spec
+        self.specHash = spec.specHash
+        self.restart = restart
+        self.jobType = jobType
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, version, role, restart
+        case specHash = "spec_hash"
+        case jobType = "job_type"
+        case agent
+    }
+
+    /// Encodes identity and policy but not the spec itself, whose env may hold secrets.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(version, forKey: .version)
+        try container.encode(role, forKey: .role)
+        try container.encode(specHash, forKey: .specHash)
+        try container.encode(restart, forKey: .restart)
+        try container.encode(jobType, forKey: .jobType)
+    }
+}
+
+extension Manifest {
+    /// Every instance of version `version` of this manifest, all on one node, as primaries.
+    ///
+    /// Placement across nodes belongs to the rollout level; this is the single-node view.
+    public func desiredInstances(version: Int, role: InstanceRole = .primary) -> [DesiredInstance] {
+        agents.flatMap { agent in
+            (0..<agent.count).map { index in
+                DesiredInstance(
+                    key: key, spec: agent, index: index, version: version, role: role,
+                    restart: policies.restart, jobType: type)
+            }
+        }
+    }
+}

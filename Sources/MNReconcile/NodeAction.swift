@@ -1,0 +1,129 @@
+public import MNCore
+
+/// Something the agent must do to a runtime on this node. Actions name containers by id.
+public enum NodeAction: Hashable, Sendable, Encodable {
+    /// Create and start a new container for an instance.
+    case start(StartContainer)
+    /// Start an existing, stopped container of the desired spec again, by id.
+    case restart(RestartContainer)
+    /// Stop the exact old container by id (its signal, its grace, then kill), remove it,
+    /// then create and start the new one.
+    case replace(ReplaceContainer)
+    /// Stop a container by id (if alive) with its signal and grace, then remove it.
+    case stop(StopContainer)
+
+    /// The existing container the action works on, if any.
+    public var containerID: ContainerID? {
+        switch self {
+        case .start: nil
+        case .restart(let restart): restart.container
+        case .replace(let replace): replace.old.container
+        case .stop(let stop): stop.container
+        }
+    }
+
+    /// The desired instance the action serves, if any.
+    public var instance: InstanceID? {
+        switch self {
+        case .start(let start): start.instance.id
+        case .restart(let restart): restart.instance
+        case .replace(let replace): replace.new.instance.id
+        case .stop(let stop): stop.instance
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case action, start, restart, replace, stop }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .start(let value):
+            try container.encode("start", forKey: .action)
+            try container.encode(value, forKey: .start)
+        case .restart(let value):
+            try container.encode("restart", forKey: .action)
+            try container.encode(value, forKey: .restart)
+        case .replace(let value):
+            try container.encode("replace", forKey: .action)
+            try container.encode(value, forKey: .replace)
+        case .stop(let value):
+            try container.encode("stop", forKey: .action)
+            try container.encode(value, forKey: .stop)
+        }
+    }
+}
+
+/// A container to create: the instance, its name and the labels that identify it.
+public struct StartContainer: Hashable, Sendable, Encodable {
+    public var instance: DesiredInstance
+    /// `mn-KEY-AGENT-INDEX-HASH12`: unique per instance and spec.
+    public var name: String
+    public var labels: [String: String]
+
+    /// Describes the container for `instance`, named and labelled from its identity.
+    public init(instance: DesiredInstance) {
+        self.instance = instance
+        let id = instance.id
+        self.name = "mn-\(id.key)-\(id.agent)-\(id.index)-\(instance.specHash.short)"
+        self.labels = [
+            ContainerLabel.deploymentKey: id.key.rawValue,
+            ContainerLabel.deploymentVersion: String(instance.version),
+            ContainerLabel.agent: id.agent.rawValue,
+            ContainerLabel.instance: String(id.index),
+            ContainerLabel.specHash: instance.specHash.rawValue,
+            ContainerLabel.role: instance.role.rawValue,
+            ContainerLabel.stopSignal: instance.spec.lifecycle.stopSignal,
+            ContainerLabel.gracePeriodMs: String(instance.spec.lifecycle.gracePeriodMs),
+        ]
+    }
+}
+
+/// Start an existing container again, as the restart policy allows.
+public struct RestartContainer: Hashable, Sendable, Encodable {
+    public var container: ContainerID
+    public var instance: InstanceID
+    /// 1 for the first restart within the policy's interval.
+    public var attempt: Int
+}
+
+/// Why a container is stopped.
+public enum StopReason: String, Hashable, Sendable, Encodable {
+    /// No desired instance has its identity any more.
+    case notDesired = "not_desired"
+    /// Another container already serves the same instance and spec.
+    case duplicate
+    /// It runs an old spec of an instance that now has a new one.
+    case superseded
+    /// It carries mn's key label but not a complete identity.
+    case unrecognized
+}
+
+/// Stop one container by id, gracefully, and remove it.
+public struct StopContainer: Hashable, Sendable, Encodable {
+    public var container: ContainerID
+    /// The instance its labels name, if complete.
+    public var instance: InstanceID?
+    public var signal: String
+    public var gracePeriodMs: Int
+    public var reason: StopReason
+
+    /// Stops `observed` with the lifecycle it was created with.
+    public init(_ observed: ObservedContainer, reason: StopReason) {
+        self.container = observed.id
+        self.instance = observed.instanceID
+        self.signal = observed.lifecycle.stopSignal
+        self.gracePeriodMs = observed.lifecycle.gracePeriodMs
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case container, instance, signal, reason
+        case gracePeriodMs = "grace_period_ms"
+    }
+}
+
+/// Stop the old container of an instance, then start its new spec.
+public struct ReplaceContainer: Hashable, Sendable, Encodable {
+    public var old: StopContainer
+    public var new: StartContainer
+}

@@ -1,0 +1,78 @@
+public import MNCore
+
+/// Where one desired instance stands after a reconcile.
+public enum InstancePhase: Hashable, Sendable {
+    /// A start, restart or replace is in this plan; not yet seen running.
+    case pending
+    /// A container of the desired spec is alive.
+    case running
+    /// Down, waiting for the restart policy's delay to end at the given time.
+    case restarting(at: Timestamp)
+    /// A batch instance that exited 0.
+    case complete
+    /// Start failed or the restart policy ran out; `retryAt` is the next attempt, if any.
+    case failed(reason: String, retryAt: Timestamp?)
+
+    /// The phase's name as printed (`Running`, `Failed`, …).
+    public var name: String {
+        switch self {
+        case .pending: "Pending"
+        case .running: "Running"
+        case .restarting: "Restarting"
+        case .complete: "Complete"
+        case .failed: "Failed"
+        }
+    }
+}
+
+/// The reported state of one desired instance.
+public struct InstanceStatus: Hashable, Sendable {
+    public var id: InstanceID
+    public var version: Int
+    public var specHash: SpecHash
+    public var phase: InstancePhase
+    /// The container that serves it now, if one is alive or kept for restart.
+    public var container: ContainerID?
+    public var health: ObservedContainer.Health?
+}
+
+/// The node reconciler's answer: what to do now, where each instance stands, what to
+/// remember, and when to look again.
+public struct NodePlan: Hashable, Sendable {
+    /// Actions in the order to run them: stops, then replaces, restarts and starts,
+    /// each group sorted by instance and container id.
+    public var actions: [NodeAction]
+    /// One entry per desired instance, sorted by id.
+    public var instances: [InstanceStatus]
+    /// The records to pass to the next reconcile, one per desired instance, sorted by id.
+    public var records: [InstanceRecord]
+    /// The earliest time something becomes due without any change in input (a restart delay
+    /// ending, a restart window reopening); `nil` when nothing is pending.
+    public var requeueAt: Timestamp?
+    /// The `now` the plan was made for.
+    public var now: Timestamp
+
+    /// How long after `now` to reconcile again even if nothing changes.
+    public var requeueAfter: Duration? {
+        requeueAt.map { .milliseconds(max(0, $0.milliseconds(since: now))) }
+    }
+
+    /// Whether the plan does nothing.
+    public var isEmpty: Bool { actions.isEmpty }
+
+    /// This plan after the action for `instance` failed in the runtime: the instance is
+    /// Failed with `message`, and its record counts the outage from `time`. The next
+    /// reconcile retries it as its restart policy says; nothing is ever reverted.
+    public func recordingFailure(of instance: InstanceID, message: String, at time: Timestamp) -> NodePlan {
+        var plan = self
+        if let index = plan.records.firstIndex(where: { $0.id == instance }) {
+            plan.records[index].started = true
+            plan.records[index].lastError = message
+            if plan.records[index].downSince == nil { plan.records[index].downSince = time }
+        }
+        if let index = plan.instances.firstIndex(where: { $0.id == instance }) {
+            plan.instances[index].phase = .failed(reason: message, retryAt: nil)
+        }
+        return plan
+    }
+}

@@ -1,0 +1,98 @@
+public import MNAgent
+import MNCore
+public import MNReconcile
+
+/// The behaviour mn relies on from any ``ContainerRuntime``. The fake and the real
+/// runtimes run the same checks, so a test that passes on the fake means something.
+public enum ContainerRuntimeContract {
+    /// A broken promise, with what was expected.
+    public struct Violation: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// One named check.
+    public struct Check: Sendable, CustomStringConvertible {
+        public var name: String
+        public var run: @Sendable (any ContainerRuntime, _ request: StartContainer) async throws -> Void
+        public var description: String { name }
+    }
+
+    /// A request for a fresh container named with `prefix`, running `image` (or an executable).
+    public static func request(image: String, prefix: String, args: [String] = []) -> StartContainer {
+        let spec = AgentSpec(
+            id: "contract", workload: .image(image), args: args, env: ["MN_CONTRACT": "1"],
+            lifecycle: Lifecycle(stopSignal: "SIGTERM", gracePeriodMs: 2_000))
+        var start = StartContainer(
+            instance: DesiredInstance(key: DeploymentKey(prefix), spec: spec, index: 0, version: 1))
+        start.name = "\(prefix)-contract"
+        return start
+    }
+
+    /// Every check; run each on a fresh request (fresh name).
+    public static let checks: [Check] = [
+        Check(name: "create makes a stopped container that list shows with its labels") { runtime, request in
+            let id = try await runtime.create(request)
+            let found = try await runtime.listManaged().first { $0.id == id }
+            try expect(found != nil, "created container \(id) is not listed")
+            try expect(found?.labels == request.labels, "labels differ: \(String(describing: found?.labels)) vs \(request.labels)")
+            try expect(found?.name == request.name, "name differs: \(String(describing: found?.name))")
+            try expect(found?.isAlive == false, "a created container must not be running")
+            try expect(found?.instanceID == request.instance.id, "labels do not name the instance")
+            try await runtime.remove(id)
+        },
+        Check(name: "start, stop and remove move a container through its states") { runtime, request in
+            let id = try await runtime.create(request)
+            try await runtime.start(id)
+            let running = try await runtime.listManaged().first { $0.id == id }
+            try expect(running?.state == .running, "after start the state is \(String(describing: running?.state))")
+            try expect(running?.startedAt != nil, "a started container reports when it started")
+            try await runtime.start(id)  // starting a running container is not an error
+            try await runtime.stop(id, signal: "SIGTERM", gracePeriodMs: 2_000)
+            let stopped = try await runtime.listManaged().first { $0.id == id }
+            try expect(stopped?.state == .exited, "after stop the state is \(String(describing: stopped?.state))")
+            try expect(stopped?.finishedAt != nil, "a stopped container reports when it exited")
+            try await runtime.stop(id, signal: "SIGTERM", gracePeriodMs: 2_000)  // stopping a stopped container succeeds
+            try await runtime.remove(id)
+            let gone = try await runtime.listManaged().contains { $0.id == id }
+            try expect(!gone, "a removed container is still listed")
+        },
+        Check(name: "an exited container starts again under the same id") { runtime, request in
+            let id = try await runtime.create(request)
+            try await runtime.start(id)
+            try await runtime.stop(id, signal: "SIGTERM", gracePeriodMs: 2_000)
+            try await runtime.start(id)
+            let again = try await runtime.listManaged().first { $0.id == id }
+            try expect(again?.state == .running, "restarted container is \(String(describing: again?.state))")
+            try await runtime.stop(id, signal: "SIGTERM", gracePeriodMs: 2_000)
+            try await runtime.remove(id)
+        },
+        Check(name: "a name in use cannot be created twice") { runtime, request in
+            let id = try await runtime.create(request)
+            var refused = false
+            do { _ = try await runtime.create(request) } catch { refused = true }
+            try await runtime.remove(id)
+            try expect(refused, "a second container with the name \(request.name) was created")
+        },
+        Check(name: "calls on an unknown id fail") { runtime, _ in
+            let unknown = ContainerID("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+            var succeeded: [String] = []
+            if (try? await runtime.start(unknown)) != nil { succeeded.append("start") }
+            if (try? await runtime.stop(unknown, signal: "SIGTERM", gracePeriodMs: 0)) != nil { succeeded.append("stop") }
+            if (try? await runtime.remove(unknown)) != nil { succeeded.append("remove") }
+            try expect(succeeded.isEmpty, "\(succeeded.joined(separator: ", ")) of an unknown id succeeded")
+        },
+        Check(name: "a running container cannot be removed before it is stopped") { runtime, request in
+            let id = try await runtime.create(request)
+            try await runtime.start(id)
+            var refused = false
+            do { try await runtime.remove(id) } catch { refused = true }
+            try await runtime.stop(id, signal: "SIGTERM", gracePeriodMs: 2_000)
+            try await runtime.remove(id)
+            try expect(refused, "a running container was removed without a stop")
+        },
+    ]
+
+    static func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+        if !condition { throw Violation(description: message()) }
+    }
+}

@@ -1,0 +1,144 @@
+public import MNAgent
+public import MNCore
+public import MNReconcile
+
+/// An in-memory ``ContainerRuntime`` that behaves like podman's API where mn relies on it,
+/// logs every call, and can be told to fail a given call.
+///
+/// It passes ``ContainerRuntimeContract``, the same checks the real runtime must pass.
+public actor FakeContainerRuntime: ContainerRuntime {
+    /// A call, as logged.
+    public enum Call: Hashable, Sendable {
+        case list
+        case create(name: String)
+        case start(ContainerID)
+        case stop(ContainerID, signal: String, gracePeriodMs: Int)
+        case remove(ContainerID)
+    }
+
+    /// The kinds of call a fault can target.
+    public enum Operation: String, Hashable, Sendable { case list, create, start, stop, remove }
+
+    private var containers: [ContainerID: ObservedContainer] = [:]
+    private var images: [ContainerID: String] = [:]
+    private var nextID = 1
+    private var faults: [(operation: Operation, image: String?, message: String, remaining: Int)] = []
+
+    /// Every call received, in order.
+    public private(set) var calls: [Call] = []
+    /// The time the fake stamps on starts and exits.
+    public var now: Timestamp
+
+    /// Creates an empty runtime whose clock reads `now`.
+    public init(now: Timestamp = Timestamp(milliseconds: 0)) { self.now = now }
+
+    // MARK: Test controls
+
+    /// Puts containers in place as if they already existed (mn's or foreign).
+    public func seed(_ existing: [ObservedContainer]) {
+        for container in existing { containers[container.id] = container }
+    }
+
+    /// Moves the clock.
+    public func setNow(_ time: Timestamp) { now = time }
+
+    /// Makes the next `times` calls of `operation` fail with `message`; for `create` and
+    /// `start`, only calls for containers of `image`, when given.
+    public func fail(_ operation: Operation, image: String? = nil, times: Int = 1, message: String = "injected failure") {
+        faults.append((operation, image, message, times))
+    }
+
+    /// Ends a running container's process as a crash would.
+    public func kill(_ id: ContainerID, exitCode: Int = 137) {
+        guard var container = containers[id], container.isAlive else { return }
+        container.state = .exited
+        container.exitCode = exitCode
+        container.finishedAt = now
+        containers[id] = container
+    }
+
+    /// Every container, mn's and foreign, sorted by id.
+    public var all: [ObservedContainer] { containers.values.sorted { $0.id < $1.id } }
+
+    /// Forgets the call log.
+    public func clearCalls() { calls.removeAll() }
+
+    // MARK: ContainerRuntime
+
+    public func listManaged() async throws -> [ObservedContainer] {
+        calls.append(.list)
+        try injectFault(.list, image: nil)
+        return containers.values.filter(\.isManaged).sorted { $0.id < $1.id }
+    }
+
+    public func create(_ request: StartContainer) async throws -> ContainerID {
+        calls.append(.create(name: request.name))
+        let image: String =
+            switch request.instance.spec.workload {
+            case .image(let image): image
+            case .exec(let path): path
+            }
+        try injectFault(.create, image: image)
+        if containers.values.contains(where: { $0.name == request.name }) {
+            throw RuntimeError(operation: "create", message: "the container name \"\(request.name)\" is already in use")
+        }
+        let id = ContainerID(String(repeating: "0", count: 8) + String(nextID, radix: 16).leftPadded(to: 8))
+        nextID += 1
+        containers[id] = ObservedContainer(id: id, name: request.name, labels: request.labels, state: .created)
+        images[id] = image
+        return id
+    }
+
+    public func start(_ id: ContainerID) async throws {
+        calls.append(.start(id))
+        guard var container = containers[id] else { throw noSuchContainer("start", id) }
+        try injectFault(.start, image: images[id])
+        guard !container.isAlive else { return }
+        container.state = .running
+        container.exitCode = nil
+        container.startedAt = now
+        containers[id] = container
+    }
+
+    public func stop(_ id: ContainerID, signal: String, gracePeriodMs: Int) async throws {
+        calls.append(.stop(id, signal: signal, gracePeriodMs: gracePeriodMs))
+        guard var container = containers[id] else { throw noSuchContainer("stop", id) }
+        try injectFault(.stop, image: nil)
+        guard container.isAlive else { return }
+        container.state = .exited
+        container.exitCode = 143
+        container.finishedAt = now
+        containers[id] = container
+    }
+
+    public func remove(_ id: ContainerID) async throws {
+        calls.append(.remove(id))
+        guard let container = containers[id] else { throw noSuchContainer("remove", id) }
+        try injectFault(.remove, image: nil)
+        guard !container.isAlive else {
+            throw RuntimeError(operation: "remove", container: id, message: "container is running; stop it first")
+        }
+        containers[id] = nil
+        images[id] = nil
+    }
+
+    private func noSuchContainer(_ operation: String, _ id: ContainerID) -> RuntimeError {
+        RuntimeError(operation: operation, container: id, message: "no such container")
+    }
+
+    private func injectFault(_ operation: Operation, image: String?) throws {
+        guard
+            let index = faults.firstIndex(where: {
+                $0.operation == operation && $0.remaining > 0 && ($0.image == nil || $0.image == image)
+            })
+        else { return }
+        faults[index].remaining -= 1
+        throw RuntimeError(operation: operation.rawValue, message: faults[index].message)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
