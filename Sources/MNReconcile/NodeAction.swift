@@ -84,6 +84,13 @@ public struct RestartContainer: Hashable, Sendable, Encodable {
     public var instance: InstanceID
     /// 1 for the first restart within the policy's interval.
     public var attempt: Int
+
+    /// Creates a restart of `container` for `instance`.
+    public init(container: ContainerID, instance: InstanceID, attempt: Int) {
+        self.container = container
+        self.instance = instance
+        self.attempt = attempt
+    }
 }
 
 /// Why a container is stopped.
@@ -126,4 +133,10 @@ public struct StopContainer: Hashable, Sendable, Encodable {
 public struct ReplaceContainer: Hashable, Sendable, Encodable {
     public var old: StopContainer
     public var new: StartContainer
+
+    /// Creates a replace of `old` by `new`.
+    public init(old: StopContainer, new: StartContainer) {
+        self.old = old
+        self.new = new
+    }
 }

@@ -53,9 +53,9 @@ public enum NodeReconciler {
         var previous: [InstanceID: InstanceRecord] = [:]
         for record in input.records { previous[record.id] = record }
 
-        // One desired entry per instance id; a repeated id keeps its first entry.
+        // One desired entry per instance id; a repeated id keeps the one with the lowest spec hash.
         var seen: Set<InstanceID> = []
-        for instance in input.desired.sorted(by: { $0.id < $1.id }) where seen.insert(instance.id).inserted {
+        for instance in input.desired.sorted(by: { ($0.id, $0.specHash) < ($1.id, $1.specHash) }) where seen.insert(instance.id).inserted {
             var record = previous[instance.id].flatMap { $0.specHash == instance.specHash ? $0 : nil }
                 ?? InstanceRecord(id: instance.id, specHash: instance.specHash)
             record.restarts = RestartDecision.inWindow(record.restarts, policy: instance.restart, now: input.now)
@@ -141,8 +141,8 @@ public enum NodeReconciler {
             builder.report(instance, phase, container: candidate, record: record)
         case .exhausted(let reason):
             record.exhausted = true
-            let why = record.lastError.map { "\($0); \(reason)" } ?? reason
-            builder.report(instance, .failed(reason: why, retryAt: nil), container: candidate, record: record)
+            record.lastError = record.lastError.map { "\($0); \(reason)" } ?? reason
+            builder.report(instance, .failed(reason: record.lastError ?? reason, retryAt: nil), container: candidate, record: record)
         }
     }
 }

@@ -11,29 +11,40 @@ public enum RestartDecision: Hashable, Sendable {
 
     /// Decides for an instance down since `downSince`, with earlier restarts at `restarts`.
     ///
-    /// Restarts inside the last `interval_ms` count; the delay before attempt *n* is the
-    /// policy's delay function at *n* − 1, from the moment the instance went down. Once
-    /// `attempts` restarts were used within the interval, `fail` mode gives up and `delay`
-    /// mode waits until the oldest of them leaves the interval.
+    /// Restarts inside the last `interval_ms` count. With *n* of them counted, the next
+    /// restart is due the policy's delay function at *n* after `downSince`. Once `attempts`
+    /// restarts were used within the interval, `fail` mode gives up, and `delay` mode waits
+    /// for the oldest to leave the interval.
+    ///
+    /// The count drops as restarts leave the interval, which can make a restart due sooner;
+    /// the returned time accounts for that, so it is exactly the first moment a reconcile
+    /// would restart (never late, never early).
     public static func decide(
         policy: RestartPolicy, restarts: [Timestamp], downSince: Timestamp, now: Timestamp
     ) -> RestartDecision {
         guard policy.attempts > 0 else {
             return .exhausted(reason: "the restart policy allows no restarts (attempts is 0)")
         }
-        let recent = inWindow(restarts, policy: policy, now: now)
-        let delay = Int64(policy.delayFunction.delay(attempt: recent.count, baseMs: policy.delayMs, maxMs: policy.maxDelayMs))
-        var due = downSince.adding(ms: delay)
-        if recent.count >= policy.attempts {
-            guard policy.mode == .delay else {
-                return .exhausted(
-                    reason: "restarted \(recent.count) times within \(policy.intervalMs) ms (attempts \(policy.attempts), mode fail)")
-            }
-            let windowOpens = recent[recent.count - policy.attempts].adding(ms: Int64(policy.intervalMs))
-            due = max(windowOpens, downSince.adding(ms: Int64(policy.delayMs)))
-            return now >= due ? .restartNow(attempt: policy.attempts) : .wait(until: due)
+        var recent = inWindow(restarts, policy: policy, now: now)
+        if recent.count >= policy.attempts && policy.mode == .fail {
+            return .exhausted(
+                reason: "restarted \(recent.count) times within \(policy.intervalMs) ms (attempts \(policy.attempts), mode fail)")
         }
-        return now >= due ? .restartNow(attempt: recent.count + 1) : .wait(until: due)
+        var time = now
+        while true {
+            // Until `expiry` the count stays `recent.count`.
+            let expiry = recent.first?.adding(ms: Int64(policy.intervalMs))
+            if recent.count < policy.attempts {
+                let delay = policy.delayFunction.delay(attempt: recent.count, baseMs: policy.delayMs, maxMs: policy.maxDelayMs)
+                let due = max(time, downSince.adding(ms: Int64(delay)))
+                if expiry.map({ due < $0 }) ?? true {
+                    return due <= now ? .restartNow(attempt: recent.count + 1) : .wait(until: due)
+                }
+            }
+            guard let expiry else { preconditionFailure("a full window always has a restart that expires") }
+            time = expiry
+            recent.removeFirst()
+        }
     }
 
     /// The restarts still inside the policy's interval at `now`, oldest first.

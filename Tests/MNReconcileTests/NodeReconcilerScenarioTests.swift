@@ -1,0 +1,157 @@
+import MNAgent
+import MNCore
+import MNReconcile
+import MNTestSupport
+import Testing
+
+@Suite("Node reconciler scenarios (seed 004)")
+struct NodeReconcilerScenarioTests {
+    @Test("a running service with env is left alone, tick after tick")
+    func tickIsIdempotent() async throws {
+        let runtime = FakeContainerRuntime()
+        var loop = Loop(runtime: runtime, desired: [Fixture.desired(Fixture.spec(env: ["A": "1", "SECRET": "s3cr3t"]))])
+        let first = try await loop.tick(at: Fixture.t0)
+        #expect(first.actions.count == 1)
+        let id = try #require(try await runtime.listManaged().first?.id)
+        await runtime.clearCalls()
+        for tick in 1...5 {
+            let plan = try await loop.tick(at: Fixture.t0.adding(ms: Int64(tick) * 30_000))
+            #expect(plan.isEmpty)
+            #expect(plan.instances.map(\.phase) == [.running])
+            #expect(plan.instances.first?.container == id)
+        }
+        let calls = await runtime.calls
+        #expect(calls.allSatisfy { $0 == .list }, "only lists, no create/stop: \(calls)")
+    }
+
+    @Test("an unchanged spec is a no-op")
+    func unchangedIsNoop() {
+        let instance = Fixture.desired()
+        let plan = Fixture.reconcile([instance], [Fixture.container(for: instance, id: "c1")])
+        #expect(plan.actions.isEmpty)
+        #expect(plan.requeueAt == nil)
+        #expect(plan.instances.first?.phase == .running)
+    }
+
+    @Test("a changed spec replaces the exact old container by id, with its own signal and grace")
+    func changedSpecReplacesGracefully() async throws {
+        let v1 = Fixture.desired(Fixture.spec(image: "localhost/web:1", lifecycle: Lifecycle(stopSignal: "SIGINT", gracePeriodMs: 5_000)))
+        let v2 = Fixture.desired(Fixture.spec(image: "localhost/web:2"), version: 2)
+        let old = Fixture.container(for: v1, id: "old1")
+        let plan = Fixture.reconcile([v2], [old])
+        let expected = NodeAction.replace(
+            ReplaceContainer(old: StopContainer(old, reason: .superseded), new: StartContainer(instance: v2)))
+        #expect(plan.actions == [expected])
+        guard case .replace(let replace) = plan.actions.first else { return }
+        #expect(replace.old.container == "old1")
+        #expect(replace.old.signal == "SIGINT")
+        #expect(replace.old.gracePeriodMs == 5_000)
+
+        let runtime = FakeContainerRuntime(now: Fixture.t0)
+        await runtime.seed([old])
+        let (outcomes, _) = await PlanExecutor(runtime: runtime).execute(plan)
+        let created = try #require(outcomes.first?.created)
+        let calls = await runtime.calls
+        #expect(
+            calls == [
+                .stop("old1", signal: "SIGINT", gracePeriodMs: 5_000), .remove("old1"),
+                .create(name: StartContainer(instance: v2).name), .start(created),
+            ])
+    }
+
+    @Test("a failed start reports Failed with the reason and never reverts")
+    func failedStartRollsForward() async throws {
+        let v1 = Fixture.desired(Fixture.spec(image: "localhost/web:1"))
+        let v2 = Fixture.desired(Fixture.spec(image: "localhost/missing:2"), version: 2)
+        let runtime = FakeContainerRuntime(now: Fixture.t0)
+        var loop = Loop(runtime: runtime, desired: [v1])
+        _ = try await loop.tick(at: Fixture.t0)
+        await runtime.fail(.create, image: "localhost/missing:2", times: 10, message: "image not known")
+
+        loop.desired = [v2]
+        let plan = try await loop.tick(at: Fixture.t0.adding(ms: 1_000))
+        guard case .failed(let reason, _) = plan.instances.first?.phase else {
+            Issue.record("expected Failed, got \(String(describing: plan.instances.first?.phase))")
+            return
+        }
+        #expect(reason.contains("image not known"))
+
+        // Later passes retry v2 as the restart policy says; v1 is never started again.
+        for step in 2...40 {
+            _ = try await loop.tick(at: Fixture.t0.adding(ms: Int64(step) * 1_000))
+        }
+        let creates = await runtime.calls.compactMap { call -> String? in
+            if case .create(let name) = call { return name }
+            return nil
+        }
+        #expect(creates.filter { $0 == StartContainer(instance: v1).name }.count == 1, "v1 was created once, at the start")
+        #expect(creates.filter { $0 == StartContainer(instance: v2).name }.count == 4, "first try + 3 restarts: \(creates)")
+        let last = try await loop.tick(at: Fixture.t0.adding(ms: 100_000))
+        guard case .failed(let final, nil) = last.instances.first?.phase else {
+            Issue.record("expected a final Failed, got \(String(describing: last.instances.first?.phase))")
+            return
+        }
+        #expect(final.contains("image not known") && final.contains("mode fail"))
+        #expect(try await runtime.listManaged().isEmpty, "nothing of v1 came back")
+    }
+
+    @Test("a service dropped from the desired state is stopped by id")
+    func droppedServiceIsStopped() {
+        let web = Fixture.desired(Fixture.spec("web"))
+        let worker = Fixture.desired(Fixture.spec("worker"))
+        let plan = Fixture.reconcile([web], [Fixture.container(for: web, id: "w"), Fixture.container(for: worker, id: "k")])
+        #expect(plan.actions == [.stop(StopContainer(Fixture.container(for: worker, id: "k"), reason: .notDesired))])
+    }
+
+    @Test("two containers for one instance: the earliest started is kept, the other stopped by id")
+    func duplicateIsStopped() {
+        let instance = Fixture.desired()
+        let early = Fixture.container(for: instance, id: "b", startedAt: Timestamp(milliseconds: 10))
+        let late = Fixture.container(for: instance, id: "a", startedAt: Timestamp(milliseconds: 20), nameSuffix: "-2")
+        let plan = Fixture.reconcile([instance], [late, early])
+        #expect(plan.actions == [.stop(StopContainer(late, reason: .duplicate))])
+        #expect(plan.instances.first?.container == "b")
+    }
+
+    @Test("containers without mn's labels are never touched; half-labelled ones are")
+    func foreignAndUnrecognized() {
+        let foreign = ObservedContainer(id: "f", name: "postgres", labels: ["app": "db"], state: .running)
+        let broken = ObservedContainer(id: "x", name: "mn-odd", labels: [ContainerLabel.deploymentKey: "shop"], state: .exited)
+        let plan = Fixture.reconcile([], [foreign, broken])
+        #expect(plan.actions == [.stop(StopContainer(broken, reason: .unrecognized))])
+    }
+
+    @Test("a batch instance that exited 0 is complete; one that exited 1 restarts")
+    func batchCompletion() {
+        let job = Fixture.desired(jobType: .batch)
+        let done = Fixture.reconcile([job], [Fixture.container(for: job, id: "c", state: .exited, exitCode: 0, finishedAt: Fixture.t0)])
+        #expect(done.actions.isEmpty)
+        #expect(done.instances.first?.phase == .complete)
+        let crashed = Fixture.reconcile(
+            [job], [Fixture.container(for: job, id: "c", state: .exited, exitCode: 1, finishedAt: Fixture.t0.adding(ms: -5_000))])
+        #expect(crashed.actions == [.restart(RestartContainer(container: "c", instance: job.id, attempt: 1))])
+    }
+
+    @Test("a container that vanished is started again after the delay, counted from when it was first missed")
+    func vanishedContainer() {
+        let instance = Fixture.desired(restart: Fixture.policy(delayMs: 2_000))
+        var record = InstanceRecord(id: instance.id, specHash: instance.specHash)
+        record.started = true
+        let first = Fixture.reconcile([instance], [], records: [record])
+        #expect(first.actions.isEmpty)
+        #expect(first.instances.first?.phase == .restarting(at: Fixture.t0.adding(ms: 2_000)))
+        #expect(first.requeueAfter == .milliseconds(2_000))
+        let later = Fixture.reconcile([instance], [], records: first.records, now: Fixture.t0.adding(ms: 1_500))
+        #expect(later.requeueAt == Fixture.t0.adding(ms: 2_000), "the outage start is remembered")
+        let due = Fixture.reconcile([instance], [], records: later.records, now: Fixture.t0.adding(ms: 2_000))
+        #expect(due.actions == [.start(StartContainer(instance: instance))])
+    }
+
+    @Test("an exited container of the desired spec is restarted by its id, not recreated")
+    func restartById() {
+        let instance = Fixture.desired()
+        let plan = Fixture.reconcile(
+            [instance], [Fixture.container(for: instance, id: "c9", state: .exited, exitCode: 137, finishedAt: Fixture.t0.adding(ms: -1_000))])
+        #expect(plan.actions == [.restart(RestartContainer(container: "c9", instance: instance.id, attempt: 1))])
+    }
+}
