@@ -1,0 +1,63 @@
+import MNAgent
+import MNCore
+import MNReconcile
+import MNTestSupport
+import Testing
+
+@Suite("Plan executor")
+struct PlanExecutorTests {
+    let now = Timestamp(milliseconds: 1_000_000)
+
+    func instance(_ agent: String, image: String) -> DesiredInstance {
+        DesiredInstance(key: "shop", spec: AgentSpec(id: AgentID(agent), workload: .image(image)), index: 0, version: 1)
+    }
+
+    @Test("a failed action fails its instance and the remaining actions still run")
+    func failureDoesNotStopThePlan() async throws {
+        let broken = instance("api", image: "localhost/broken:1")
+        let fine = instance("web", image: "localhost/web:1")
+        let plan = NodeReconciler.reconcile(.init(desired: [broken, fine], observed: [], now: now))
+        #expect(plan.actions.count == 2)
+
+        let runtime = FakeContainerRuntime(now: now)
+        await runtime.fail(.create, image: "localhost/broken:1", message: "image not known")
+        let (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
+
+        #expect(outcomes.map(\.succeeded) == [false, true])
+        #expect(outcomes[0].error?.message == "image not known")
+        #expect(executed.instances.map(\.phase) == [.failed(reason: "create: image not known", retryAt: nil), .pending])
+        let record = try #require(executed.records.first { $0.id == broken.id })
+        #expect(record.lastError == "create: image not known")
+        #expect(record.downSince == now)
+        #expect(try await runtime.listManaged().map(\.name) == [StartContainer(instance: fine).name])
+    }
+
+    @Test("a start that fails after create leaves a created container that the next pass restarts by id")
+    func startFailureIsRetriedById() async throws {
+        let web = instance("web", image: "localhost/web:1")
+        let runtime = FakeContainerRuntime(now: now)
+        await runtime.fail(.start, message: "error setting rlimit type 7")
+        let first = await PlanExecutor(runtime: runtime).execute(NodeReconciler.reconcile(.init(desired: [web], observed: [], now: now)))
+        let created = try #require(try await runtime.listManaged().first)
+        #expect(created.state == .created)
+
+        let later = now.adding(ms: 60_000)
+        let next = NodeReconciler.reconcile(
+            .init(desired: [web], observed: try await runtime.listManaged(), records: first.plan.records, now: later))
+        #expect(next.actions == [.restart(RestartContainer(container: created.id, instance: web.id, attempt: 1))])
+    }
+
+    @Test("a failed stop is reported but does not fail a desired instance")
+    func stopFailure() async throws {
+        let web = instance("web", image: "localhost/web:1")
+        let stray = ObservedContainer(
+            id: "stray", name: "mn-shop-old-0-x", labels: StartContainer(instance: instance("old", image: "i")).labels, state: .running)
+        let runtime = FakeContainerRuntime(now: now)
+        await runtime.seed([stray])
+        await runtime.fail(.stop, message: "timeout")
+        let plan = NodeReconciler.reconcile(.init(desired: [web], observed: [stray], now: now))
+        let (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
+        #expect(outcomes.map(\.succeeded) == [false, true])
+        #expect(executed.instances.map(\.phase) == [.pending])
+    }
+}
