@@ -55,7 +55,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MNAgentTests", dependencies: ["MNAgent", "MNTestSupport"]),
-        .testTarget(name: "mnctlTests", dependencies: ["mnctl", "MNCore"]),
+        .testTarget(name: "mnctlTests", dependencies: ["mnctl", "MNCore", "MNReconcile"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,7 +17,7 @@ public struct ValidationProblem: Hashable, Sendable, Codable, CustomStringConver
 
 /// A manifest that could not be accepted, with every problem found in it.
 public struct ManifestError: Error, Sendable, CustomStringConvertible {
-    /// All problems, in document order of discovery.
+    /// All problems, in the order the reader checks fields (stable for a given document).
     public var problems: [ValidationProblem]
 
     /// Creates an error from a non-empty list of problems.
