@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every test: the Swift suites (unit, scenario tables, property tests, runtime
+# contract) and then checks of the real mnctl binary on the shipped examples.
+# Idempotent: installs nothing it does not need, safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_swift
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
+swift build --build-tests
+swift test 2>&1 | tee "$log"
+swift_tests=$(sed -n 's/.*Test run with \([0-9][0-9]*\) tests.* passed.*/\1/p' "$log" | tail -n 1)
+if [ -z "$swift_tests" ] || [ "$swift_tests" -eq 0 ]; then
+    echo "error: swift test ran no tests" >&2
+    exit 1
+fi
+
+# The binary as a user runs it.
+mnctl="$(build_mnctl)"
+passed=0
+failed=0
+check() { # check NAME COMMAND... : the command must succeed
+    local name="$1"
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "ok: $name"
+    else
+        failed=$((failed + 1))
+        echo "FAILED: $name"
+    fi
+}
+validates_ok() { [ "$("$mnctl" validate "$1")" = "OK" ]; }
+broken_is_rejected() {
+    local out status=0
+    out="$("$mnctl" validate Examples/broken.json)" || status=$?
+    [ "$status" -eq 1 ] &&
+        grep -qxF '  policies.update.max_parallel: must be at least 1, got 0' <<<"$out" &&
+        grep -qF "policies.update.strategy: unknown value 'big-bang'; must be one of 'rolling', 'canary', 'blue-green'" <<<"$out"
+}
+json_is_parseable() { "$mnctl" validate --output json Examples/broken.json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["valid"] is False and len(d["problems"]) == 8 else 1)'; }
+stdin_works() { [ "$("$mnctl" validate - <Examples/web-v1.json)" = "OK" ]; }
+update_plan_replaces() { "$mnctl" plan Examples/web-v2.json --from Examples/web-v1.json | grep -q '^  replace  web/httpd/0  stop mn-web-httpd-0-'; }
+secrets_not_printed() { ! "$mnctl" plan --output json Examples/web-v1.json | grep -q 'hello from v1'; }
+
+for example in Examples/web-v1.json Examples/web-v2.json Examples/web-v3.json Examples/agent-api.yaml; do
+    check "mnctl validate $example prints OK" validates_ok "$example"
+done
+check "mnctl validate rejects Examples/broken.json with every problem and exit 1" broken_is_rejected
+check "mnctl validate --output json is parseable" json_is_parseable
+check "mnctl validate - reads standard input" stdin_works
+check "mnctl plan v2 --from v1 replaces the old container by id" update_plan_replaces
+check "mnctl plan never prints env values" secrets_not_printed
+
+echo "$((swift_tests + passed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
