@@ -41,7 +41,12 @@ broken_is_rejected() {
         grep -qxF '  policies.update.max_parallel: must be at least 1, got 0' <<<"$out" &&
         grep -qF "policies.update.strategy: unknown value 'big-bang'; must be one of 'rolling', 'canary', 'blue-green'" <<<"$out"
 }
-json_is_parseable() { "$mnctl" validate --output json Examples/broken.json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["valid"] is False and len(d["problems"]) == 8 else 1)'; }
+json_is_parseable() {
+    local out status=0
+    out="$("$mnctl" validate --output json Examples/broken.json)" || status=$?
+    [ "$status" -eq 1 ] &&
+        python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["valid"] is False and len(d["problems"]) == 8 else 1)' <<<"$out"
+}
 stdin_works() { [ "$("$mnctl" validate - <Examples/web-v1.json)" = "OK" ]; }
 update_plan_replaces() { "$mnctl" plan Examples/web-v2.json --from Examples/web-v1.json | grep -q '^  replace  web/httpd/0  stop mn-web-httpd-0-'; }
 secrets_not_printed() { ! "$mnctl" plan --output json Examples/web-v1.json | grep -q 'hello from v1'; }

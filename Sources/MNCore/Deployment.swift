@@ -92,8 +92,8 @@ public struct Deployment: Hashable, Sendable {
     /// Every version, oldest first; `versions[i].number == i + 1`.
     public private(set) var versions: [DeploymentVersion]
     public var status: DeploymentStatus
-    /// The last version that reached Running; where an automatic revert goes.
-    public var stableVersion: Int?
+    /// The version a revert goes back to: the last one that reached Running.
+    public var rollbackTarget: Int?
     public var health: HealthSummary
     /// The most recent events, oldest first, at most ``eventLimit``.
     public private(set) var events: [DeploymentEvent]
@@ -110,7 +110,7 @@ public struct Deployment: Hashable, Sendable {
             DeploymentVersion(number: 1, manifest: manifest, contentHash: manifest.contentHash, createdAt: time, source: .applied)
         ]
         status = .validating
-        stableVersion = nil
+        rollbackTarget = nil
         health = HealthSummary()
         events = []
         revision = 0
@@ -183,7 +183,7 @@ public struct Deployment: Hashable, Sendable {
 extension Deployment: Codable {
     enum CodingKeys: String, CodingKey {
         case key, versions, status, health, events, revision
-        case stableVersion = "stable_version"
+        case rollbackTarget = "rollback_target"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -191,7 +191,7 @@ extension Deployment: Codable {
         key = try container.decode(DeploymentKey.self, forKey: .key)
         versions = try container.decode([DeploymentVersion].self, forKey: .versions)
         status = try container.decode(DeploymentStatus.self, forKey: .status)
-        stableVersion = try container.decodeIfPresent(Int.self, forKey: .stableVersion)
+        rollbackTarget = try container.decodeIfPresent(Int.self, forKey: .rollbackTarget)
         health = try container.decode(HealthSummary.self, forKey: .health)
         events = try container.decode([DeploymentEvent].self, forKey: .events)
         revision = try container.decode(Int.self, forKey: .revision)

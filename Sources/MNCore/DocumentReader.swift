@@ -73,15 +73,20 @@ struct DocumentReader {
         return items.enumerated().compactMap { index, item in element(item, path.appending(index: index)) }
     }
 
-    /// An object of string values (environment variables).
+    /// An object of string values (environment variables). Values may be secrets, so a
+    /// problem names the field and the kind of value, never the value itself.
     func stringMap(_ value: JSONValue, at path: FieldPath) -> [String: String]? {
         guard case .object(let fields) = value else {
-            problems.add(path, "must be an object of strings, got \(describe(value))")
+            problems.add(path, "must be an object of strings, got \(value.kindDescription)")
             return nil
         }
         var result: [String: String] = [:]
         for (key, item) in fields {
-            if let text = string(item, at: path.appending(key)) { result[key] = text }
+            if case .string(let text) = item {
+                result[key] = text
+            } else {
+                problems.add(path.appending(key), "must be a string, got \(item.kindDescription); put numbers and booleans in quotes")
+            }
         }
         return result
     }

@@ -132,6 +132,10 @@ struct ManifestValidationTests {
                 "agents[0].lifecycle.stop_signal: unknown signal 'SIGFOO'; must be one of SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGKILL",
             ]),
         Case(
+            name: "a non-string env value is reported without echoing it",
+            text: document(agents: #"[{"id":"web","image":"i","env":{"DB_PASSWORD":918273645}}]"#),
+            expected: ["agents[0].env.DB_PASSWORD: must be a string, got a number; put numbers and booleans in quotes"]),
+        Case(
             name: "count on a system job",
             text: #"{"deployment":{"key":"k"},"type":"system","agents":[{"id":"a","image":"i","count":2}]}"#,
             expected: ["agents[0].count: is not used by 'system' jobs, which run one instance on every eligible node; remove it"]),
