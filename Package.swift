@@ -16,6 +16,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Vocabulary: manifests, policies, validation, canonical encoding, deployment records. No I/O.
@@ -28,14 +32,27 @@ let package = Package(
         ),
         // Pure decisions: desired + observed + now -> plan. No clock, I/O, randomness or async.
         .target(name: "MNReconcile", dependencies: ["MNCore"]),
-        // The impure shell: runtimes and the plan executor.
-        .target(name: "MNAgent", dependencies: ["MNCore", "MNReconcile"]),
+        // C libraries from Debian, each called from one Swift file.
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // The impure shell: Redis store and watch, podman runtime, plan executor, agent loop.
+        .target(
+            name: "MNAgent",
+            dependencies: [
+                "MNCore", "MNReconcile", "CHiredis", "CSystemd",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Test doubles that obey the same contracts as the real components.
         .target(name: "MNTestSupport", dependencies: ["MNCore", "MNReconcile", "MNAgent"]),
         .executableTarget(
             name: "mnctl",
             dependencies: [
-                "MNCore", "MNReconcile",
+                "MNCore", "MNReconcile", "MNAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -44,6 +61,8 @@ let package = Package(
             dependencies: [
                 "MNAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "MNCoreTests", dependencies: ["MNCore"]),

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+bash scripts/setup.sh
 ensure_swift
 
 mnctl_bin="$(build_mnctl)"

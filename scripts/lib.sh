@@ -21,3 +21,60 @@ build_mnctl() {
     swift build --product mnctl >&2
     echo "$(swift build --show-bin-path)/mnctl"
 }
+
+# Installs the named Debian packages that are not installed yet (apt-get update once, first).
+ensure_packages() {
+    local missing=()
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "setup: installing ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The tiny image mn's tests and demo use: busybox in an otherwise empty root, imported
+# locally (no registry needed). Prints the image name.
+ensure_busybox_image() {
+    local image="localhost/mn-busybox:1"
+    if ! podman image exists "$image" 2>/dev/null; then
+        local root
+        root="$(mktemp -d)"
+        mkdir -p "$root/bin" "$root/www" "$root/tmp"
+        cp "$(command -v busybox)" "$root/bin/busybox"
+        for tool in sh httpd sleep echo cat true false wget nc ls env kill; do ln -s busybox "$root/bin/$tool"; done
+        echo "hello from mn" >"$root/www/index.html"
+        tar -C "$root" -c . | podman import --quiet --change 'CMD ["/bin/sh"]' - "$image" >/dev/null
+        rm -rf "$root"
+        echo "setup: built $image from busybox-static" >&2
+    fi
+    echo "$image"
+}
+
+# Makes `podman run` work here. On most hosts it already does; on hosts where the OCI
+# runtime cannot set podman's default rlimits (or crun cannot run), writes runc and
+# explicit ulimits to /etc/containers/containers.conf and says so.
+ensure_podman_runs() {
+    local image
+    image="$(ensure_busybox_image)"
+    podman run --rm --network none "$image" true >/dev/null 2>&1 && return 0
+    local conf=/etc/containers/containers.conf
+    echo "setup: 'podman run' fails here; writing runc and explicit ulimits to $conf" >&2
+    [ -f "$conf" ] && cp "$conf" "$conf.mn-backup"
+    mkdir -p /etc/containers
+    cat >"$conf" <<'CONF'
+# Written by mn's scripts/setup.sh: podman could not run containers with its defaults here.
+[containers]
+default_ulimits = ["nofile=1024:20000", "nproc=1000:1000"]
+
+[engine]
+runtime = "runc"
+CONF
+    if ! podman run --rm --network none "$image" true; then
+        echo "error: podman still cannot run containers; see the error above" >&2
+        exit 1
+    fi
+}

@@ -1,0 +1,132 @@
+import CHiredis
+import Glibc
+
+/// One hiredis connection. The only place in mn that calls hiredis.
+///
+/// Not thread-safe and not `Sendable`: its owner (``RedisClient`` or ``RedisSubscriber``)
+/// keeps it on one thread for its whole life.
+final class HiredisConnection {
+    private let context: UnsafeMutablePointer<redisContext>
+
+    /// hiredis writes with plain `write()`: a peer that went away would raise SIGPIPE and
+    /// end the process. The process ignores SIGPIPE once; writes then fail with EPIPE.
+    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
+    /// Connects and, as the URL says, authenticates and selects the database.
+    init(url: RedisURL, connectTimeoutMs: Int = 2_000) throws(RedisError) {
+        Self.ignoreBrokenPipes
+        var timeout = timeval(tv_sec: connectTimeoutMs / 1_000, tv_usec: (connectTimeoutMs % 1_000) * 1_000)
+        let made: UnsafeMutablePointer<redisContext>? =
+            switch url.endpoint {
+            case .tcp(let host, let port): redisConnectWithTimeout(host, Int32(port), timeout)
+            case .unix(let path): redisConnectUnixWithTimeout(path, timeout)
+            }
+        guard let made else { throw RedisError("cannot allocate a Redis connection", isConnectionError: true) }
+        guard made.pointee.err == 0 else {
+            let message = Self.errorText(made)
+            redisFree(made)
+            throw RedisError("cannot connect to \(url): \(message)", isConnectionError: true)
+        }
+        context = made
+        // Commands may block up to this long before the connection counts as broken.
+        timeout = timeval(tv_sec: 10, tv_usec: 0)
+        redisSetTimeout(context, timeout)
+        if let password = url.password {
+            let auth = url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]
+            if case .error(let message) = try command(auth.map { Array($0.utf8) }) {
+                throw RedisError("Redis refused AUTH for \(url): \(message)")
+            }
+        }
+        if url.database != 0, case .error(let message) = try command(["SELECT", String(url.database)].map { Array($0.utf8) }) {
+            throw RedisError("Redis refused SELECT \(url.database): \(message)")
+        }
+    }
+
+    deinit { redisFree(context) }
+
+    /// The socket, for waiting until a pushed message arrives.
+    var fileDescriptor: Int32 { context.pointee.fd }
+
+    /// Sends one command (binary-safe arguments) and waits for its reply.
+    func command(_ arguments: [[UInt8]]) throws(RedisError) -> RedisReply {
+        try append(arguments)
+        return try readReply()
+    }
+
+    /// Queues a command without waiting (for pipelines and subscriptions).
+    func append(_ arguments: [[UInt8]]) throws(RedisError) {
+        let lengths = arguments.map(\.count)
+        let status = withCStrings(arguments) { pointers in
+            lengths.withUnsafeBufferPointer { sizes in
+                redisAppendCommandArgv(context, Int32(arguments.count), pointers, sizes.baseAddress)
+            }
+        }
+        guard status == REDIS_OK else { throw connectionError() }
+    }
+
+    /// Waits for the next reply (writing queued commands first).
+    func readReply() throws(RedisError) -> RedisReply {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw connectionError() }
+        defer { freeReplyObject(raw) }
+        return Self.copy(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// A reply already received and buffered, without reading the socket.
+    func bufferedReply() throws(RedisError) -> RedisReply? {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw connectionError() }
+        guard let raw else { return nil }
+        defer { freeReplyObject(raw) }
+        return Self.copy(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// Reads whatever the socket has into the reply buffer (call when it is readable).
+    func fillBuffer() throws(RedisError) {
+        guard redisBufferRead(context) == REDIS_OK else { throw connectionError() }
+    }
+
+    private func connectionError() -> RedisError {
+        RedisError("Redis connection lost: \(Self.errorText(context))", isConnectionError: true)
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { buffer in
+            String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    private static func copy(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
+        let value = reply.pointee
+        switch value.type {
+        case REDIS_REPLY_STRING:
+            return .bulk(Array(UnsafeRawBufferPointer(start: value.str, count: Int(value.len))))
+        case REDIS_REPLY_STATUS:
+            return .status(String(decoding: UnsafeRawBufferPointer(start: value.str, count: Int(value.len)), as: UTF8.self))
+        case REDIS_REPLY_ERROR:
+            return .error(String(decoding: UnsafeRawBufferPointer(start: value.str, count: Int(value.len)), as: UTF8.self))
+        case REDIS_REPLY_INTEGER:
+            return .integer(value.integer)
+        case REDIS_REPLY_ARRAY:
+            return .array((0..<Int(value.elements)).map { copy(value.element[$0]!) })
+        default:
+            return .null
+        }
+    }
+}
+
+/// Calls `body` with C pointers to each argument's bytes, valid for the call.
+private func withCStrings<R>(_ arguments: [[UInt8]], _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let buffers = arguments.map { bytes -> UnsafeMutablePointer<CChar> in
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
+        bytes.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress {
+                UnsafeMutableRawPointer(buffer).copyMemory(from: base, byteCount: bytes.count)
+            }
+        }
+        return buffer
+    }
+    defer { buffers.forEach { $0.deallocate() } }
+    var pointers = buffers.map { UnsafePointer<CChar>?($0) }
+    return pointers.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+}

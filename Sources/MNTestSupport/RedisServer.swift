@@ -1,0 +1,94 @@
+import Foundation
+public import MNAgent
+
+/// A real `redis-server` for tests: its own temporary directory and unix socket, no
+/// persistence, optionally a password. Readiness is awaited by PING, never by sleeping.
+public final class RedisServer: @unchecked Sendable {
+    public let directory: URL
+    public let socketPath: String
+    public let password: String?
+    private let lock = NSLock()
+    private var process: Process?
+
+    /// The URL clients use (with the password, if any).
+    public var url: RedisURL { RedisURL(endpoint: .unix(path: socketPath), password: password) }
+
+    private init(directory: URL, password: String?) {
+        self.directory = directory
+        self.socketPath = directory.appendingPathComponent("redis.sock").path
+        self.password = password
+    }
+
+    /// Starts a server and waits until it answers.
+    public static func start(password: String? = nil) async throws -> RedisServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mn-redis-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let server = RedisServer(directory: directory, password: password)
+        try await server.launch()
+        return server
+    }
+
+    /// Kills the server (SIGKILL: children spawned from the test process may inherit a
+    /// blocked SIGTERM) and waits for it to exit.
+    public func stop() {
+        let running: Process? = lock.withLock {
+            defer { process = nil }
+            return process
+        }
+        guard let running, running.isRunning else { return }
+        kill(running.processIdentifier, SIGKILL)
+        running.waitUntilExit()
+    }
+
+    /// Stops and starts the server again on the same socket (its data is gone).
+    public func restart() async throws {
+        stop()
+        try await launch()
+    }
+
+    /// Stops the server and removes its directory.
+    public func destroy() {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func launch() async throws {
+        try? FileManager.default.removeItem(atPath: socketPath)
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: try Self.executable())
+        var arguments = [
+            "--port", "0", "--unixsocket", socketPath, "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+            "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
+        ]
+        if let password { arguments += ["--requirepass", password] }
+        child.arguments = arguments
+        child.standardInput = FileHandle.nullDevice
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        lock.withLock { process = child }
+        try await waitUntilReady()
+    }
+
+    private func waitUntilReady() async throws {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while ContinuousClock.now < deadline {
+            if FileManager.default.fileExists(atPath: socketPath) {
+                let client = RedisClient(url: url)
+                let reply = try? await client.run("PING")
+                await client.close()
+                if reply == .status("PONG") { return }
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw RedisError("redis-server did not answer within 10 s; see \(directory.path)/redis.log")
+    }
+
+    private static func executable() throws -> String {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") + ["/usr/bin", "/usr/sbin"] {
+            let path = "\(directory)/redis-server"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw RedisError("redis-server not found; run scripts/setup.sh")
+    }
+}
