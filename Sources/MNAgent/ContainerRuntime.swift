@@ -32,12 +32,15 @@ public struct RuntimeError: Error, Hashable, Sendable, CustomStringConvertible {
     public var container: ContainerID?
     /// What the runtime said.
     public var message: String
+    /// The call named a container the runtime does not have.
+    public var isNoSuchContainer: Bool
 
     /// Creates a runtime error.
-    public init(operation: String, container: ContainerID? = nil, message: String) {
+    public init(operation: String, container: ContainerID? = nil, message: String, isNoSuchContainer: Bool = false) {
         self.operation = operation
         self.container = container
         self.message = message
+        self.isNoSuchContainer = isNoSuchContainer
     }
 
     public var description: String {

@@ -66,9 +66,14 @@ public struct PlanExecutor<Runtime: ContainerRuntime>: Sendable {
         return id
     }
 
+    /// Stops and removes by id; a container that is already gone counts as done.
     private func stopAndRemove(_ stop: StopContainer) async throws {
-        try await runtime.stop(stop.container, signal: stop.signal, gracePeriodMs: stop.gracePeriodMs)
-        try await runtime.remove(stop.container)
+        do {
+            try await runtime.stop(stop.container, signal: stop.signal, gracePeriodMs: stop.gracePeriodMs)
+            try await runtime.remove(stop.container)
+        } catch let error as RuntimeError where error.isNoSuchContainer {
+            return
+        }
     }
 }
 

@@ -35,9 +35,9 @@ extension AgentSpec {
                 path.appending("env").appending(name),
                 "'\(name)' is not a valid environment variable name; use letters, digits and '_', not starting with a digit")
         }
-        let ports = fields.optional("ports") { r, v, p in r.array(v, at: p, element: { PortMapping.read(r, $0, $1) }) } ?? []
+        let ports = fields.optional("ports") { r, v, p in r.indexedArray(v, at: p, element: { PortMapping.read(r, $0, $1) }) } ?? []
         let checks =
-            fields.optional("health_checks") { r, v, p in r.array(v, at: p, element: { HealthCheck.read(r, $0, $1) }) } ?? []
+            fields.optional("health_checks") { r, v, p in r.indexedArray(v, at: p, element: { HealthCheck.read(r, $0, $1) }) } ?? []
         let lifecycle = fields.optional("lifecycle", Lifecycle.read) ?? .defaults
         let resources = fields.optional("resources", Resources.read) ?? .none
         let requires =
@@ -45,19 +45,22 @@ extension AgentSpec {
                 r.array(v, at: p, element: { ServiceRequirement.read(r, $0, $1) })
             } ?? []
 
-        guard let id, let workload else { return nil }
-        let spec = AgentSpec(
-            id: AgentID(id), count: count, workload: workload, args: args, env: env, ports: ports,
-            healthChecks: checks, lifecycle: lifecycle, resources: resources, requiresServices: requires)
-        spec.checkPortsAndChecks(at: path, problems: problems)
-        return spec
+        guard let id else { return nil }
+        checkPortsAndChecks(id: id, ports: ports, checks: checks, at: path, problems: problems)
+        guard let workload else { return nil }
+        return AgentSpec(
+            id: AgentID(id), count: count, workload: workload, args: args, env: env, ports: ports.map(\.value),
+            healthChecks: checks.map(\.value), lifecycle: lifecycle, resources: resources, requiresServices: requires)
     }
 
     /// Port names and container ports are unique; every http/tcp check targets a declared port.
-    private func checkPortsAndChecks(at path: FieldPath, problems: ProblemCollector) {
+    private static func checkPortsAndChecks(
+        id: String, ports: [(index: Int, value: PortMapping)], checks: [(index: Int, value: HealthCheck)], at path: FieldPath,
+        problems: ProblemCollector
+    ) {
         var names: [String: Int] = [:]
         var containerPorts: [String: Int] = [:]
-        for (index, port) in ports.enumerated() {
+        for (index, port) in ports {
             let portPath = path.appending("ports").appending(index: index)
             if let first = names[port.name] {
                 problems.add(portPath.appending("name"), "'\(port.name)' is already used by ports[\(first)]")
@@ -72,8 +75,8 @@ extension AgentSpec {
             }
         }
         var checkNames: [String: Int] = [:]
-        let declared = Set(ports.map(\.containerPort))
-        for (index, check) in healthChecks.enumerated() {
+        let declared = Set(ports.map(\.value.containerPort))
+        for (index, check) in checks {
             let checkPath = path.appending("health_checks").appending(index: index)
             if let first = checkNames[check.name] {
                 problems.add(

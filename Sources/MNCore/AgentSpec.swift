@@ -41,6 +41,20 @@ public struct AgentSpec: Hashable, Sendable {
     }
 }
 
+extension AgentSpec: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The spec with env values replaced by `***`: env may hold secrets, and this is what
+    /// string interpolation, `print` and `dump` of any value containing a spec show.
+    public var description: String {
+        var redacted = self
+        redacted.env = env.mapValues { _ in "***" }
+        return String(decoding: CanonicalJSON.bytes(of: redacted), as: UTF8.self)
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror { Mirror(self, children: ["spec": description], displayStyle: .struct) }
+}
+
 /// A port the agent listens on (`agents[].ports[]`).
 public struct PortMapping: Hashable, Sendable, Encodable {
     public enum Transport: String, CaseIterable, Hashable, Sendable, Codable { case tcp, udp }

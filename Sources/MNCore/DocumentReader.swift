@@ -66,11 +66,17 @@ struct DocumentReader {
 
     /// An array whose elements are read by `element`; unreadable elements are dropped.
     func array<T>(_ value: JSONValue, at path: FieldPath, element: (JSONValue, FieldPath) -> T?) -> [T]? {
+        indexedArray(value, at: path, element: element)?.map(\.value)
+    }
+
+    /// Like ``array(_:at:element:)``, keeping each element's index in the document, so later
+    /// checks name the right element even when an earlier one could not be read.
+    func indexedArray<T>(_ value: JSONValue, at path: FieldPath, element: (JSONValue, FieldPath) -> T?) -> [(index: Int, value: T)]? {
         guard case .array(let items) = value else {
             problems.add(path, "must be an array, got \(describe(value))")
             return nil
         }
-        return items.enumerated().compactMap { index, item in element(item, path.appending(index: index)) }
+        return items.enumerated().compactMap { index, item in element(item, path.appending(index: index)).map { (index, $0) } }
     }
 
     /// An object of string values (environment variables). Values may be secrets, so a

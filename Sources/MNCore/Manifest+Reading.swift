@@ -59,18 +59,18 @@ extension Manifest {
         let type = fields.optional("type") { $0.choice($1, at: $2, as: JobType.self) } ?? .service
         let agents =
             fields.required("agents") { r, v, p in r.array(v, at: p, element: { AgentSpec.read(r, $0, $1) }) } ?? []
-        let edges = fields.optional("edges") { r, v, p in r.array(v, at: p, element: { TopologyEdge.read(r, $0, $1) }) } ?? []
+        let edges = fields.optional("edges") { r, v, p in r.indexedArray(v, at: p, element: { TopologyEdge.read(r, $0, $1) }) } ?? []
         let policies = fields.optional("policies", Policies.read) ?? .defaults
 
         guard let key else { return nil }
-        let manifest = Manifest(key: DeploymentKey(key), type: type, agents: agents, edges: edges, policies: policies)
-        manifest.checkAgentsAndEdges(tree: value, problems: reader.problems)
+        let manifest = Manifest(key: DeploymentKey(key), type: type, agents: agents, edges: edges.map(\.value), policies: policies)
+        manifest.checkAgentsAndEdges(tree: value, edges: edges, problems: reader.problems)
         return manifest
     }
 
     /// Cross-agent rules: at least one agent, unique ids, edges between known agents,
     /// no host port published twice, and `count` only for job types that use it.
-    private func checkAgentsAndEdges(tree: JSONValue, problems: ProblemCollector) {
+    private func checkAgentsAndEdges(tree: JSONValue, edges: [(index: Int, value: TopologyEdge)], problems: ProblemCollector) {
         let agentsPath = FieldPath.root.appending("agents")
         guard case .object(let top) = tree, case .array(let rawAgents)? = top["agents"] else { return }
         if rawAgents.isEmpty {
@@ -93,9 +93,12 @@ extension Manifest {
                     agentPath.appending("count"),
                     "is not used by '\(type.rawValue)' jobs, which run one instance on every eligible node; remove it")
             }
-            for (portIndex, port) in agent.ports.enumerated() {
-                guard let hostPort = port.hostPort else { continue }
-                let slot = "\(hostPort)/\(port.transport.rawValue)"
+            // Host ports are read from the document, so indices match it even if a port was unreadable.
+            guard case .array(let rawPorts)? = fields["ports"] else { continue }
+            for (portIndex, rawPort) in rawPorts.enumerated() {
+                guard case .object(let port) = rawPort, case .integer(let hostPort)? = port["host_port"] else { continue }
+                let transport = port["protocol"].flatMap { if case .string(let name) = $0 { name } else { nil } } ?? "tcp"
+                let slot = "\(hostPort)/\(transport)"
                 let here = "agents[\(index)].ports[\(portIndex)]"
                 if let first = hostPorts[slot] {
                     problems.add(
@@ -113,7 +116,7 @@ extension Manifest {
         }
         let known = agents.map(\.id.rawValue).sorted().joined(separator: ", ")
         var seen: Set<TopologyEdge> = []
-        for (index, edge) in edges.enumerated() {
+        for (index, edge) in edges {
             let edgePath = FieldPath.root.appending("edges").appending(index: index)
             for (end, id) in [("from", edge.from), ("to", edge.to)] where indexByID[id] == nil {
                 problems.add(edgePath.appending(end), "no agent '\(id)' in this manifest (agents: \(known))")
@@ -147,14 +150,31 @@ extension JSONValue {
                 return try JSONValue(yaml: node, at: .root)
             } catch let error as ManifestError {
                 throw error
+            } catch let error as YamlError {
+                throw syntaxError("not valid YAML: \(yamlErrorDetail(error))")
             } catch {
-                throw syntaxError("not valid YAML: \(error)")
+                throw syntaxError("not valid YAML")
             }
         }
     }
 
     private static func syntaxError(_ message: String) -> ManifestError {
         ManifestError(problems: [ValidationProblem(path: .root, message: message)])
+    }
+
+    /// Yams' own descriptions quote the document (and so any secret in it); say only what
+    /// is wrong and where.
+    private static func yamlErrorDetail(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return "\(problem) at line \(mark.line), column \(mark.column)"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return "the key '\(duplicates.joined(separator: "', '"))' appears twice, at line \(context.mark.line)"
+        case .reader(let problem, _, _, _):
+            return problem
+        default:
+            return "the document could not be read"
+        }
     }
 
     private static func jsonErrorDetail(_ error: any Error) -> String {

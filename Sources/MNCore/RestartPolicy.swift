@@ -103,19 +103,6 @@ public struct ReschedulePolicy: Hashable, Sendable, Encodable {
         case delayFunction = "delay_function"
         case maxDelayMs = "max_delay_ms"
     }
-
-    /// Writes `attempts` and `interval_ms` only when they are used (not `unlimited`).
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(unlimited, forKey: .unlimited)
-        if !unlimited {
-            try container.encode(attempts, forKey: .attempts)
-            try container.encode(intervalMs, forKey: .intervalMs)
-        }
-        try container.encode(delayMs, forKey: .delayMs)
-        try container.encode(delayFunction, forKey: .delayFunction)
-        try container.encode(maxDelayMs, forKey: .maxDelayMs)
-    }
 }
 
 /// The manifest's `policies` section.

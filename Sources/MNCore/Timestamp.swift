@@ -9,11 +9,17 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
     /// Creates a timestamp from milliseconds since the epoch.
     public init(milliseconds: Int64) { self.milliseconds = milliseconds }
 
-    /// This time moved by `ms` milliseconds.
-    public func adding(ms: Int64) -> Timestamp { Timestamp(milliseconds: milliseconds + ms) }
+    /// This time moved by `ms` milliseconds, saturating at the ends of the range.
+    public func adding(ms: Int64) -> Timestamp {
+        let (sum, overflow) = milliseconds.addingReportingOverflow(ms)
+        return Timestamp(milliseconds: overflow ? (ms > 0 ? .max : .min) : sum)
+    }
 
-    /// Milliseconds from `other` to `self` (negative when `self` is earlier).
-    public func milliseconds(since other: Timestamp) -> Int64 { milliseconds - other.milliseconds }
+    /// Milliseconds from `other` to `self` (negative when `self` is earlier), saturating.
+    public func milliseconds(since other: Timestamp) -> Int64 {
+        let (difference, overflow) = milliseconds.subtractingReportingOverflow(other.milliseconds)
+        return overflow ? (other.milliseconds < 0 ? .max : .min) : difference
+    }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.milliseconds < rhs.milliseconds }
 

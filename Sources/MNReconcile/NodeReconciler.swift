@@ -50,18 +50,36 @@ public enum NodeReconciler {
                 builder.stop(container, .notDesired)
             }
         }
+        // Contradictory input (two records or two desired entries for one instance) is
+        // resolved by a fixed order, so the plan never depends on list order.
         var previous: [InstanceID: InstanceRecord] = [:]
-        for record in input.records { previous[record.id] = record }
+        for record in input.records.sorted(by: recordOrder) where previous[record.id] == nil { previous[record.id] = record }
 
-        // One desired entry per instance id; a repeated id keeps the one with the lowest spec hash.
         var seen: Set<InstanceID> = []
-        for instance in input.desired.sorted(by: { ($0.id, $0.specHash) < ($1.id, $1.specHash) }) where seen.insert(instance.id).inserted {
+        for instance in input.desired.sorted(by: desiredOrder) where seen.insert(instance.id).inserted {
             var record = previous[instance.id].flatMap { $0.specHash == instance.specHash ? $0 : nil }
                 ?? InstanceRecord(id: instance.id, specHash: instance.specHash)
-            record.restarts = RestartDecision.inWindow(record.restarts, policy: instance.restart, now: input.now)
+            if record.restartPolicy != instance.restart {
+                record.exhausted = false
+                record.restartPolicy = instance.restart
+            }
+            // Only the last `attempts` restarts can matter to the policy (and the last one
+            // anchors the next delay); keeping them by count, not by time, keeps plans exact.
+            record.restarts = Array(record.restarts.sorted().suffix(max(1, instance.restart.attempts)))
             reconcile(instance, containers: byInstance[instance.id] ?? [], record: record, into: &builder)
         }
         return builder.plan()
+    }
+
+    /// Desired entries by id, then spec hash, version and role.
+    static func desiredOrder(_ a: DesiredInstance, _ b: DesiredInstance) -> Bool {
+        (a.id, a.specHash, a.version, a.role.rawValue) < (b.id, b.specHash, b.version, b.role.rawValue)
+    }
+
+    /// Records by id, then by their canonical JSON: a total order.
+    static func recordOrder(_ a: InstanceRecord, _ b: InstanceRecord) -> Bool {
+        if a.id != b.id { return a.id < b.id }
+        return CanonicalJSON.bytes(of: a).lexicographicallyPrecedes(CanonicalJSON.bytes(of: b))
     }
 
     /// Running and paused first, then by start time and id: the first live one is kept.
@@ -108,6 +126,9 @@ public enum NodeReconciler {
         let candidate = reusable.first
 
         if let candidate, !instance.jobType.isLongRunning, candidate.state == .exited, candidate.exitCode == 0 {
+            record.completed = true
+        }
+        if record.completed && !instance.jobType.isLongRunning {
             builder.report(instance, .complete, container: candidate, record: record)
             return
         }

@@ -12,7 +12,8 @@ public enum RestartDecision: Hashable, Sendable {
     /// Decides for an instance down since `downSince`, with earlier restarts at `restarts`.
     ///
     /// Restarts inside the last `interval_ms` count. With *n* of them counted, the next
-    /// restart is due the policy's delay function at *n* after `downSince`. Once `attempts`
+    /// restart is due the policy's delay function at *n* after the later of `downSince` and
+    /// the last restart (a restart that failed at once still waits its delay). Once `attempts`
     /// restarts were used within the interval, `fail` mode gives up, and `delay` mode waits
     /// for the oldest to leave the interval.
     ///
@@ -25,6 +26,7 @@ public enum RestartDecision: Hashable, Sendable {
         guard policy.attempts > 0 else {
             return .exhausted(reason: "the restart policy allows no restarts (attempts is 0)")
         }
+        let anchor = max(downSince, restarts.max() ?? downSince)
         var recent = inWindow(restarts, policy: policy, now: now)
         if recent.count >= policy.attempts && policy.mode == .fail {
             return .exhausted(
@@ -36,7 +38,7 @@ public enum RestartDecision: Hashable, Sendable {
             let expiry = recent.first?.adding(ms: Int64(policy.intervalMs))
             if recent.count < policy.attempts {
                 let delay = policy.delayFunction.delay(attempt: recent.count, baseMs: policy.delayMs, maxMs: policy.maxDelayMs)
-                let due = max(time, downSince.adding(ms: Int64(delay)))
+                let due = max(time, anchor.adding(ms: Int64(delay)))
                 if expiry.map({ due < $0 }) ?? true {
                     return due <= now ? .restartNow(attempt: recent.count + 1) : .wait(until: due)
                 }

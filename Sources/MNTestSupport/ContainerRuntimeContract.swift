@@ -73,13 +73,23 @@ public enum ContainerRuntimeContract {
             try await runtime.remove(id)
             try expect(refused, "a second container with the name \(request.name) was created")
         },
-        Check(name: "calls on an unknown id fail") { runtime, _ in
+        Check(name: "calls on an unknown id fail, saying the container is unknown") { runtime, _ in
             let unknown = ContainerID("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
-            var succeeded: [String] = []
-            if (try? await runtime.start(unknown)) != nil { succeeded.append("start") }
-            if (try? await runtime.stop(unknown, signal: "SIGTERM", gracePeriodMs: 0)) != nil { succeeded.append("stop") }
-            if (try? await runtime.remove(unknown)) != nil { succeeded.append("remove") }
-            try expect(succeeded.isEmpty, "\(succeeded.joined(separator: ", ")) of an unknown id succeeded")
+            var wrong: [String] = []
+            func check(_ operation: String, _ call: () async throws -> Void) async {
+                do {
+                    try await call()
+                    wrong.append("\(operation) succeeded")
+                } catch let error as RuntimeError {
+                    if !error.isNoSuchContainer { wrong.append("\(operation) failed without saying the container is unknown: \(error)") }
+                } catch {
+                    wrong.append("\(operation) threw \(error), not a RuntimeError")
+                }
+            }
+            await check("start") { try await runtime.start(unknown) }
+            await check("stop") { try await runtime.stop(unknown, signal: "SIGTERM", gracePeriodMs: 0) }
+            await check("remove") { try await runtime.remove(unknown) }
+            try expect(wrong.isEmpty, wrong.joined(separator: "; "))
         },
         Check(name: "a running container cannot be removed before it is stopped") { runtime, request in
             let id = try await runtime.create(request)

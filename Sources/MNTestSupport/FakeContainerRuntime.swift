@@ -123,7 +123,7 @@ public actor FakeContainerRuntime: ContainerRuntime {
     }
 
     private func noSuchContainer(_ operation: String, _ id: ContainerID) -> RuntimeError {
-        RuntimeError(operation: operation, container: id, message: "no such container")
+        RuntimeError(operation: operation, container: id, message: "no such container", isNoSuchContainer: true)
     }
 
     private func injectFault(_ operation: Operation, image: String?) throws {

@@ -95,6 +95,15 @@ extension Gen where Value == Scenario {
             for _ in 0..<int(0...2) {
                 observed.append(ObservedContainer(id: newID(), name: "foreign-\(nextID)", labels: ["app": "other"], state: .running))
             }
+            // Contradictory input: a second desired entry or record for the same instance.
+            if chance(10), var twin = desired.randomElement(using: &rng) {
+                twin.version += 1
+                desired.append(twin)
+            }
+            if chance(10), var twin = records.randomElement(using: &rng) {
+                twin.restarts.append(now.adding(ms: -1))
+                records.append(twin)
+            }
             if chance(10) {
                 observed.append(
                     ObservedContainer(id: newID(), name: "mn-partial", labels: [ContainerLabel.deploymentKey: "alpha"], state: .exited))
