@@ -25,8 +25,46 @@ public enum InstancePhase: Hashable, Sendable {
     }
 }
 
+extension InstancePhase: Codable {
+    enum CodingKeys: String, CodingKey {
+        case phase, reason
+        case until = "until"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try container.decode(String.self, forKey: .phase)
+        let until = try container.decodeIfPresent(Timestamp.self, forKey: .until)
+        switch name {
+        case "Pending": self = .pending
+        case "Running": self = .running
+        case "Complete": self = .complete
+        case "Restarting":
+            guard let until else {
+                throw DecodingError.dataCorruptedError(forKey: .until, in: container, debugDescription: "Restarting needs 'until'")
+            }
+            self = .restarting(at: until)
+        case "Failed": self = .failed(reason: try container.decode(String.self, forKey: .reason), retryAt: until)
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .phase, in: container, debugDescription: "unknown phase '\(name)'")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .phase)
+        switch self {
+        case .restarting(let at): try container.encode(at, forKey: .until)
+        case .failed(let reason, let retryAt):
+            try container.encode(reason, forKey: .reason)
+            try container.encodeIfPresent(retryAt, forKey: .until)
+        default: break
+        }
+    }
+}
+
 /// The reported state of one desired instance.
-public struct InstanceStatus: Hashable, Sendable {
+public struct InstanceStatus: Hashable, Sendable, Codable {
     public var id: InstanceID
     public var version: Int
     public var specHash: SpecHash
@@ -34,6 +72,24 @@ public struct InstanceStatus: Hashable, Sendable {
     /// The container that serves it now, if one is alive or kept for restart.
     public var container: ContainerID?
     public var health: ObservedContainer.Health?
+
+    /// Creates a status.
+    public init(
+        id: InstanceID, version: Int, specHash: SpecHash, phase: InstancePhase, container: ContainerID? = nil,
+        health: ObservedContainer.Health? = nil
+    ) {
+        self.id = id
+        self.version = version
+        self.specHash = specHash
+        self.phase = phase
+        self.container = container
+        self.health = health
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, version, phase, container, health
+        case specHash = "spec_hash"
+    }
 }
 
 /// The node reconciler's answer: what to do now, where each instance stands, what to

@@ -8,7 +8,7 @@ public final class RedisServer: @unchecked Sendable {
     public let socketPath: String
     public let password: String?
     private let lock = NSLock()
-    private var process: Process?
+    private var process: ChildProcess?
 
     /// The URL clients use (with the password, if any).
     public var url: RedisURL { RedisURL(endpoint: .unix(path: socketPath), password: password) }
@@ -28,16 +28,15 @@ public final class RedisServer: @unchecked Sendable {
         return server
     }
 
-    /// Kills the server (SIGKILL: children spawned from the test process may inherit a
-    /// blocked SIGTERM) and waits for it to exit.
+    /// Stops the server (SIGTERM) and waits for it to exit.
     public func stop() {
-        let running: Process? = lock.withLock {
+        let running: ChildProcess? = lock.withLock {
             defer { process = nil }
             return process
         }
-        guard let running, running.isRunning else { return }
-        kill(running.processIdentifier, SIGKILL)
-        running.waitUntilExit()
+        guard let running else { return }
+        running.signal(SIGTERM)
+        running.wait()
     }
 
     /// Stops and starts the server again on the same socket (its data is gone).
@@ -54,18 +53,13 @@ public final class RedisServer: @unchecked Sendable {
 
     private func launch() async throws {
         try? FileManager.default.removeItem(atPath: socketPath)
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: try Self.executable())
+        guard let executable = ChildProcess.find("redis-server") else { throw RedisError("redis-server not found; run scripts/setup.sh") }
         var arguments = [
             "--port", "0", "--unixsocket", socketPath, "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
             "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
         ]
         if let password { arguments += ["--requirepass", password] }
-        child.arguments = arguments
-        child.standardInput = FileHandle.nullDevice
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
+        let child = try ChildProcess(executable: executable, arguments: arguments)
         lock.withLock { process = child }
         try await waitUntilReady()
     }
@@ -82,13 +76,5 @@ public final class RedisServer: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(5))
         }
         throw RedisError("redis-server did not answer within 10 s; see \(directory.path)/redis.log")
-    }
-
-    private static func executable() throws -> String {
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") + ["/usr/bin", "/usr/sbin"] {
-            let path = "\(directory)/redis-server"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        throw RedisError("redis-server not found; run scripts/setup.sh")
     }
 }

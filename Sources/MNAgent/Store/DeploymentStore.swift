@@ -1,0 +1,150 @@
+import Foundation
+public import MNCore
+
+/// mn's state in Redis: deployment records with their immutable versions, what each node
+/// should run, and what each node reports.
+///
+/// Every multi-key write is one MULTI/EXEC under WATCH: it happens whole or not at all.
+public struct DeploymentStore: Sendable {
+    public let redis: RedisClient
+
+    /// Uses `redis` for every read and write.
+    public init(redis: RedisClient) { self.redis = redis }
+
+    /// The outcome of ``apply(_:to:at:)``.
+    public struct ApplyResult: Hashable, Sendable, Codable {
+        public var deployment: DeploymentKey
+        /// The version the node now runs.
+        public var version: Int
+        /// Whether a new version was written (false: the same manifest was already current).
+        public var created: Bool
+        public var node: NodeID
+
+        /// Creates a result.
+        public init(deployment: DeploymentKey, version: Int, created: Bool, node: NodeID) {
+            self.deployment = deployment
+            self.version = version
+            self.created = created
+            self.node = node
+        }
+    }
+
+    /// Records `manifest` as a new immutable version of its deployment (unless it means the
+    /// same as the latest version), makes it what `node` should run, and announces the change,
+    /// all in one transaction.
+    public func apply(_ manifest: Manifest, to node: NodeID, at now: Timestamp) async throws -> ApplyResult {
+        let recordKey = StoreKeys.deployment(manifest.key)
+        let desiredKey = StoreKeys.desired(node)
+        return try await redis.transaction(
+            watching: [recordKey, desiredKey],
+            reads: [["GET", recordKey], ["HGET", desiredKey, manifest.key.rawValue]]
+        ) { replies in
+            var deployment: Deployment
+            let version: DeploymentVersion
+            var created = false
+            if let existing = try Self.decodeRecord(replies[0]) {
+                deployment = existing
+                switch try deployment.append(manifest, at: now) {
+                case .appended(let added):
+                    version = added
+                    created = true
+                case .unchanged(let current):
+                    version = current
+                }
+            } else {
+                deployment = Deployment(first: manifest, at: now)
+                version = deployment.latest
+                created = true
+            }
+            let result = ApplyResult(deployment: manifest.key, version: version.number, created: created, node: node)
+            if !created && replies[1].string == String(version.number) { return .skip(result) }
+            if !created {
+                deployment.record(DeploymentEvent(at: now, version: version.number, message: "version \(version.number) placed on node \(node)"))
+            }
+            deployment.revision += 1
+            return .write(
+                [
+                    ["SET", recordKey, try Self.encode(deployment)],
+                    ["SADD", StoreKeys.deployments, manifest.key.rawValue],
+                    ["HSET", desiredKey, manifest.key.rawValue, String(version.number)],
+                    ["PUBLISH", StoreKeys.changes, manifest.key.rawValue],
+                ], result)
+        }
+    }
+
+    /// One deployment's record, if it exists.
+    public func deployment(_ key: DeploymentKey) async throws -> Deployment? {
+        try Self.decodeRecord(try await redis.run("GET", StoreKeys.deployment(key)))
+    }
+
+    /// Every deployment, sorted by key.
+    public func deployments() async throws -> [Deployment] {
+        let keys = (try await redis.run("SMEMBERS", StoreKeys.deployments).array ?? []).compactMap(\.string).sorted()
+        var result: [Deployment] = []
+        for key in keys {
+            if let deployment = try await deployment(DeploymentKey(key)) { result.append(deployment) }
+        }
+        return result
+    }
+
+    /// What `node` should run: deployment key → version.
+    public func desiredVersions(on node: NodeID) async throws -> [DeploymentKey: Int] {
+        let fields = try await redis.run("HGETALL", StoreKeys.desired(node)).array ?? []
+        var result: [DeploymentKey: Int] = [:]
+        for index in stride(from: 0, to: fields.count - 1, by: 2) {
+            if let key = fields[index].string, let version = fields[index + 1].string.flatMap(Int.init) {
+                result[DeploymentKey(key)] = version
+            }
+        }
+        return result
+    }
+
+    /// Writes a node's report and heartbeat.
+    public func write(_ report: NodeReport) async throws {
+        try await redis.run("SET", StoreKeys.report(report.node), try Self.encode(report))
+        try await redis.run("HSET", StoreKeys.nodes, report.node.rawValue, String(report.at.milliseconds))
+    }
+
+    /// A node's last report, if it wrote one.
+    public func report(of node: NodeID) async throws -> NodeReport? {
+        guard let bytes = try await redis.run("GET", StoreKeys.report(node)).bytes else { return nil }
+        do {
+            return try JSONDecoder().decode(NodeReport.self, from: Data(bytes))
+        } catch {
+            throw StoreError("the report of node '\(node)' in Redis is unreadable: \(error)")
+        }
+    }
+
+    /// Every node that ever reported, with its last heartbeat.
+    public func nodes() async throws -> [NodeID: Timestamp] {
+        let fields = try await redis.run("HGETALL", StoreKeys.nodes).array ?? []
+        var result: [NodeID: Timestamp] = [:]
+        for index in stride(from: 0, to: fields.count - 1, by: 2) {
+            if let node = fields[index].string, let at = fields[index + 1].string.flatMap(Int64.init) {
+                result[NodeID(node)] = Timestamp(milliseconds: at)
+            }
+        }
+        return result
+    }
+
+    static func decodeRecord(_ reply: RedisReply) throws -> Deployment? {
+        guard let bytes = reply.bytes else { return nil }
+        do {
+            return try JSONDecoder().decode(Deployment.self, from: Data(bytes))
+        } catch {
+            throw StoreError("a deployment record in Redis is unreadable (\(error)); it was left as it is")
+        }
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// A store read or write that could not be done, with why.
+public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,19 @@
+public import MNCore
+
+/// Where mn keeps its state in Redis. Per-deployment keys carry a hash tag (`{KEY}`) so a
+/// Redis Cluster keeps them in one slot.
+public enum StoreKeys {
+    /// Set of every deployment key.
+    public static let deployments = "mn:deployments"
+    /// Hash: node id → last heartbeat (ms since the epoch).
+    public static let nodes = "mn:nodes"
+    /// Channel: a deployment key whose desired state changed.
+    public static let changes = "mn:changes"
+
+    /// The deployment record (JSON): versions, status, events.
+    public static func deployment(_ key: DeploymentKey) -> String { "mn:{\(key)}:deployment" }
+    /// Hash on one node: deployment key → the version it should run.
+    public static func desired(_ node: NodeID) -> String { "mn:node:\(node):desired" }
+    /// The node's own report (JSON): instances, their containers, restart records.
+    public static func report(_ node: NodeID) -> String { "mn:node:\(node):report" }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+/// `mnctl deployment …`
+struct DeploymentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deployment",
+        abstract: "Inspect deployments: their versions, instances and events.",
+        subcommands: [DeploymentListCommand.self, DeploymentStatusCommand.self])
+}

@@ -1,0 +1,93 @@
+import Foundation
+import MNAgent
+import MNCore
+import MNReconcile
+
+/// A deployment as `list` and `status` show it: the record without manifests (whose env
+/// may hold secrets) and the instances the nodes report for it.
+struct DeploymentView: Encodable {
+    struct Version: Encodable {
+        let number: Int
+        let contentHash: SpecHash
+        let createdAt: Timestamp
+        let source: VersionSource
+
+        enum CodingKeys: String, CodingKey {
+            case number, source
+            case contentHash = "content_hash"
+            case createdAt = "created_at"
+        }
+    }
+
+    struct Instance: Encodable {
+        let node: NodeID
+        let status: InstanceStatus
+    }
+
+    let key: DeploymentKey
+    let id: DeploymentID
+    let status: String
+    let latestVersion: Int
+    let versions: [Version]
+    let instances: [Instance]
+    let events: [DeploymentEvent]
+
+    enum CodingKeys: String, CodingKey {
+        case key, id, status, versions, instances, events
+        case latestVersion = "latest_version"
+    }
+
+    init(_ deployment: Deployment, reports: [NodeReport]) {
+        key = deployment.key
+        id = deployment.id
+        latestVersion = deployment.latest.number
+        versions = deployment.versions.map {
+            Version(number: $0.number, contentHash: $0.contentHash, createdAt: $0.createdAt, source: $0.source)
+        }
+        instances = reports.flatMap { report in
+            report.instances.filter { $0.id.key == deployment.key }.map { Instance(node: report.node, status: $0) }
+        }
+        events = deployment.events
+        status = Self.status(of: instances.map(\.status), latest: deployment.latest.number)
+    }
+
+    /// Until the rollout engine keeps a status of its own: Running when every instance runs
+    /// the latest version, Failed when any failed, Deploying otherwise, Pending with none.
+    static func status(of instances: [InstanceStatus], latest: Int) -> String {
+        guard !instances.isEmpty else { return "Pending" }
+        if instances.contains(where: { if case .failed = $0.phase { true } else { false } }) { return "Failed" }
+        if instances.allSatisfy({ $0.version == latest && ($0.phase == .running || $0.phase == .complete) }) { return "Running" }
+        return "Deploying"
+    }
+}
+
+/// `2026-11-23 08:31:40` (UTC).
+func formatTime(_ time: Timestamp) -> String {
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    return formatter.string(from: Date(timeIntervalSince1970: Double(time.milliseconds) / 1_000)) + "Z"
+}
+
+/// Pads columns to their widest cell.
+func table(_ rows: [[String]]) -> String {
+    guard let first = rows.first else { return "" }
+    let widths = (0..<first.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+    return rows.map { row in
+        row.enumerated().map { index, cell in
+            index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }.joined(separator: "\n")
+}
+
+extension DeploymentStore {
+    /// Reports of every node that has reported.
+    func allReports() async throws -> [NodeReport] {
+        var reports: [NodeReport] = []
+        for node in try await nodes().keys.sorted() {
+            if let report = try await report(of: node) { reports.append(report) }
+        }
+        return reports
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import MNAgent
+import MNCore
+
+/// Where mn's state lives: `--redis`, `--state-dir`, `--node`, shared by every command that
+/// reads or writes it.
+struct StoreOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Redis URL: redis://[user:password@]host[:port][/db] or unix:///path/redis.sock (env MN_REDIS_URL).",
+            discussion: "Without one, mnctl uses (and if needed starts) a local redis-server in the state directory."))
+    var redis: String?
+
+    @Option(name: .long, help: "State directory of the local Redis (env MN_STATE_DIR; default /var/lib/mn as root).")
+    var stateDir: String?
+
+    @Option(name: .long, help: "The node the deployment runs on (env MN_NODE_ID; default this host's name).")
+    var node: String?
+
+    var nodeID: NodeID {
+        let environment = ProcessInfo.processInfo.environment
+        return NodeID(node ?? environment["MN_NODE_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? ProcessInfo.processInfo.hostName)
+    }
+
+    /// Opens the store, or exits with a message saying what to fix.
+    func open() async throws -> DeploymentStore {
+        let environment = ProcessInfo.processInfo.environment
+        do {
+            let url = try await LocalRedis.resolve(
+                url: redis ?? environment["MN_REDIS_URL"],
+                stateDirectory: stateDir ?? LocalRedis.defaultStateDirectory(environment: environment))
+            return DeploymentStore(redis: RedisClient(url: url))
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Runs `body` against the store, turning store and Redis failures into a message and exit 1.
+func withStore<T>(_ options: StoreOptions, _ body: (DeploymentStore) async throws -> T) async throws -> T {
+    let store = try await options.open()
+    defer { Task { await store.redis.close() } }
+    do {
+        return try await body(store)
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(1)
+    }
+}
