@@ -60,7 +60,10 @@ ensure_busybox_image() {
 ensure_podman_runs() {
     local image
     image="$(ensure_busybox_image)"
-    podman run --rm --network none "$image" true >/dev/null 2>&1 && return 0
+    if podman run --rm --network none "$image" true >/dev/null 2>&1; then
+        ensure_agent_rlimits
+        return 0
+    fi
     local conf=/etc/containers/containers.conf
     echo "setup: 'podman run' fails here; writing runc and explicit ulimits to $conf" >&2
     [ -f "$conf" ] && cp "$conf" "$conf.mn-backup"
@@ -77,4 +80,24 @@ CONF
         echo "error: podman still cannot run containers; see the error above" >&2
         exit 1
     fi
+    ensure_agent_rlimits
+}
+
+# podman's REST API ignores containers.conf's default_ulimits, so where this host needs
+# explicit ulimits (mn's setup wrote them above), the agent's node config says them too.
+ensure_agent_rlimits() {
+    local conf=/etc/containers/containers.conf agent=/etc/mn/agent.json
+    grep -q "Written by mn's scripts/setup.sh" "$conf" 2>/dev/null || return 0
+    [ -f "$agent" ] && return 0
+    mkdir -p /etc/mn
+    cat >"$agent" <<'JSON'
+{
+  "network": "bridge",
+  "rlimits": [
+    { "type": "nofile", "soft": 1024, "hard": 20000 },
+    { "type": "nproc", "soft": 1000, "hard": 1000 }
+  ]
+}
+JSON
+    echo "setup: wrote $agent (explicit rlimits for containers the agent creates)" >&2
 }
