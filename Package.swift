@@ -74,7 +74,10 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "MNAgentTests", dependencies: ["MNAgent", "MNTestSupport"]),
+        .testTarget(
+            name: "MNAgentTests",
+            dependencies: ["MNAgent", "MNTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "mnctlTests", dependencies: ["mnctl", "MNCore", "MNReconcile"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,8 +1,9 @@
 import Foundation
 public import MNAgent
 
-/// A real `redis-server` for tests: its own temporary directory and unix socket, no
-/// persistence, optionally a password. Readiness is awaited by PING, never by sleeping.
+/// A real `redis-server` for tests: its own temporary directory and unix socket, an
+/// append-only file (so a restart keeps the data, as a real deployment's Redis would),
+/// optionally a password. Readiness is awaited by PING, never by sleeping.
 public final class RedisServer: @unchecked Sendable {
     public let directory: URL
     public let socketPath: String
@@ -39,7 +40,7 @@ public final class RedisServer: @unchecked Sendable {
         running.wait()
     }
 
-    /// Stops and starts the server again on the same socket (its data is gone).
+    /// Stops and starts the server again on the same socket; its data survives (append-only file).
     public func restart() async throws {
         stop()
         try await launch()
@@ -55,7 +56,7 @@ public final class RedisServer: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: socketPath)
         guard let executable = ChildProcess.find("redis-server") else { throw RedisError("redis-server not found; run scripts/setup.sh") }
         var arguments = [
-            "--port", "0", "--unixsocket", socketPath, "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+            "--port", "0", "--unixsocket", socketPath, "--unixsocketperm", "700", "--save", "", "--appendonly", "yes",
             "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
         ]
         if let password { arguments += ["--requirepass", password] }

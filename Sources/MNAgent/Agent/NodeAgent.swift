@@ -1,0 +1,154 @@
+public import Logging
+public import MNCore
+import MNReconcile
+public import ServiceLifecycle
+
+/// The per-node agent: watches the desired state in Redis and reconciles this node's
+/// containers toward it, pass after pass.
+///
+/// Level-based: every pass reads the whole desired state and everything the runtime
+/// shows, so a lost notification, a Redis restart or an agent restart changes nothing but
+/// latency. It wakes on a change notification, on a resubscribe after a reconnect, at the
+/// plan's `requeueAt`, and at the periodic resync, never polling faster than that.
+public final class NodeAgent<Runtime: ContainerRuntime>: Service {
+    public struct Settings: Sendable {
+        public var node: NodeID
+        /// The longest sleep between passes, for changes nothing announces (a container
+        /// killed behind the agent's back).
+        public var resyncIntervalMs: Int64
+        /// Passes in a row while plans still act, before waiting for the next wake-up.
+        public var maxPassesInARow: Int
+
+        /// Creates settings.
+        public init(node: NodeID, resyncIntervalMs: Int64 = 10_000, maxPassesInARow: Int = 4) {
+            self.node = node
+            self.resyncIntervalMs = resyncIntervalMs
+            self.maxPassesInARow = maxPassesInARow
+        }
+    }
+
+    private let store: DeploymentStore
+    private let runtime: Runtime
+    private let settings: Settings
+    private let logger: Logger
+    private let notifier: SystemdNotifier
+    private let state = AgentState()
+
+    /// Creates an agent; nothing runs until ``run()``.
+    public init(store: DeploymentStore, runtime: Runtime, settings: Settings, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) {
+        self.store = store
+        self.runtime = runtime
+        self.settings = settings
+        self.logger = logger
+        self.notifier = notifier
+    }
+
+    /// Watches and reconciles until cancelled or asked to shut down gracefully. Workloads keep
+    /// running after it returns.
+    public func run() async throws {
+        let (triggers, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let watch = Task { [store, logger] in
+            for await event in RedisSubscriber.subscribe(url: store.redis.url, channels: [StoreKeys.changes]) {
+                if case .subscribed = event { logger.debug("subscribed to \(StoreKeys.changes); resyncing") }
+                trigger.yield()
+            }
+        }
+        defer { watch.cancel() }
+        var alarm: Task<Void, Never>?
+        defer { alarm?.cancel() }
+        trigger.yield()
+        logger.info("mnagent watching", metadata: ["node": "\(settings.node)", "redis": "\(store.redis.url)"])
+
+        for await _ in triggers.cancelOnGracefulShutdown() {
+            let wake = await passes()
+            alarm?.cancel()
+            let sleepMs = max(1, wake.milliseconds(since: .now()))
+            alarm = Task {
+                try? await Task.sleep(for: .milliseconds(sleepMs))
+                if !Task.isCancelled { trigger.yield() }
+            }
+        }
+        logger.info("mnagent stopping; workloads keep running", metadata: ["node": "\(settings.node)"])
+        notifier.notify(["STOPPING=1"])
+    }
+
+    /// Runs passes while they act (bounded) and returns when to wake up next.
+    func passes() async -> Timestamp {
+        let resync = Timestamp.now().adding(ms: settings.resyncIntervalMs)
+        for _ in 0..<settings.maxPassesInARow {
+            do {
+                guard let plan = try await pass() else { return resync }
+                if plan.actions.isEmpty { return min(resync, plan.requeueAt ?? resync) }
+            } catch {
+                logger.error("reconcile pass failed; retrying at the next wake-up", metadata: ["error": "\(error)"])
+                notifier.notify(["STATUS=pass failed: \(error)"])
+                return Timestamp.now().adding(ms: min(settings.resyncIntervalMs, 2_000))
+            }
+        }
+        return resync
+    }
+
+    /// One pass: read, observe, decide, act, report. Returns the plan, or `nil` if it chose not to act.
+    func pass() async throws -> NodePlan? {
+        let desired = try await desiredInstances()
+        let observed = try await runtime.listManaged()
+        if desired == nil {
+            if !observed.isEmpty {
+                logger.warning(
+                    "Redis holds no deployments at all; leaving this node's \(observed.count) containers alone until it does")
+            }
+            return nil
+        }
+        if await state.records == nil {
+            await state.setRecords(try await store.report(of: settings.node)?.records ?? [])
+        }
+        let now = Timestamp.now()
+        let plan = NodeReconciler.reconcile(
+            .init(desired: desired ?? [], observed: observed, records: await state.records ?? [], now: now))
+        let (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
+        for outcome in outcomes { log(outcome) }
+        await state.setRecords(executed.records)
+        try await store.write(NodeReport(node: settings.node, at: now, instances: executed.instances, records: executed.records))
+        let running = executed.instances.filter { $0.phase == .running }.count
+        notifier.notify(["READY=1", "STATUS=\(running) of \(executed.instances.count) instances running"])
+        return executed
+    }
+
+    /// The instances this node should run, or `nil` when Redis holds no deployments at all
+    /// (a fresh or wiped Redis is no reason to stop anything). Any unreadable part fails the
+    /// pass: a partial desired state would stop containers that should keep running.
+    func desiredInstances() async throws -> [DesiredInstance]? {
+        let versions = try await store.desiredVersions(on: settings.node)
+        if versions.isEmpty, try await store.deployments().isEmpty { return nil }
+        var instances: [DesiredInstance] = []
+        for (key, number) in versions.sorted(by: { $0.key < $1.key }) {
+            guard let deployment = try await store.deployment(key), let version = deployment.version(number) else {
+                throw StoreError("node \(settings.node) should run \(key) version \(number), which the store does not have")
+            }
+            instances += version.manifest.desiredInstances(version: number)
+        }
+        return instances
+    }
+
+    private func log(_ outcome: ActionOutcome) {
+        let what: String
+        switch outcome.action {
+        case .start(let start): what = "start \(start.instance.id) as \(start.name)"
+        case .restart(let restart): what = "restart \(restart.instance) (\(restart.container.rawValue.prefix(12)), attempt \(restart.attempt))"
+        case .replace(let replace):
+            what = "replace \(replace.new.instance.id): stop \(replace.old.container.rawValue.prefix(12)), start \(replace.new.name)"
+        case .stop(let stop): what = "stop \(stop.container.rawValue.prefix(12)) (\(stop.reason.rawValue))"
+        }
+        if let error = outcome.error {
+            logger.error("\(what) failed", metadata: ["error": "\(error)"])
+        } else {
+            logger.info("\(what)", metadata: outcome.created.map { ["container": "\($0.rawValue.prefix(12))"] } ?? [:])
+        }
+    }
+}
+
+/// The agent's memory between passes: the restart records.
+actor AgentState {
+    private(set) var records: [InstanceRecord]?
+    func setRecords(_ records: [InstanceRecord]) { self.records = records }
+}
