@@ -8,226 +8,226 @@ import Testing
 
 /// Real redis-server, real podman service, the agent running in-process.
 struct AgentHarness {
-  let redis: RedisServer
-  let podman: PodmanService
-  let store: DeploymentStore
-  let key: String
-  let node = NodeID("it-node")
-
-  let agents = AgentTasks()
-
-  /// Runs `body` with fresh servers and always cleans up: agents, containers, servers.
-  static func with(_ body: (AgentHarness) async throws -> Void) async throws {
-    let redis = try await RedisServer.start()
+    let redis: RedisServer
     let podman: PodmanService
-    do { podman = try await PodmanService.start() } catch {
-      redis.destroy()
-      throw error
+    let store: DeploymentStore
+    let key: String
+    let node = NodeID("it-node")
+
+    let agents = AgentTasks()
+
+    /// Runs `body` with fresh servers and always cleans up: agents, containers, servers.
+    static func with(_ body: (AgentHarness) async throws -> Void) async throws {
+        let redis = try await RedisServer.start()
+        let podman: PodmanService
+        do { podman = try await PodmanService.start() } catch {
+            redis.destroy()
+            throw error
+        }
+        let harness = AgentHarness(
+            redis: redis, podman: podman, store: DeploymentStore(redis: RedisClient(url: redis.url)),
+            key: "it-\(UUID().uuidString.prefix(6).lowercased())")
+        do {
+            try await body(harness)
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
     }
-    let harness = AgentHarness(
-      redis: redis, podman: podman, store: DeploymentStore(redis: RedisClient(url: redis.url)),
-      key: "it-\(UUID().uuidString.prefix(6).lowercased())")
-    do {
-      try await body(harness)
-    } catch {
-      await harness.stop()
-      throw error
+
+    private func stop() async {
+        await agents.cancelAll()
+        await podman.stop(removingContainersOf: key)
+        await store.redis.close()
+        redis.destroy()
     }
-    await harness.stop()
-  }
 
-  private func stop() async {
-    await agents.cancelAll()
-    await podman.stop(removingContainersOf: key)
-    await store.redis.close()
-    redis.destroy()
-  }
-
-  func manifest(_ greeting: String, restartDelayMs: Int = 200) throws -> Manifest {
-    try Manifest.parse(
-      Data(
-        """
-        {"deployment":{"key":"\(key)"},"agents":[{"id":"httpd","image":"\(PodmanService.testImage)",
-         "args":["httpd","-f","-p","8080","-h","/www"],"env":{"GREETING":"\(greeting)"},
-         "lifecycle":{"grace_period_ms":2000}}],
-         "policies":{"restart":{"attempts":5,"interval_ms":60000,"delay_ms":\(restartDelayMs),"delay_function":"constant"}}}
-        """.utf8))
-  }
-
-  func agent() -> NodeAgent<PodmanRuntime> {
-    var logger = Logger(label: "mnagent-test")
-    logger.logLevel = .warning
-    return NodeAgent(
-      store: DeploymentStore(redis: RedisClient(url: redis.url)), runtime: podman.runtime,
-      settings: .init(node: node, resyncIntervalMs: 300), logger: logger)
-  }
-
-  /// Runs the agent until the returned task is cancelled (or the harness stops).
-  func runAgent() async -> Task<Void, any Error> {
-    let agent = agent()
-    let task = Task { try await agent.run() }
-    await agents.add(task)
-    return task
-  }
-
-  /// The containers of this harness's deployment.
-  func containers() async throws -> [ObservedContainer] {
-    try await podman.runtime.listManaged().filter { $0.labels[ContainerLabel.deploymentKey] == key }
-  }
-
-  /// Waits (polling podman and Redis, up to `seconds`) until `condition` holds.
-  func eventually(_ what: String, seconds: Int = 30, _ condition: () async throws -> Bool)
-    async throws
-  {
-    let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
-    while ContinuousClock.now < deadline {
-      if try await condition() { return }
-      try await Task.sleep(for: .milliseconds(50))
+    func manifest(_ greeting: String, restartDelayMs: Int = 200) throws -> Manifest {
+        try Manifest.parse(
+            Data(
+                """
+                {"deployment":{"key":"\(key)"},"agents":[{"id":"httpd","image":"\(PodmanService.testImage)",
+                 "args":["httpd","-f","-p","8080","-h","/www"],"env":{"GREETING":"\(greeting)"},
+                 "lifecycle":{"grace_period_ms":2000}}],
+                 "policies":{"restart":{"attempts":5,"interval_ms":60000,"delay_ms":\(restartDelayMs),"delay_function":"constant"}}}
+                """.utf8))
     }
-    Issue.record("timed out after \(seconds) s waiting until \(what)")
-    throw CancellationError()
-  }
 
-  /// One running container of the deployment with `specHash`, reported in Redis with its id.
-  func runningReported(_ specHash: SpecHash) async throws -> ContainerID? {
-    let running = try await containers().filter { $0.state == .running && $0.specHash == specHash }
-    guard running.count == 1, let container = running.first,
-      let report = try await store.report(of: node),
-      report.instances.contains(where: { $0.container == container.id && $0.phase == .running })
-    else { return nil }
-    return container.id
-  }
+    func agent() -> NodeAgent<PodmanRuntime> {
+        var logger = Logger(label: "mnagent-test")
+        logger.logLevel = .warning
+        return NodeAgent(
+            store: DeploymentStore(redis: RedisClient(url: redis.url)), runtime: podman.runtime,
+            settings: .init(node: node, resyncIntervalMs: 300), logger: logger)
+    }
+
+    /// Runs the agent until the returned task is cancelled (or the harness stops).
+    func runAgent() async -> Task<Void, any Error> {
+        let agent = agent()
+        let task = Task { try await agent.run() }
+        await agents.add(task)
+        return task
+    }
+
+    /// The containers of this harness's deployment.
+    func containers() async throws -> [ObservedContainer] {
+        try await podman.runtime.listManaged().filter { $0.labels[ContainerLabel.deploymentKey] == key }
+    }
+
+    /// Waits (polling podman and Redis, up to `seconds`) until `condition` holds.
+    func eventually(_ what: String, seconds: Int = 30, _ condition: () async throws -> Bool)
+        async throws
+    {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("timed out after \(seconds) s waiting until \(what)")
+        throw CancellationError()
+    }
+
+    /// One running container of the deployment with `specHash`, reported in Redis with its id.
+    func runningReported(_ specHash: SpecHash) async throws -> ContainerID? {
+        let running = try await containers().filter { $0.state == .running && $0.specHash == specHash }
+        guard running.count == 1, let container = running.first,
+            let report = try await store.report(of: node),
+            report.instances.contains(where: { $0.container == container.id && $0.phase == .running })
+        else { return nil }
+        return container.id
+    }
 }
 
 /// The agent tasks a harness started.
 actor AgentTasks {
-  private var tasks: [Task<Void, any Error>] = []
-  func add(_ task: Task<Void, any Error>) { tasks.append(task) }
-  func cancelAll() async {
-    for task in tasks {
-      task.cancel()
-      _ = await task.result
+    private var tasks: [Task<Void, any Error>] = []
+    func add(_ task: Task<Void, any Error>) { tasks.append(task) }
+    func cancelAll() async {
+        for task in tasks {
+            task.cancel()
+            _ = await task.result
+        }
+        tasks = []
     }
-    tasks = []
-  }
 }
 
 @Suite("Agent end to end on real Redis and podman", .serialized)
 struct AgentIntegrationTests {
-  @Test(
-    "apply v1: a container runs with mn's labels and its id is reported; an agent restart recreates nothing"
-  )
-  func applyAndRestartAgent() async throws {
-    try await AgentHarness.with { harness in
-      let agent = await harness.runAgent()
-      let v1 = try harness.manifest("v1")
-      _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-      var id: ContainerID?
-      try await harness.eventually("v1 runs and is reported") {
-        id = try await harness.runningReported(v1.agents[0].specHash)
-        return id != nil
-      }
-      let container = try #require(try await harness.containers().first)
-      #expect(container.labels[ContainerLabel.agent] == "httpd")
-      #expect(container.labels[ContainerLabel.instance] == "0")
-      #expect(container.labels[ContainerLabel.deploymentVersion] == "1")
-      #expect(container.labels[ContainerLabel.role] == "primary")
+    @Test(
+        "apply v1: a container runs with mn's labels and its id is reported; an agent restart recreates nothing"
+    )
+    func applyAndRestartAgent() async throws {
+        try await AgentHarness.with { harness in
+            let agent = await harness.runAgent()
+            let v1 = try harness.manifest("v1")
+            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+            var id: ContainerID?
+            try await harness.eventually("v1 runs and is reported") {
+                id = try await harness.runningReported(v1.agents[0].specHash)
+                return id != nil
+            }
+            let container = try #require(try await harness.containers().first)
+            #expect(container.labels[ContainerLabel.agent] == "httpd")
+            #expect(container.labels[ContainerLabel.instance] == "0")
+            #expect(container.labels[ContainerLabel.deploymentVersion] == "1")
+            #expect(container.labels[ContainerLabel.role] == "primary")
 
-      agent.cancel()
-      _ = await agent.result
-      let before = try await harness.containers()
-      let again = await harness.runAgent()
-      let firstReport = try await harness.store.report(of: harness.node)?.at
-      try await harness.eventually("the restarted agent reports") {
-        try await harness.store.report(of: harness.node)?.at != firstReport
-      }
-      let after = try await harness.containers()
-      #expect(after.map(\.id) == before.map(\.id), "no container was recreated")
-      #expect(after.map(\.startedAt) == before.map(\.startedAt), "no container was restarted")
-      again.cancel()
-      _ = await again.result
+            agent.cancel()
+            _ = await agent.result
+            let before = try await harness.containers()
+            let again = await harness.runAgent()
+            let firstReport = try await harness.store.report(of: harness.node)?.at
+            try await harness.eventually("the restarted agent reports") {
+                try await harness.store.report(of: harness.node)?.at != firstReport
+            }
+            let after = try await harness.containers()
+            #expect(after.map(\.id) == before.map(\.id), "no container was recreated")
+            #expect(after.map(\.startedAt) == before.map(\.startedAt), "no container was restarted")
+            again.cancel()
+            _ = await again.result
+        }
     }
-  }
 
-  @Test("apply v2: the old container is stopped by id, the new one runs, versions 1 and 2 are kept")
-  func update() async throws {
-    try await AgentHarness.with { harness in
-      _ = await harness.runAgent()
-      let v1 = try harness.manifest("v1")
-      let v2 = try harness.manifest("v2")
-      _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-      var oldID: ContainerID?
-      try await harness.eventually("v1 runs") {
-        oldID = try await harness.runningReported(v1.agents[0].specHash)
-        return oldID != nil
-      }
-      _ = try await harness.store.apply(v2, to: harness.node, at: .now())
-      try await harness.eventually("v2 replaced v1") {
-        let all = try await harness.containers()
-        let reported = try await harness.runningReported(v2.agents[0].specHash)
-        return all.count == 1 && all[0].id != oldID && reported != nil
-      }
-      #expect(
-        try await harness.store.deployment(DeploymentKey(harness.key))?.versions.map(\.number) == [
-          1, 2,
-        ])
+    @Test("apply v2: the old container is stopped by id, the new one runs, versions 1 and 2 are kept")
+    func update() async throws {
+        try await AgentHarness.with { harness in
+            _ = await harness.runAgent()
+            let v1 = try harness.manifest("v1")
+            let v2 = try harness.manifest("v2")
+            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+            var oldID: ContainerID?
+            try await harness.eventually("v1 runs") {
+                oldID = try await harness.runningReported(v1.agents[0].specHash)
+                return oldID != nil
+            }
+            _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+            try await harness.eventually("v2 replaced v1") {
+                let all = try await harness.containers()
+                let reported = try await harness.runningReported(v2.agents[0].specHash)
+                return all.count == 1 && all[0].id != oldID && reported != nil
+            }
+            #expect(
+                try await harness.store.deployment(DeploymentKey(harness.key))?.versions.map(\.number) == [
+                    1, 2,
+                ])
+        }
     }
-  }
 
-  @Test(
-    "a container killed behind the agent's back is started again, by id, as the restart policy says"
-  )
-  func killedContainerRestarts() async throws {
-    try await AgentHarness.with { harness in
-      _ = await harness.runAgent()
-      let v1 = try harness.manifest("v1", restartDelayMs: 200)
-      _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-      var id: ContainerID?
-      try await harness.eventually("v1 runs") {
-        id = try await harness.runningReported(v1.agents[0].specHash)
-        return id != nil
-      }
-      let killedID = try #require(id)
-      let podman = try #require(ChildProcess.find("podman"))
-      let kill = try ChildProcess(
-        executable: podman, arguments: ["kill", "--signal", "KILL", killedID.rawValue])
-      #expect(kill.wait() == 0)
-      try await harness.eventually("the same container runs again") {
-        let all = try await harness.containers()
-        let restarts =
-          try await harness.store.report(of: harness.node)?.records.first?.restarts.count ?? 0
-        return all.count == 1 && all[0].id == killedID && all[0].state == .running && restarts >= 1
-      }
+    @Test(
+        "a container killed behind the agent's back is started again, by id, as the restart policy says"
+    )
+    func killedContainerRestarts() async throws {
+        try await AgentHarness.with { harness in
+            _ = await harness.runAgent()
+            let v1 = try harness.manifest("v1", restartDelayMs: 200)
+            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+            var id: ContainerID?
+            try await harness.eventually("v1 runs") {
+                id = try await harness.runningReported(v1.agents[0].specHash)
+                return id != nil
+            }
+            let killedID = try #require(id)
+            let podman = try #require(ChildProcess.find("podman"))
+            let kill = try ChildProcess(
+                executable: podman, arguments: ["kill", "--signal", "KILL", killedID.rawValue])
+            #expect(kill.wait() == 0)
+            try await harness.eventually("the same container runs again") {
+                let all = try await harness.containers()
+                let restarts =
+                    try await harness.store.report(of: harness.node)?.records.first?.restarts.count ?? 0
+                return all.count == 1 && all[0].id == killedID && all[0].state == .running && restarts >= 1
+            }
+        }
     }
-  }
 
-  @Test("Redis restarted mid-run: the agent reconnects and leaves containers alone")
-  func redisRestart() async throws {
-    try await AgentHarness.with { harness in
-      _ = await harness.runAgent()
-      let v1 = try harness.manifest("v1")
-      _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-      try await harness.eventually("v1 runs") {
-        try await harness.runningReported(v1.agents[0].specHash) != nil
-      }
-      let before = try await harness.containers()
+    @Test("Redis restarted mid-run: the agent reconnects and leaves containers alone")
+    func redisRestart() async throws {
+        try await AgentHarness.with { harness in
+            _ = await harness.runAgent()
+            let v1 = try harness.manifest("v1")
+            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+            try await harness.eventually("v1 runs") {
+                try await harness.runningReported(v1.agents[0].specHash) != nil
+            }
+            let before = try await harness.containers()
 
-      try await harness.redis.restart()
-      let restartedAt = Timestamp.now()
-      try await harness.eventually("the agent reports again after the restart") {
-        let report = try? await harness.store.report(of: harness.node)
-        return (report?.at ?? Timestamp(milliseconds: 0)) > restartedAt
-      }
-      let after = try await harness.containers()
-      #expect(after.map(\.id) == before.map(\.id))
-      #expect(after.map(\.startedAt) == before.map(\.startedAt))
+            try await harness.redis.restart()
+            let restartedAt = Timestamp.now()
+            try await harness.eventually("the agent reports again after the restart") {
+                let report = try? await harness.store.report(of: harness.node)
+                return (report?.at ?? Timestamp(milliseconds: 0)) > restartedAt
+            }
+            let after = try await harness.containers()
+            #expect(after.map(\.id) == before.map(\.id))
+            #expect(after.map(\.startedAt) == before.map(\.startedAt))
 
-      // And it still acts on changes published after the restart.
-      let v2 = try harness.manifest("v2")
-      _ = try await harness.store.apply(v2, to: harness.node, at: .now())
-      try await harness.eventually("v2 runs") {
-        try await harness.runningReported(v2.agents[0].specHash) != nil
-      }
+            // And it still acts on changes published after the restart.
+            let v2 = try harness.manifest("v2")
+            _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+            try await harness.eventually("v2 runs") {
+                try await harness.runningReported(v2.agents[0].specHash) != nil
+            }
+        }
     }
-  }
 }
