@@ -1,22 +1,68 @@
 #!/usr/bin/env bash
-# The mn demo, as far as mn goes today: builds mnctl, validates the example manifests,
-# and shows what a node would do to deploy v1, update it to v2 and roll back to v1.
-# Nothing on this machine is changed; the agent that executes plans is the next milestone.
+# The mn demo on this machine: installs what it needs, starts mnagent (which starts a local
+# redis-server and podman service in the state directory), then deploys v1 of a small
+# busybox httpd service, updates it to v2, rolls back to v1's manifest, shows that a broken
+# manifest changes nothing, and stops the agent, leaving the service running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 bash scripts/setup.sh
 ensure_swift
 
-mnctl_bin="$(build_mnctl)"
-mnctl() { "$mnctl_bin" "$@"; }
+export MN_STATE_DIR="${MN_STATE_DIR:-$PWD/.mn-demo}"
+swift build --product mnctl >&2
+swift build --product mnagent >&2
+bin="$(swift build --show-bin-path)"
+mnctl() { "$bin/mnctl" "$@"; }
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
+say() { printf '\n%s# %s%s\n' "$bold" "$*" "$plain"; }
 
-step mnctl validate Examples/web-v1.json Examples/web-v2.json Examples/web-v3.json Examples/agent-api.yaml
-step mnctl plan Examples/web-v1.json
+# Waits until the deployment runs its latest version everywhere (or fails, or 60 s pass).
+wait_running() {
+    local status
+    for _ in $(seq 1 600); do
+        status="$(mnctl deployment status web --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')"
+        case "$status" in
+            Running) return 0 ;;
+            Failed) echo "deployment failed:" >&2; mnctl deployment status web >&2; return 1 ;;
+        esac
+        sleep 0.1
+    done
+    echo "timed out waiting for the deployment to run" >&2
+    return 1
+}
+
+mkdir -p "$MN_STATE_DIR"
+say "starting mnagent (state in $MN_STATE_DIR, log in $MN_STATE_DIR/agent.log)"
+"$bin/mnagent" --resync-interval 2 >>"$MN_STATE_DIR/agent.log" 2>&1 &
+agent=$!
+trap 'kill -TERM $agent 2>/dev/null; wait $agent 2>/dev/null || true' EXIT
+
+step mnctl validate Examples/web-v1.json Examples/web-v2.json
+step mnctl apply Examples/web-v1.json
+wait_running
+step mnctl deployment status web
+say "the service answers on its published port"
+step curl -s http://127.0.0.1:18080/
+
 step mnctl plan Examples/web-v2.json --from Examples/web-v1.json
-step mnctl plan Examples/web-v1.json --from Examples/web-v2.json
-step mnctl plan Examples/web-v2.json --from Examples/web-v2.json
-printf '\n%s$ mnctl validate Examples/broken.json%s   (deliberately broken: every problem, exit 1)\n' "$bold" "$plain"
-mnctl validate Examples/broken.json || echo "(exit $?)"
+step mnctl apply Examples/web-v2.json
+wait_running
+step mnctl deployment status web
+
+say "rolling back: v1's manifest again becomes a new version; history is never rewritten"
+step mnctl apply Examples/web-v1.json
+wait_running
+step mnctl deployment status web
+
+say "a broken manifest is refused with every problem, and nothing is written"
+mnctl apply Examples/broken.json 2>&1 || echo "(exit $?)"
+step mnctl deployment list
+
+say "stopping mnagent: the service keeps running (podman ps), and a new mnagent adopts it"
+kill -TERM "$agent"
+wait "$agent" || true
+trap - EXIT
+step podman ps --filter label=mn.deployment.key=web --format '{{.ID}}  {{.Names}}  {{.Status}}'
+say "remove it with: podman rm -f \$(podman ps -aq --filter label=mn.deployment.key=web)"

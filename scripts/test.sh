@@ -9,7 +9,15 @@ bash scripts/setup.sh
 ensure_swift
 
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+state="$(mktemp -d)"
+cleanup() {
+    # A crashed test run can leave its fixtures behind: stop them by their temporary paths.
+    pkill -f 'mn-redis-[0-9A-F]{8}/redis.sock' 2>/dev/null || true
+    pkill -f 'mn-podman-[0-9a-f]{8}/podman.sock' 2>/dev/null || true
+    redis-cli -s "$state/redis.sock" shutdown nosave >/dev/null 2>&1 || true
+    rm -rf "$log" "$state"
+}
+trap cleanup EXIT
 
 swift build --build-tests
 swift test 2>&1 | tee "$log"
@@ -19,8 +27,9 @@ if [ -z "$swift_tests" ] || [ "$swift_tests" -eq 0 ]; then
     exit 1
 fi
 
-# The binary as a user runs it.
+# The binary as a user runs it, with a local Redis in a fresh state directory.
 mnctl="$(build_mnctl)"
+export MN_STATE_DIR="$state"
 passed=0
 failed=0
 check() { # check NAME COMMAND... : the command must succeed
@@ -51,6 +60,16 @@ json_is_parseable() {
 stdin_works() { [ "$("$mnctl" validate - <Examples/web-v1.json)" = "OK" ]; }
 update_plan_replaces() { "$mnctl" plan Examples/web-v2.json --from Examples/web-v1.json | grep -q '^  replace  web/httpd/0  stop mn-web-httpd-0-'; }
 secrets_not_printed() { ! "$mnctl" plan --output json Examples/web-v1.json | grep -q 'hello from v1'; }
+rejected_apply_writes_nothing() {
+    local status=0
+    "$mnctl" apply Examples/broken.json >/dev/null 2>&1 || status=$?
+    [ "$status" -eq 1 ] && [ "$("$mnctl" deployment list)" = "No deployments yet. Create one with: mnctl apply MANIFEST" ]
+}
+same_apply_is_unchanged() {
+    "$mnctl" apply Examples/web-v1.json | grep -q '^web: version 1 created' &&
+        "$mnctl" apply Examples/web-v1.json | grep -q '^web: unchanged; version 1 is current' &&
+        [ "$("$mnctl" deployment status web --output json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["versions"]))')" = 1 ]
+}
 
 for example in Examples/web-v1.json Examples/web-v2.json Examples/web-v3.json Examples/agent-api.yaml; do
     check "mnctl validate $example prints OK" validates_ok "$example"
@@ -60,6 +79,8 @@ check "mnctl validate --output json is parseable" json_is_parseable
 check "mnctl validate - reads standard input" stdin_works
 check "mnctl plan v2 --from v1 replaces the old container by id" update_plan_replaces
 check "mnctl plan never prints env values" secrets_not_printed
+check "mnctl apply of an invalid manifest writes nothing (local redis-server started in the state dir)" rejected_apply_writes_nothing
+check "mnctl apply of the same manifest twice creates one version" same_apply_is_unchanged
 
 echo "$((swift_tests + passed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

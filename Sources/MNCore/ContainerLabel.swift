@@ -1,7 +1,10 @@
 /// The labels mn puts on every container it creates. A container is mn's exactly
-/// when it carries ``deploymentKey``; containers without it are never touched.
+/// when it carries ``deploymentKey``; containers without it are never touched, and an
+/// agent touches only those whose ``node`` is its own.
 public enum ContainerLabel {
     public static let deploymentKey = "mn.deployment.key"
+    /// The node whose agent created it; an agent touches only its own node's containers.
+    public static let node = "mn.node"
     public static let deploymentVersion = "mn.deployment.version"
     public static let agent = "mn.agent"
     /// The instance index.

@@ -114,7 +114,7 @@ public struct Deployment: Hashable, Sendable {
         health = HealthSummary()
         events = []
         revision = 0
-        record(DeploymentEvent(at: time, version: 1, message: "version 1 created"))
+        record(DeploymentEvent(at: time, version: 1, message: "version 1 created (applied)"))
     }
 
     /// The newest version, which the deployment is rolling to or running.

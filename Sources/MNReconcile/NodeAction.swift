@@ -60,12 +60,13 @@ public struct StartContainer: Hashable, Sendable, Encodable {
     public var name: String
     public var labels: [String: String]
 
-    /// Describes the container for `instance`, named and labelled from its identity.
-    public init(instance: DesiredInstance) {
+    /// Describes the container for `instance` on `node`, named and labelled from its identity.
+    public init(instance: DesiredInstance, node: NodeID) {
         self.instance = instance
         let id = instance.id
         self.name = "mn-\(id.key)-\(id.agent)-\(id.index)-\(instance.specHash.short)"
         self.labels = [
+            ContainerLabel.node: node.rawValue,
             ContainerLabel.deploymentKey: id.key.rawValue,
             ContainerLabel.deploymentVersion: String(instance.version),
             ContainerLabel.agent: id.agent.rawValue,

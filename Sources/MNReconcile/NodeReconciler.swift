@@ -11,11 +11,13 @@ public import MNCore
 /// - a down instance restarts as its restart policy says; a batch instance that exited 0
 ///   is complete;
 /// - containers of instances no longer desired, duplicates and stale leftovers are stopped
-///   by id; containers without mn's key label are never touched;
+///   by id; containers without mn's key label, or labelled for another node, are never touched;
 /// - failures are reported, never reverted.
 public enum NodeReconciler {
     /// Everything one reconcile looks at.
     public struct Input: Hashable, Sendable {
+        /// The node being reconciled: only containers labelled for it are considered.
+        public var node: NodeID
         /// Instances that should run on this node, across all deployments.
         public var desired: [DesiredInstance]
         /// Every container the runtime reports on this node (foreign ones are ignored).
@@ -25,7 +27,10 @@ public enum NodeReconciler {
         public var now: Timestamp
 
         /// Creates an input.
-        public init(desired: [DesiredInstance], observed: [ObservedContainer], records: [InstanceRecord] = [], now: Timestamp) {
+        public init(
+            node: NodeID, desired: [DesiredInstance], observed: [ObservedContainer], records: [InstanceRecord] = [], now: Timestamp
+        ) {
+            self.node = node
             self.desired = desired
             self.observed = observed
             self.records = records
@@ -35,8 +40,8 @@ public enum NodeReconciler {
 
     /// Decides what to do on one node.
     public static func reconcile(_ input: Input) -> NodePlan {
-        var builder = PlanBuilder(now: input.now)
-        let managed = input.observed.filter(\.isManaged).sorted(by: containerOrder)
+        var builder = PlanBuilder(node: input.node, now: input.now)
+        let managed = input.observed.filter { $0.isManaged(by: input.node) }.sorted(by: containerOrder)
         let desiredIDs = Set(input.desired.map(\.id))
         var byInstance: [InstanceID: [ObservedContainer]] = [:]
         for container in managed {
@@ -113,7 +118,7 @@ public enum NodeReconciler {
             for other in containers where other.id != old.id {
                 builder.stop(other, other.specHash == instance.specHash ? .duplicate : .superseded)
             }
-            builder.add(.replace(ReplaceContainer(old: StopContainer(old, reason: .superseded), new: StartContainer(instance: instance))))
+            builder.add(.replace(ReplaceContainer(old: StopContainer(old, reason: .superseded), new: StartContainer(instance: instance, node: builder.node))))
             record.started = true
             builder.report(instance, .pending, container: nil, record: record)
             return
@@ -135,7 +140,7 @@ public enum NodeReconciler {
         guard record.started || candidate != nil else {
             // Never placed for this spec: a first start is not a restart.
             record.started = true
-            builder.add(.start(StartContainer(instance: instance)))
+            builder.add(.start(StartContainer(instance: instance, node: builder.node)))
             builder.report(instance, .pending, container: nil, record: record)
             return
         }
@@ -153,7 +158,7 @@ public enum NodeReconciler {
             if let candidate {
                 builder.add(.restart(RestartContainer(container: candidate.id, instance: instance.id, attempt: attempt)))
             } else {
-                builder.add(.start(StartContainer(instance: instance)))
+                builder.add(.start(StartContainer(instance: instance, node: builder.node)))
             }
             builder.report(instance, .pending, container: candidate, record: record)
         case .wait(let until):
@@ -170,13 +175,17 @@ public enum NodeReconciler {
 
 /// Collects a plan's parts and puts them in their deterministic order.
 struct PlanBuilder {
+    let node: NodeID
     let now: Timestamp
     private var actions: [NodeAction] = []
     private var statuses: [InstanceStatus] = []
     private var records: [InstanceRecord] = []
     private var requeueAt: Timestamp?
 
-    init(now: Timestamp) { self.now = now }
+    init(node: NodeID, now: Timestamp) {
+        self.node = node
+        self.now = now
+    }
 
     mutating func add(_ action: NodeAction) { actions.append(action) }
 

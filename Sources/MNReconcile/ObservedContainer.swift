@@ -54,6 +54,9 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
     /// Whether mn created it (it carries `mn.deployment.key`).
     public var isManaged: Bool { labels[ContainerLabel.deploymentKey] != nil }
 
+    /// Whether the agent of `node` created it, so that agent may act on it.
+    public func isManaged(by node: NodeID) -> Bool { isManaged && labels[ContainerLabel.node] == node.rawValue }
+
     /// The instance its labels name, or `nil` if they do not name one completely.
     public var instanceID: InstanceID? {
         guard let key = labels[ContainerLabel.deploymentKey], let agent = labels[ContainerLabel.agent],

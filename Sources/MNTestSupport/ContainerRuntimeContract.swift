@@ -23,7 +23,7 @@ public enum ContainerRuntimeContract {
             id: "contract", workload: .image(image), args: args, env: ["MN_CONTRACT": "1"],
             lifecycle: Lifecycle(stopSignal: "SIGTERM", gracePeriodMs: 2_000))
         var start = StartContainer(
-            instance: DesiredInstance(key: DeploymentKey(prefix), spec: spec, index: 0, version: 1))
+            instance: DesiredInstance(key: DeploymentKey(prefix), spec: spec, index: 0, version: 1), node: "contract")
         start.name = "\(prefix)-contract"
         return start
     }

@@ -1,27 +1,90 @@
 import ArgumentParser
+import Foundation
+import Logging
 import MNAgent
+import MNCore
+import ServiceLifecycle
 
-/// `mnagent`: the per-host daemon. It watches the desired state in Redis and reconciles
-/// this node's containers through podman; the Redis watch and podman runtime arrive with
-/// the agent issue, so for now it only describes itself.
-struct MNAgentCommand: ParsableCommand {
+/// `mnagent`: the per-host daemon, run under systemd.
+@main
+struct MNAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mnagent",
-        abstract: "The mn node agent (one per host, run under systemd).",
+        abstract: "The mn node agent: keeps this host's containers at the desired state in Redis.",
         discussion: """
-            Not yet able to run: the Redis watch and the podman runtime are the next milestone.
-            Use 'mnctl validate' and 'mnctl plan' to check manifests meanwhile.
+            One mnagent runs per host. It watches Redis for changes (and resyncs periodically), asks the pure reconciler what to do, does it through podman's REST API, and writes what it saw back to Redis for 'mnctl deployment status'.
+
+            Stopping mnagent (SIGTERM, SIGINT) leaves every workload running; a new mnagent adopts them by their labels and ids without recreating anything.
+
+            With no Redis URL, it uses (and if needed starts) a redis-server on a unix socket in the state directory, the same one mnctl uses. With no podman socket, it uses the system podman service or starts its own.
             """,
         version: "0.1.0")
 
-    func run() throws {
-        printUsage()
-        throw ExitCode(2)
+    @Option(name: .long, help: "This node's name (env MN_NODE_ID; default the host name).")
+    var nodeID: String?
+
+    @Option(name: .long, help: "Redis URL: redis://[user:password@]host[:port][/db] or unix:///path (env MN_REDIS_URL).")
+    var redis: String?
+
+    @Option(name: .long, help: "The podman service socket (default: the system service, or one mnagent starts).")
+    var podmanSocket: String?
+
+    @Option(name: .long, help: "State directory (env MN_STATE_DIR; default /var/lib/mn as root).")
+    var stateDir: String?
+
+    @Option(name: .long, help: "Agent config file: network and rlimits for containers (default /etc/mn/agent.json if present).")
+    var config: String?
+
+    @Option(name: .long, help: "Seconds between resyncs when nothing announces a change.")
+    var resyncInterval: Double = 10
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard resyncInterval >= 0.05 else { throw ValidationError("--resync-interval must be at least 0.05 seconds") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
     }
 
-    private func printUsage() {
-        print(Self.helpMessage())
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "mnagent")
+        let environment = ProcessInfo.processInfo.environment
+        let stateDirectory = stateDir ?? LocalRedis.defaultStateDirectory(environment: environment)
+        let node = NodeID(nodeID ?? environment["MN_NODE_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? ProcessInfo.processInfo.hostName)
+
+        let podman: PodmanSocket.Resolved
+        let store: DeploymentStore
+        let nodeConfig: NodeConfig
+        do {
+            nodeConfig = try NodeConfig.load(path: config)
+            let url = try await LocalRedis.resolve(url: redis ?? environment["MN_REDIS_URL"], stateDirectory: stateDirectory)
+            store = DeploymentStore(redis: RedisClient(url: url))
+            podman = try await PodmanSocket.resolve(given: podmanSocket, stateDirectory: stateDirectory, logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let agent = NodeAgent(
+            store: store, runtime: PodmanRuntime(socketPath: podman.path, config: nodeConfig),
+            settings: .init(node: node, resyncIntervalMs: Int64(resyncInterval * 1_000)), logger: logger)
+        let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        do {
+            try await group.run()
+        } catch {
+            logger.error("mnagent stopped: \(error)")
+        }
+        if let service = podman.startedService {
+            service.signal(SIGTERM)
+            service.wait()
+        }
+        await store.redis.close()
     }
 }
-
-MNAgentCommand.main()

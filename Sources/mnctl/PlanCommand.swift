@@ -42,15 +42,19 @@ struct PlanCommand: ParsableCommand {
         }
     }
 
+    /// The node a dry run plans for.
+    static let planNode = NodeID("dry-run")
+
     /// The plan for `manifest` on a node that runs `running`'s instances (or nothing).
     static func plan(_ manifest: Manifest, version: Int, running: Manifest? = nil) -> NodePlan {
         let now = Timestamp(milliseconds: 0)
         let observed = (running?.desiredInstances(version: max(1, version - 1)) ?? []).map { instance in
-            let start = StartContainer(instance: instance)
+            let start = StartContainer(instance: instance, node: planNode)
             return ObservedContainer(
                 id: ContainerID(start.name), name: start.name, labels: start.labels, state: .running, startedAt: now)
         }
-        return NodeReconciler.reconcile(.init(desired: manifest.desiredInstances(version: version), observed: observed, now: now))
+        return NodeReconciler.reconcile(
+            .init(node: planNode, desired: manifest.desiredInstances(version: version), observed: observed, now: now))
     }
 
     /// The printed form of a plan.

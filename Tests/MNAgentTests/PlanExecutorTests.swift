@@ -16,7 +16,7 @@ struct PlanExecutorTests {
     func failureDoesNotStopThePlan() async throws {
         let broken = instance("api", image: "localhost/broken:1")
         let fine = instance("web", image: "localhost/web:1")
-        let plan = NodeReconciler.reconcile(.init(desired: [broken, fine], observed: [], now: now))
+        let plan = NodeReconciler.reconcile(.init(node: "n1", desired: [broken, fine], observed: [], now: now))
         #expect(plan.actions.count == 2)
 
         let runtime = FakeContainerRuntime(now: now)
@@ -29,7 +29,7 @@ struct PlanExecutorTests {
         let record = try #require(executed.records.first { $0.id == broken.id })
         #expect(record.lastError == "create: image not known")
         #expect(record.downSince == now)
-        #expect(try await runtime.listManaged().map(\.name) == [StartContainer(instance: fine).name])
+        #expect(try await runtime.listManaged().map(\.name) == [StartContainer(instance: fine, node: "n1").name])
     }
 
     @Test("a start that fails after create leaves a created container that the next pass restarts by id")
@@ -37,13 +37,13 @@ struct PlanExecutorTests {
         let web = instance("web", image: "localhost/web:1")
         let runtime = FakeContainerRuntime(now: now)
         await runtime.fail(.start, message: "error setting rlimit type 7")
-        let first = await PlanExecutor(runtime: runtime).execute(NodeReconciler.reconcile(.init(desired: [web], observed: [], now: now)))
+        let first = await PlanExecutor(runtime: runtime).execute(NodeReconciler.reconcile(.init(node: "n1", desired: [web], observed: [], now: now)))
         let created = try #require(try await runtime.listManaged().first)
         #expect(created.state == .created)
 
         let later = now.adding(ms: 60_000)
         let next = NodeReconciler.reconcile(
-            .init(desired: [web], observed: try await runtime.listManaged(), records: first.plan.records, now: later))
+            .init(node: "n1", desired: [web], observed: try await runtime.listManaged(), records: first.plan.records, now: later))
         #expect(next.actions == [.restart(RestartContainer(container: created.id, instance: web.id, attempt: 1))])
     }
 
@@ -51,11 +51,11 @@ struct PlanExecutorTests {
     func stopFailure() async throws {
         let web = instance("web", image: "localhost/web:1")
         let stray = ObservedContainer(
-            id: "stray", name: "mn-shop-old-0-x", labels: StartContainer(instance: instance("old", image: "i")).labels, state: .running)
+            id: "stray", name: "mn-shop-old-0-x", labels: StartContainer(instance: instance("old", image: "i"), node: "n1").labels, state: .running)
         let runtime = FakeContainerRuntime(now: now)
         await runtime.seed([stray])
         await runtime.fail(.stop, message: "timeout")
-        let plan = NodeReconciler.reconcile(.init(desired: [web], observed: [stray], now: now))
+        let plan = NodeReconciler.reconcile(.init(node: "n1", desired: [web], observed: [stray], now: now))
         let (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         #expect(outcomes.map(\.succeeded) == [false, true])
         #expect(executed.instances.map(\.phase) == [.pending])

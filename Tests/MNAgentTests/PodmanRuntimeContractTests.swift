@@ -27,7 +27,7 @@ struct PodmanRuntimeContractTests {
             id: "web", workload: .image("localhost/x:1"), args: ["httpd", "-f"], env: ["A": "1"],
             ports: [PortMapping(name: "http", containerPort: 8080, hostPort: 18080)],
             lifecycle: Lifecycle(stopSignal: "SIGINT", gracePeriodMs: 2_500))
-        let start = StartContainer(instance: DesiredInstance(key: "shop", spec: spec, index: 0, version: 3))
+        let start = StartContainer(instance: DesiredInstance(key: "shop", spec: spec, index: 0, version: 3), node: "n1")
         let runtime = PodmanRuntime(
             socketPath: "/nonexistent", config: NodeConfig(network: "none", rlimits: [.init(type: "nofile", soft: 1024, hard: 20000)]))
         let body = try JSONDecoder().decode(JSONValue.self, from: Data(runtime.createSpec(for: start)))

@@ -6,6 +6,7 @@ import MNTestSupport
 /// Builders for reconciler inputs.
 enum Fixture {
     static let t0 = Timestamp(milliseconds: 1_000_000)
+    static let node = NodeID("n1")
 
     static func spec(
         _ agent: String = "web", image: String = "localhost/web:1", env: [String: String] = ["GREETING": "hello"],
@@ -26,7 +27,7 @@ enum Fixture {
         for instance: DesiredInstance, id: String, state: ObservedContainer.State = .running, exitCode: Int? = nil,
         startedAt: Timestamp? = Timestamp(milliseconds: 500_000), finishedAt: Timestamp? = nil, nameSuffix: String = ""
     ) -> ObservedContainer {
-        let start = StartContainer(instance: instance)
+        let start = StartContainer(instance: instance, node: Fixture.node)
         return ObservedContainer(
             id: ContainerID(id), name: start.name + nameSuffix, labels: start.labels, state: state, exitCode: exitCode,
             startedAt: startedAt, finishedAt: finishedAt)
@@ -42,7 +43,7 @@ enum Fixture {
     static func reconcile(
         _ desired: [DesiredInstance], _ observed: [ObservedContainer], records: [InstanceRecord] = [], now: Timestamp = t0
     ) -> NodePlan {
-        NodeReconciler.reconcile(.init(desired: desired, observed: observed, records: records, now: now))
+        NodeReconciler.reconcile(.init(node: Fixture.node, desired: desired, observed: observed, records: records, now: now))
     }
 }
 
@@ -62,7 +63,7 @@ struct Loop {
     mutating func tick(at now: Timestamp) async throws -> NodePlan {
         await runtime.setNow(now)
         let observed = try await runtime.listManaged()
-        let plan = NodeReconciler.reconcile(.init(desired: desired, observed: observed, records: records, now: now))
+        let plan = NodeReconciler.reconcile(.init(node: Fixture.node, desired: desired, observed: observed, records: records, now: now))
         let executed = await PlanExecutor(runtime: runtime).execute(plan).plan
         records = executed.records
         return executed

@@ -25,11 +25,11 @@ struct NodeReconcilerPropertyTests {
             let plan = NodeReconciler.reconcile(scenario.input)
             let (runtime, executed) = await apply(plan, to: scenario)
             let observed = (try? await runtime.listManaged()) ?? []
-            let again = NodeReconciler.reconcile(.init(desired: scenario.desired, observed: observed, records: executed.records, now: scenario.now))
+            let again = NodeReconciler.reconcile(.init(node: Fixture.node, desired: scenario.desired, observed: observed, records: executed.records, now: scenario.now))
             #expect(again.actions.isEmpty, "second pass still acts: \(again.actions) for \(scenario)")
-            let foreignBefore = scenario.observed.filter { !$0.isManaged }.sorted { $0.id < $1.id }
-            let foreignAfter = await runtime.all.filter { !$0.isManaged }
-            #expect(foreignAfter == foreignBefore, "foreign containers changed")
+            let foreignBefore = scenario.observed.filter { !$0.isManaged(by: Fixture.node) }.sorted { $0.id < $1.id }
+            let foreignAfter = await runtime.all.filter { !$0.isManaged(by: Fixture.node) }
+            #expect(foreignAfter == foreignBefore, "foreign containers (or another node's) changed")
         }
     }
 
@@ -38,7 +38,7 @@ struct NodeReconcilerPropertyTests {
         await propertyCheck(count: 300, input: Gen.scenario) { scenario in
             let plan = NodeReconciler.reconcile(scenario.input)
             let reordered = NodeReconciler.reconcile(
-                .init(desired: scenario.shuffled.desired, observed: scenario.shuffled.observed, records: scenario.shuffled.records, now: scenario.now))
+                .init(node: Fixture.node, desired: scenario.shuffled.desired, observed: scenario.shuffled.observed, records: scenario.shuffled.records, now: scenario.now))
             #expect(plan == reordered)
         }
     }
@@ -58,7 +58,7 @@ struct NodeReconcilerPropertyTests {
             let touched = Set(plan.actions.compactMap(\.containerID))
             for instance in scenario.desired {
                 let live = scenario.observed.filter {
-                    $0.instanceID == instance.id && $0.specHash == instance.specHash && $0.isAlive
+                    $0.isManaged(by: Fixture.node) && $0.instanceID == instance.id && $0.specHash == instance.specHash && $0.isAlive
                 }
                 guard !live.isEmpty else { continue }
                 let kept = live.filter { !touched.contains($0.id) }
@@ -76,7 +76,7 @@ struct NodeReconcilerPropertyTests {
             let (runtime, executed) = await apply(plan, to: scenario)
             let observed = (try? await runtime.listManaged()) ?? []
             func at(_ time: Timestamp, records: [InstanceRecord]) -> NodePlan {
-                NodeReconciler.reconcile(.init(desired: scenario.desired, observed: observed, records: records, now: time))
+                NodeReconciler.reconcile(.init(node: Fixture.node, desired: scenario.desired, observed: observed, records: records, now: time))
             }
             let settled = at(scenario.now, records: executed.records)
             guard let due = settled.requeueAt else {

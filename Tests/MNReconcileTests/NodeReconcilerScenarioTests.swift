@@ -40,7 +40,7 @@ struct NodeReconcilerScenarioTests {
         let old = Fixture.container(for: v1, id: "old1")
         let plan = Fixture.reconcile([v2], [old])
         let expected = NodeAction.replace(
-            ReplaceContainer(old: StopContainer(old, reason: .superseded), new: StartContainer(instance: v2)))
+            ReplaceContainer(old: StopContainer(old, reason: .superseded), new: StartContainer(instance: v2, node: Fixture.node)))
         #expect(plan.actions == [expected])
         guard case .replace(let replace) = plan.actions.first else { return }
         #expect(replace.old.container == "old1")
@@ -55,7 +55,7 @@ struct NodeReconcilerScenarioTests {
         #expect(
             calls == [
                 .stop("old1", signal: "SIGINT", gracePeriodMs: 5_000), .remove("old1"),
-                .create(name: StartContainer(instance: v2).name), .start(created),
+                .create(name: StartContainer(instance: v2, node: Fixture.node).name), .start(created),
             ])
     }
 
@@ -84,8 +84,8 @@ struct NodeReconcilerScenarioTests {
             if case .create(let name) = call { return name }
             return nil
         }
-        #expect(creates.filter { $0 == StartContainer(instance: v1).name }.count == 1, "v1 was created once, at the start")
-        #expect(creates.filter { $0 == StartContainer(instance: v2).name }.count == 4, "first try + 3 restarts: \(creates)")
+        #expect(creates.filter { $0 == StartContainer(instance: v1, node: Fixture.node).name }.count == 1, "v1 was created once, at the start")
+        #expect(creates.filter { $0 == StartContainer(instance: v2, node: Fixture.node).name }.count == 4, "first try + 3 restarts: \(creates)")
         let last = try await loop.tick(at: Fixture.t0.adding(ms: 100_000))
         guard case .failed(let final, nil) = last.instances.first?.phase else {
             Issue.record("expected a final Failed, got \(String(describing: last.instances.first?.phase))")
@@ -113,11 +113,15 @@ struct NodeReconcilerScenarioTests {
         #expect(plan.instances.first?.container == "b")
     }
 
-    @Test("containers without mn's labels are never touched; half-labelled ones are")
+    @Test("containers without mn's labels, or another node's, are never touched; half-labelled ones of this node are")
     func foreignAndUnrecognized() {
         let foreign = ObservedContainer(id: "f", name: "postgres", labels: ["app": "db"], state: .running)
-        let broken = ObservedContainer(id: "x", name: "mn-odd", labels: [ContainerLabel.deploymentKey: "shop"], state: .exited)
-        let plan = Fixture.reconcile([], [foreign, broken])
+        let broken = ObservedContainer(
+            id: "x", name: "mn-odd", labels: [ContainerLabel.deploymentKey: "shop", ContainerLabel.node: "n1"], state: .exited)
+        let instance = Fixture.desired()
+        let otherNodes = ObservedContainer(
+            id: "o", name: "mn-other", labels: StartContainer(instance: instance, node: "n2").labels, state: .running)
+        let plan = Fixture.reconcile([], [foreign, broken, otherNodes])
         #expect(plan.actions == [.stop(StopContainer(broken, reason: .unrecognized))])
     }
 
@@ -144,7 +148,7 @@ struct NodeReconcilerScenarioTests {
         let later = Fixture.reconcile([instance], [], records: first.records, now: Fixture.t0.adding(ms: 1_500))
         #expect(later.requeueAt == Fixture.t0.adding(ms: 2_000), "the outage start is remembered")
         let due = Fixture.reconcile([instance], [], records: later.records, now: Fixture.t0.adding(ms: 2_000))
-        #expect(due.actions == [.start(StartContainer(instance: instance))])
+        #expect(due.actions == [.start(StartContainer(instance: instance, node: Fixture.node))])
     }
 
     @Test("an exited container of the desired spec is restarted by its id, not recreated")

@@ -11,7 +11,7 @@ struct Scenario: Sendable, CustomStringConvertible {
     /// The same observed, desired and records lists in another order.
     var shuffled: (desired: [DesiredInstance], observed: [ObservedContainer], records: [InstanceRecord])
 
-    var input: NodeReconciler.Input { .init(desired: desired, observed: observed, records: records, now: now) }
+    var input: NodeReconciler.Input { .init(node: Fixture.node, desired: desired, observed: observed, records: records, now: now) }
 
     var description: String {
         let containers = observed.map { "\($0.id.rawValue):\($0.instanceID?.description ?? "-"):\($0.specHash?.short.prefix(4) ?? "-"):\($0.state.rawValue)" }
@@ -76,10 +76,13 @@ extension Gen where Value == Scenario {
                         var namesUsed: Set<String> = []
                         for _ in 0..<pick([0, 0, 1, 1, 1, 2, 3]) {
                             let spec = pick(variants)
+                            // Now and then a container another node's agent made: never to be touched here.
                             let start = StartContainer(
-                                instance: DesiredInstance(key: DeploymentKey(key), spec: spec, index: index, version: 1))
+                                instance: DesiredInstance(key: DeploymentKey(key), spec: spec, index: index, version: 1),
+                                node: chance(90) ? Fixture.node : "other-node")
                             let id = newID()
-                            let name = namesUsed.insert(start.name).inserted ? start.name : "\(start.name)-\(id.rawValue)"
+                            let ours = start.labels[ContainerLabel.node] == Fixture.node.rawValue
+                            let name = ours && namesUsed.insert(start.name).inserted ? start.name : "\(start.name)-\(id.rawValue)"
                             let state = pick([ObservedContainer.State.running, .running, .exited, .exited, .created, .paused, .unknown])
                             observed.append(
                                 ObservedContainer(
@@ -106,7 +109,9 @@ extension Gen where Value == Scenario {
             }
             if chance(10) {
                 observed.append(
-                    ObservedContainer(id: newID(), name: "mn-partial", labels: [ContainerLabel.deploymentKey: "alpha"], state: .exited))
+                    ObservedContainer(
+                        id: newID(), name: "mn-partial",
+                        labels: [ContainerLabel.deploymentKey: "alpha", ContainerLabel.node: Fixture.node.rawValue], state: .exited))
             }
             return Scenario(
                 desired: desired, observed: observed, records: records, now: now,

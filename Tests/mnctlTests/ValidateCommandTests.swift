@@ -103,6 +103,6 @@ struct PlanFromTests {
 /// The container name mn gives the first instance of a manifest's first agent.
 enum StartContainerName {
     static func of(_ manifest: MNCore.Manifest) -> String {
-        MNReconcile.StartContainer(instance: manifest.desiredInstances(version: 1)[0]).name
+        MNReconcile.StartContainer(instance: manifest.desiredInstances(version: 1)[0], node: PlanCommand.planNode).name
     }
 }

@@ -104,7 +104,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
         let now = Timestamp.now()
         let plan = NodeReconciler.reconcile(
-            .init(desired: desired ?? [], observed: observed, records: await state.records ?? [], now: now))
+            .init(node: settings.node, desired: desired ?? [], observed: observed, records: await state.records ?? [], now: now))
         let (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         for outcome in outcomes { log(outcome) }
         await state.setRecords(executed.records)
