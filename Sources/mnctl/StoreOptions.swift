@@ -42,12 +42,15 @@ struct StoreOptions: ParsableArguments {
 /// Runs `body` against the store, turning store and Redis failures into a message and exit 1.
 func withStore<T>(_ options: StoreOptions, _ body: (DeploymentStore) async throws -> T) async throws -> T {
     let store = try await options.open()
-    defer { Task { await store.redis.close() } }
     do {
-        return try await body(store)
+        let result = try await body(store)
+        await store.redis.close()
+        return result
     } catch let exit as ExitCode {
+        await store.redis.close()
         throw exit
     } catch {
+        await store.redis.close()
         printError("error: \(error)")
         throw ExitCode(1)
     }

@@ -55,8 +55,9 @@ struct DeploymentStoreTests {
             for manifest in manifests {
                 group.addTask {
                     let store = DeploymentStore(redis: RedisClient(url: server.url))
-                    defer { Task { await store.redis.close() } }
-                    return try await store.apply(manifest, to: "n1", at: Timestamp(milliseconds: 1))
+                    let result = try await store.apply(manifest, to: "n1", at: Timestamp(milliseconds: 1))
+                    await store.redis.close()
+                    return result
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }

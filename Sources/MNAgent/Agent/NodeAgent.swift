@@ -56,6 +56,8 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         defer { watch.cancel() }
         var alarm: Task<Void, Never>?
         defer { alarm?.cancel() }
+        let watchdog = watchdogTask()
+        defer { watchdog?.cancel() }
         trigger.yield()
         logger.info("mnagent watching", metadata: ["node": "\(settings.node)", "redis": "\(store.redis.url)"])
 
@@ -70,6 +72,21 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
         logger.info("mnagent stopping; workloads keep running", metadata: ["node": "\(settings.node)"])
         notifier.notify(["STOPPING=1"])
+    }
+
+    /// Pings systemd's watchdog at half its interval, but only while passes keep finishing:
+    /// a loop that hangs stops the pings, and systemd restarts the agent.
+    private func watchdogTask() -> Task<Void, Never>? {
+        guard let intervalMs = notifier.watchdogIntervalMs else { return nil }
+        let staleAfterMs = max(intervalMs, 2 * settings.resyncIntervalMs + 30_000)
+        return Task { [notifier, state] in
+            while !Task.isCancelled {
+                if let last = await state.lastPassAt, Timestamp.now().milliseconds(since: last) < staleAfterMs {
+                    notifier.notify(["WATCHDOG=1"])
+                }
+                try? await Task.sleep(for: .milliseconds(max(1, intervalMs / 2)))
+            }
+        }
     }
 
     /// Runs passes while they act (bounded) and returns when to wake up next.
@@ -93,6 +110,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let desired = try await desiredInstances()
         let observed = try await runtime.listManaged()
         if desired == nil {
+            await state.passFinished(at: .now())
             if !observed.isEmpty {
                 logger.warning(
                     "Redis holds no deployments at all; leaving this node's \(observed.count) containers alone until it does")
@@ -108,6 +126,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         for outcome in outcomes { log(outcome) }
         await state.setRecords(executed.records)
+        await state.passFinished(at: now)
         try await store.write(NodeReport(node: settings.node, at: now, instances: executed.instances, records: executed.records))
         let running = executed.instances.filter { $0.phase == .running }.count
         notifier.notify(["READY=1", "STATUS=\(running) of \(executed.instances.count) instances running"])
@@ -147,8 +166,10 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     }
 }
 
-/// The agent's memory between passes: the restart records.
+/// The agent's memory between passes: the restart records, and when a pass last finished.
 actor AgentState {
     private(set) var records: [InstanceRecord]?
+    private(set) var lastPassAt: Timestamp?
     func setRecords(_ records: [InstanceRecord]) { self.records = records }
+    func passFinished(at time: Timestamp) { lastPassAt = time }
 }
