@@ -136,11 +136,15 @@ extension JSONValue {
     public static func parse(_ data: Data, format: ManifestFormat) throws(ManifestError) -> JSONValue {
         switch format {
         case .json:
+            let tree: JSONValue
             do {
-                return try JSONDecoder().decode(JSONValue.self, from: data)
+                tree = try JSONDecoder().decode(JSONValue.self, from: data)
             } catch {
                 throw syntaxError("not valid JSON: \(jsonErrorDetail(error))")
             }
+            let duplicates = JSONDuplicateKeys.find(in: Array(data))
+            guard duplicates.isEmpty else { throw ManifestError(problems: duplicates) }
+            return tree
         case .yaml:
             guard let text = String(data: data, encoding: .utf8) else {
                 throw syntaxError("not valid YAML: the file is not UTF-8 text")

@@ -61,6 +61,14 @@ struct ManifestEdgeCaseTests {
         #expect(ports.contains("agents[0].ports[0].container_port: must be at least 1, got 0"))
     }
 
+    @Test("a key written twice in one JSON object is an error at its path, not a silently dropped value")
+    func duplicateKeys() {
+        let found = problems(
+            #"{"deployment":{"key":"web"},"agents":[{"id":"a","image":"i:1"},{"id":"web","image":"i:1","env":{"X":"{\"","X":"2"},"image":"i:2"}]}"#)
+        #expect(found.sorted() == ["agents[1].env.X: appears twice in the same object; keep one", "agents[1].image: appears twice in the same object; keep one"])
+        #expect(problems(#"{"a":{"k":1},"b":{"k":2},"deployment":{"key":"web"},"agents":[{"id":"web","image":"i"}]}"#).allSatisfy { !$0.contains("twice") })
+    }
+
     @Test("an unreadable strategy is reported once, with no follow-on about the default")
     func noFollowOn() {
         let found = problems(document(extra: #""policies":{"update":{"strategy":"canery","canary":2}}"#))
