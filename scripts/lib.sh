@@ -33,7 +33,8 @@ ensure_packages() {
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # With their recommends, as a user's plain `apt-get install` would (podman needs them).
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 # The tiny image mn's tests and demo use: busybox in an otherwise empty root, imported
@@ -60,7 +61,8 @@ ensure_busybox_image() {
 ensure_podman_runs() {
     local image
     image="$(ensure_busybox_image)"
-    if podman run --rm --network none "$image" true >/dev/null 2>&1; then
+    # What the agent relies on: an init process, and the default (bridge) network.
+    if podman run --rm --init "$image" true >/dev/null 2>&1; then
         ensure_agent_rlimits
         return 0
     fi
@@ -76,7 +78,7 @@ default_ulimits = ["nofile=1024:20000", "nproc=1000:1000"]
 [engine]
 runtime = "runc"
 CONF
-    if ! podman run --rm --network none "$image" true; then
+    if ! podman run --rm --init "$image" true; then
         echo "error: podman still cannot run containers; see the error above" >&2
         exit 1
     fi

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-packages=(redis-server libhiredis-dev libsystemd-dev podman runc busybox-static)
+# catatonit: the init process mn's containers run under; iptables: podman's bridge network.
+packages=(redis-server libhiredis-dev libsystemd-dev podman runc catatonit iptables busybox-static)
 ensure_packages "${packages[@]}"
 ensure_swift
 ensure_podman_runs

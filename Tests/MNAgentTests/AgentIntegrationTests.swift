@@ -201,6 +201,28 @@ struct AgentIntegrationTests {
         }
     }
 
+    @Test("Redis wiped under a running agent: no desired state is not an empty one, so nothing is stopped")
+    func redisWiped() async throws {
+        try await AgentHarness.with { harness in
+            _ = await harness.runAgent()
+            let v1 = try harness.manifest("v1")
+            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+            try await harness.eventually("v1 runs") { try await harness.runningReported(v1.agents[0].specHash) != nil }
+            let before = try await harness.containers()
+
+            try await harness.store.redis.run("FLUSHALL")
+            let wipedAt = Timestamp.now()
+            // A deployment applied to another node must not make this one stop anything either.
+            _ = try await harness.store.apply(try harness.manifest("elsewhere"), to: "other-node", at: .now())
+            try await harness.eventually("the agent passes again after the wipe") {
+                (try await harness.store.nodes()[harness.node] ?? Timestamp(milliseconds: 0)) > wipedAt
+            }
+            let after = try await harness.containers()
+            #expect(after.map(\.id) == before.map(\.id))
+            #expect(after.allSatisfy { $0.state == .running })
+        }
+    }
+
     @Test("Redis restarted mid-run: the agent reconnects and leaves containers alone")
     func redisRestart() async throws {
         try await AgentHarness.with { harness in

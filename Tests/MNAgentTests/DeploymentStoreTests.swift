@@ -30,6 +30,7 @@ struct DeploymentStoreTests {
         #expect(record.versions.map(\.number) == [1, 2])
         #expect(record.versions[0].manifest == (try manifest("v1")), "version 1 is kept as it was")
         #expect(try await store.desiredVersions(on: node) == ["web": 2])
+        #expect(try await store.desiredVersions(on: "never-configured") == nil, "no desired state is not an empty one")
         #expect(try await store.deployments().map(\.key) == ["web"])
         await store.redis.close()
     }

@@ -109,20 +109,26 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     func pass() async throws -> NodePlan? {
         let desired = try await desiredInstances()
         let observed = try await runtime.listManaged()
-        if desired == nil {
+        guard let desired else {
             await state.passFinished(at: .now())
+            try await store.heartbeat(settings.node, at: .now())
             if !observed.isEmpty {
                 logger.warning(
-                    "Redis holds no deployments at all; leaving this node's \(observed.count) containers alone until it does")
+                    "Redis holds no desired state for node \(settings.node); leaving its \(observed.count) containers alone until it does")
             }
             return nil
         }
         if await state.records == nil {
-            await state.setRecords(try await store.report(of: settings.node)?.records ?? [])
+            do {
+                await state.setRecords(try await store.report(of: settings.node)?.records ?? [])
+            } catch let error as StoreError {
+                logger.warning("the last report cannot be read (\(error)); restart history starts afresh")
+                await state.setRecords([])
+            }
         }
         let now = Timestamp.now()
         let plan = NodeReconciler.reconcile(
-            .init(node: settings.node, desired: desired ?? [], observed: observed, records: await state.records ?? [], now: now))
+            .init(node: settings.node, desired: desired, observed: observed, records: await state.records ?? [], now: now))
         let (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         for outcome in outcomes { log(outcome) }
         await state.setRecords(executed.records)
@@ -133,12 +139,11 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         return executed
     }
 
-    /// The instances this node should run, or `nil` when Redis holds no deployments at all
-    /// (a fresh or wiped Redis is no reason to stop anything). Any unreadable part fails the
-    /// pass: a partial desired state would stop containers that should keep running.
+    /// The instances this node should run, or `nil` when Redis holds no desired state for
+    /// it (a fresh or wiped Redis is no reason to stop anything). Any unreadable part fails
+    /// the pass: a partial desired state would stop containers that should keep running.
     func desiredInstances() async throws -> [DesiredInstance]? {
-        let versions = try await store.desiredVersions(on: settings.node)
-        if versions.isEmpty, try await store.deployments().isEmpty { return nil }
+        guard let versions = try await store.desiredVersions(on: settings.node) else { return nil }
         var instances: [DesiredInstance] = []
         for (key, number) in versions.sorted(by: { $0.key < $1.key }) {
             guard let deployment = try await store.deployment(key), let version = deployment.version(number) else {

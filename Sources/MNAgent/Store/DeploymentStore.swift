@@ -66,7 +66,7 @@ public struct DeploymentStore: Sendable {
                 [
                     ["SET", recordKey, try Self.encode(deployment)],
                     ["SADD", StoreKeys.deployments, manifest.key.rawValue],
-                    ["HSET", desiredKey, manifest.key.rawValue, String(version.number)],
+                    ["HSET", desiredKey, manifest.key.rawValue, String(version.number), StoreKeys.desiredSentinel, node.rawValue],
                     ["PUBLISH", StoreKeys.changes, manifest.key.rawValue],
                 ], result)
         }
@@ -87,22 +87,38 @@ public struct DeploymentStore: Sendable {
         return result
     }
 
-    /// What `node` should run: deployment key → version.
-    public func desiredVersions(on node: NodeID) async throws -> [DeploymentKey: Int] {
+    /// What `node` should run: deployment key → version; `nil` when Redis holds no desired
+    /// state for the node at all (never configured, or Redis lost its data) — which is not
+    /// the same as "run nothing". Read in one command, so never half of it.
+    /// - Throws: ``StoreError`` if an entry is unreadable.
+    public func desiredVersions(on node: NodeID) async throws -> [DeploymentKey: Int]? {
         let fields = try await redis.run("HGETALL", StoreKeys.desired(node)).array ?? []
+        guard !fields.isEmpty else { return nil }
         var result: [DeploymentKey: Int] = [:]
+        var known = false
         for index in stride(from: 0, to: fields.count - 1, by: 2) {
-            if let key = fields[index].string, let version = fields[index + 1].string.flatMap(Int.init) {
-                result[DeploymentKey(key)] = version
+            let field = fields[index].string ?? ""
+            if field == StoreKeys.desiredSentinel {
+                known = true
+                continue
             }
+            guard let version = fields[index + 1].string.flatMap(Int.init), version >= 1 else {
+                throw StoreError("the desired state of node '\(node)' has an unreadable entry for '\(field)'; fix or remove it")
+            }
+            result[DeploymentKey(field)] = version
         }
-        return result
+        return known ? result : nil
     }
 
     /// Writes a node's report and heartbeat.
     public func write(_ report: NodeReport) async throws {
         try await redis.run("SET", StoreKeys.report(report.node), try Self.encode(report))
-        try await redis.run("HSET", StoreKeys.nodes, report.node.rawValue, String(report.at.milliseconds))
+        try await heartbeat(report.node, at: report.at)
+    }
+
+    /// Records that `node`'s agent finished a pass at `time`.
+    public func heartbeat(_ node: NodeID, at time: Timestamp) async throws {
+        try await redis.run("HSET", StoreKeys.nodes, node.rawValue, String(time.milliseconds))
     }
 
     /// A node's last report, if it wrote one.

@@ -12,7 +12,11 @@ public enum StoreKeys {
 
     /// The deployment record (JSON): versions, status, events.
     public static func deployment(_ key: DeploymentKey) -> String { "mn:{\(key)}:deployment" }
-    /// Hash on one node: deployment key → the version it should run.
+    /// A field always present in a node's desired hash (deployment keys cannot start with
+    /// `@`): an existing but otherwise empty hash means "run nothing", a missing one "unknown".
+    public static let desiredSentinel = "@node"
+
+    /// Hash on one node: deployment key → the version it should run, plus ``desiredSentinel``.
     public static func desired(_ node: NodeID) -> String { "mn:node:\(node):desired" }
     /// The node's own report (JSON): instances, their containers, restart records.
     public static func report(_ node: NodeID) -> String { "mn:node:\(node):report" }
