@@ -12,8 +12,12 @@ log="$(mktemp)"
 state="$(mktemp -d)"
 cleanup() {
     # A crashed test run can leave its fixtures behind: stop them by their temporary paths.
-    pkill -f 'mn-redis-[0-9A-F]{8}/redis.sock' 2>/dev/null || true
-    pkill -f 'mn-podman-[0-9a-f]{8}/podman.sock' 2>/dev/null || true
+    pkill -f "${TMPDIR:-/tmp}/mn-redis-[0-9A-F]{8}/redis.sock" 2>/dev/null || true
+    pkill -f "${TMPDIR:-/tmp}/mn-podman-[0-9A-F]{8}/podman.sock" 2>/dev/null || true
+    for node in it-node contract; do
+        ids="$(podman ps -aq --filter "label=mn.node=$node" 2>/dev/null || true)"
+        [ -z "$ids" ] || podman rm -f $ids >/dev/null 2>&1 || true
+    done
     redis-cli -s "$state/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     rm -rf "$log" "$state"
 }

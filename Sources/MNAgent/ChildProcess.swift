@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// A child process started with `posix_spawn`: no shell, arguments passed as they are,
 /// standard streams to `/dev/null` (or a log file), and a clean signal state — every
@@ -6,6 +7,8 @@ import Glibc
 /// spawning thread had signals blocked. Reaped with `waitpid`.
 public final class ChildProcess: Sendable {
     public let pid: pid_t
+    /// The exit status once reaped; after that the pid may belong to another process.
+    private let exitStatus = Mutex<Int32?>(nil)
 
     /// Starts `executable` (an absolute path) with `arguments`.
     /// - Parameter logFile: Where its output goes; `nil` discards it.
@@ -40,22 +43,42 @@ public final class ChildProcess: Sendable {
         pid = child
     }
 
-    /// Sends `signal` to the child.
-    public func signal(_ signal: Int32) { kill(pid, signal) }
+    /// Sends `signal` to the child, unless it has already been reaped.
+    public func signal(_ signal: Int32) {
+        exitStatus.withLock { status in
+            if status == nil { kill(pid, signal) }
+        }
+    }
 
-    /// Waits for the child to end; returns its exit status (128 + signal if killed).
-    @discardableResult
-    public func wait() -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let signalled = status & 0x7f
-        return signalled == 0 ? (status >> 8) & 0xff : 128 + signalled
+    /// The exit status (128 + signal if killed) if the child has ended; reaps it then.
+    public var exitCode: Int32? {
+        exitStatus.withLock { stored in
+            if let stored { return stored }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+            let signalled = status & 0x7f
+            stored = signalled == 0 ? (status >> 8) & 0xff : 128 + signalled
+            return stored
+        }
     }
 
     /// Whether the child has ended (and reaps it if so).
-    public var hasExited: Bool {
-        var status: Int32 = 0
-        return waitpid(pid, &status, WNOHANG) == pid
+    public var hasExited: Bool { exitCode != nil }
+
+    /// Waits for the child to end without blocking a thread; after `killAfter` it is sent
+    /// SIGKILL. Returns its exit status.
+    @discardableResult
+    public func exit(killAfter: Duration = .seconds(30)) async -> Int32 {
+        let deadline = ContinuousClock.now.advanced(by: killAfter)
+        var killed = false
+        while true {
+            if let code = exitCode { return code }
+            if !killed && ContinuousClock.now >= deadline {
+                signal(SIGKILL)
+                killed = true
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     /// The absolute path of `name` on `PATH` (or the usual system folders).

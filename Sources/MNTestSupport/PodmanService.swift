@@ -34,7 +34,7 @@ public final class PodmanService: Sendable {
             try await Task.sleep(for: .milliseconds(10))
         }
         process.signal(SIGKILL)
-        process.wait()
+        await process.exit()
         throw ProcessError("podman system service did not answer within 20 s; see \(directory)/podman.log")
     }
 
@@ -47,7 +47,7 @@ public final class PodmanService: Sendable {
             }
         }
         process.signal(SIGTERM)
-        process.wait()
+        await process.exit(killAfter: .seconds(10))
         try? FileManager.default.removeItem(atPath: directory)
     }
 }

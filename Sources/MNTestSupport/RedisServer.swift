@@ -20,6 +20,19 @@ public final class RedisServer: @unchecked Sendable {
         self.password = password
     }
 
+    /// Runs `body` with a fresh server, and always removes the server afterwards.
+    public static func with<T>(password: String? = nil, _ body: (RedisServer) async throws -> T) async throws -> T {
+        let server = try await start(password: password)
+        do {
+            let result = try await body(server)
+            await server.destroy()
+            return result
+        } catch {
+            await server.destroy()
+            throw error
+        }
+    }
+
     /// Starts a server and waits until it answers.
     public static func start(password: String? = nil) async throws -> RedisServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mn-redis-\(UUID().uuidString.prefix(8))")
@@ -30,25 +43,25 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     /// Stops the server (SIGTERM) and waits for it to exit.
-    public func stop() {
+    public func stop() async {
         let running: ChildProcess? = lock.withLock {
             defer { process = nil }
             return process
         }
         guard let running else { return }
         running.signal(SIGTERM)
-        running.wait()
+        await running.exit(killAfter: .seconds(10))
     }
 
     /// Stops and starts the server again on the same socket; its data survives (append-only file).
     public func restart() async throws {
-        stop()
+        await stop()
         try await launch()
     }
 
     /// Stops the server and removes its directory.
-    public func destroy() {
-        stop()
+    public func destroy() async {
+        await stop()
         try? FileManager.default.removeItem(at: directory)
     }
 

@@ -83,7 +83,7 @@ struct MNAgentCommand: AsyncParsableCommand {
         }
         if let service = podman.startedService {
             service.signal(SIGTERM)
-            service.wait()
+            await service.exit(killAfter: .seconds(10))
         }
         await store.redis.close()
     }

@@ -15,13 +15,14 @@ struct AgentHarness {
     let node = NodeID("it-node")
 
     let agents = AgentTasks()
+    let agentClients = RedisClients()
 
     /// Runs `body` with fresh servers and always cleans up: agents, containers, servers.
     static func with(_ body: (AgentHarness) async throws -> Void) async throws {
         let redis = try await RedisServer.start()
         let podman: PodmanService
         do { podman = try await PodmanService.start() } catch {
-            redis.destroy()
+            await redis.destroy()
             throw error
         }
         let harness = AgentHarness(
@@ -40,7 +41,8 @@ struct AgentHarness {
         await agents.cancelAll()
         await podman.stop(removingContainersOf: key)
         await store.redis.close()
-        redis.destroy()
+        await agentClients.closeAll()
+        await redis.destroy()
     }
 
     func manifest(_ greeting: String, restartDelayMs: Int = 200) throws -> Manifest {
@@ -54,17 +56,19 @@ struct AgentHarness {
                 """.utf8))
     }
 
-    func agent() -> NodeAgent<PodmanRuntime> {
+    func agent() async -> NodeAgent<PodmanRuntime> {
         var logger = Logger(label: "mnagent-test")
         logger.logLevel = .warning
+        let client = RedisClient(url: redis.url)
+        await agentClients.add(client)
         return NodeAgent(
-            store: DeploymentStore(redis: RedisClient(url: redis.url)), runtime: podman.runtime,
-            settings: .init(node: node, resyncIntervalMs: 300), logger: logger)
+            store: DeploymentStore(redis: client), runtime: podman.runtime, settings: .init(node: node, resyncIntervalMs: 300),
+            logger: logger)
     }
 
     /// Runs the agent until the returned task is cancelled (or the harness stops).
     func runAgent() async -> Task<Void, any Error> {
-        let agent = agent()
+        let agent = await agent()
         let task = Task { try await agent.run() }
         await agents.add(task)
         return task
@@ -99,6 +103,16 @@ struct AgentHarness {
     }
 }
 
+/// The Redis clients a harness's agents use, closed when it stops.
+actor RedisClients {
+    private var clients: [RedisClient] = []
+    func add(_ client: RedisClient) { clients.append(client) }
+    func closeAll() async {
+        for client in clients { await client.close() }
+        clients = []
+    }
+}
+
 /// The agent tasks a harness started.
 actor AgentTasks {
     private var tasks: [Task<Void, any Error>] = []
@@ -112,143 +126,145 @@ actor AgentTasks {
     }
 }
 
-@Suite("Agent end to end on real Redis and podman", .serialized)
-struct AgentIntegrationTests {
-    @Test(
-        "apply v1: a container runs with mn's labels and its id is reported; an agent restart recreates nothing"
-    )
-    func applyAndRestartAgent() async throws {
-        try await AgentHarness.with { harness in
-            let agent = await harness.runAgent()
-            let v1 = try harness.manifest("v1")
-            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-            var id: ContainerID?
-            try await harness.eventually("v1 runs and is reported") {
-                id = try await harness.runningReported(v1.agents[0].specHash)
-                return id != nil
-            }
-            let container = try #require(try await harness.containers().first)
-            #expect(container.labels[ContainerLabel.agent] == "httpd")
-            #expect(container.labels[ContainerLabel.instance] == "0")
-            #expect(container.labels[ContainerLabel.deploymentVersion] == "1")
-            #expect(container.labels[ContainerLabel.role] == "primary")
+extension RealProcesses {
+    @Suite("Agent end to end on real Redis and podman", .serialized)
+    struct AgentIntegrationTests {
+        @Test(
+            "apply v1: a container runs with mn's labels and its id is reported; an agent restart recreates nothing"
+        )
+        func applyAndRestartAgent() async throws {
+            try await AgentHarness.with { harness in
+                let agent = await harness.runAgent()
+                let v1 = try harness.manifest("v1")
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                var id: ContainerID?
+                try await harness.eventually("v1 runs and is reported") {
+                    id = try await harness.runningReported(v1.agents[0].specHash)
+                    return id != nil
+                }
+                let container = try #require(try await harness.containers().first)
+                #expect(container.labels[ContainerLabel.agent] == "httpd")
+                #expect(container.labels[ContainerLabel.instance] == "0")
+                #expect(container.labels[ContainerLabel.deploymentVersion] == "1")
+                #expect(container.labels[ContainerLabel.role] == "primary")
 
-            agent.cancel()
-            _ = await agent.result
-            let before = try await harness.containers()
-            let again = await harness.runAgent()
-            let firstReport = try await harness.store.report(of: harness.node)?.at
-            try await harness.eventually("the restarted agent reports") {
-                try await harness.store.report(of: harness.node)?.at != firstReport
-            }
-            let after = try await harness.containers()
-            #expect(after.map(\.id) == before.map(\.id), "no container was recreated")
-            #expect(after.map(\.startedAt) == before.map(\.startedAt), "no container was restarted")
-            again.cancel()
-            _ = await again.result
-        }
-    }
-
-    @Test("apply v2: the old container is stopped by id, the new one runs, versions 1 and 2 are kept")
-    func update() async throws {
-        try await AgentHarness.with { harness in
-            _ = await harness.runAgent()
-            let v1 = try harness.manifest("v1")
-            let v2 = try harness.manifest("v2")
-            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-            var oldID: ContainerID?
-            try await harness.eventually("v1 runs") {
-                oldID = try await harness.runningReported(v1.agents[0].specHash)
-                return oldID != nil
-            }
-            _ = try await harness.store.apply(v2, to: harness.node, at: .now())
-            try await harness.eventually("v2 replaced v1") {
-                let all = try await harness.containers()
-                let reported = try await harness.runningReported(v2.agents[0].specHash)
-                return all.count == 1 && all[0].id != oldID && reported != nil
-            }
-            #expect(
-                try await harness.store.deployment(DeploymentKey(harness.key))?.versions.map(\.number) == [
-                    1, 2,
-                ])
-        }
-    }
-
-    @Test(
-        "a container killed behind the agent's back is started again, by id, as the restart policy says"
-    )
-    func killedContainerRestarts() async throws {
-        try await AgentHarness.with { harness in
-            _ = await harness.runAgent()
-            let v1 = try harness.manifest("v1", restartDelayMs: 200)
-            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-            var id: ContainerID?
-            try await harness.eventually("v1 runs") {
-                id = try await harness.runningReported(v1.agents[0].specHash)
-                return id != nil
-            }
-            let killedID = try #require(id)
-            let podman = try #require(ChildProcess.find("podman"))
-            let kill = try ChildProcess(
-                executable: podman, arguments: ["kill", "--signal", "KILL", killedID.rawValue])
-            #expect(kill.wait() == 0)
-            try await harness.eventually("the same container runs again") {
-                let all = try await harness.containers()
-                let restarts =
-                    try await harness.store.report(of: harness.node)?.records.first?.restarts.count ?? 0
-                return all.count == 1 && all[0].id == killedID && all[0].state == .running && restarts >= 1
+                agent.cancel()
+                _ = await agent.result
+                let before = try await harness.containers()
+                let again = await harness.runAgent()
+                let firstReport = try await harness.store.report(of: harness.node)?.at
+                try await harness.eventually("the restarted agent reports") {
+                    try await harness.store.report(of: harness.node)?.at != firstReport
+                }
+                let after = try await harness.containers()
+                #expect(after.map(\.id) == before.map(\.id), "no container was recreated")
+                #expect(after.map(\.startedAt) == before.map(\.startedAt), "no container was restarted")
+                again.cancel()
+                _ = await again.result
             }
         }
-    }
 
-    @Test("Redis wiped under a running agent: no desired state is not an empty one, so nothing is stopped")
-    func redisWiped() async throws {
-        try await AgentHarness.with { harness in
-            _ = await harness.runAgent()
-            let v1 = try harness.manifest("v1")
-            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-            try await harness.eventually("v1 runs") { try await harness.runningReported(v1.agents[0].specHash) != nil }
-            let before = try await harness.containers()
-
-            try await harness.store.redis.run("FLUSHALL")
-            let wipedAt = Timestamp.now()
-            // A deployment applied to another node must not make this one stop anything either.
-            _ = try await harness.store.apply(try harness.manifest("elsewhere"), to: "other-node", at: .now())
-            try await harness.eventually("the agent passes again after the wipe") {
-                (try await harness.store.nodes()[harness.node] ?? Timestamp(milliseconds: 0)) > wipedAt
+        @Test("apply v2: the old container is stopped by id, the new one runs, versions 1 and 2 are kept")
+        func update() async throws {
+            try await AgentHarness.with { harness in
+                _ = await harness.runAgent()
+                let v1 = try harness.manifest("v1")
+                let v2 = try harness.manifest("v2")
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                var oldID: ContainerID?
+                try await harness.eventually("v1 runs") {
+                    oldID = try await harness.runningReported(v1.agents[0].specHash)
+                    return oldID != nil
+                }
+                _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+                try await harness.eventually("v2 replaced v1") {
+                    let all = try await harness.containers()
+                    let reported = try await harness.runningReported(v2.agents[0].specHash)
+                    return all.count == 1 && all[0].id != oldID && reported != nil
+                }
+                #expect(
+                    try await harness.store.deployment(DeploymentKey(harness.key))?.versions.map(\.number) == [
+                        1, 2,
+                    ])
             }
-            let after = try await harness.containers()
-            #expect(after.map(\.id) == before.map(\.id))
-            #expect(after.allSatisfy { $0.state == .running })
         }
-    }
 
-    @Test("Redis restarted mid-run: the agent reconnects and leaves containers alone")
-    func redisRestart() async throws {
-        try await AgentHarness.with { harness in
-            _ = await harness.runAgent()
-            let v1 = try harness.manifest("v1")
-            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-            try await harness.eventually("v1 runs") {
-                try await harness.runningReported(v1.agents[0].specHash) != nil
+        @Test(
+            "a container killed behind the agent's back is started again, by id, as the restart policy says"
+        )
+        func killedContainerRestarts() async throws {
+            try await AgentHarness.with { harness in
+                _ = await harness.runAgent()
+                let v1 = try harness.manifest("v1", restartDelayMs: 200)
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                var id: ContainerID?
+                try await harness.eventually("v1 runs") {
+                    id = try await harness.runningReported(v1.agents[0].specHash)
+                    return id != nil
+                }
+                let killedID = try #require(id)
+                let podman = try #require(ChildProcess.find("podman"))
+                let kill = try ChildProcess(
+                    executable: podman, arguments: ["kill", "--signal", "KILL", killedID.rawValue])
+                #expect(await kill.exit() == 0)
+                try await harness.eventually("the same container runs again") {
+                    let all = try await harness.containers()
+                    let restarts =
+                        try await harness.store.report(of: harness.node)?.records.first?.restarts.count ?? 0
+                    return all.count == 1 && all[0].id == killedID && all[0].state == .running && restarts >= 1
+                }
             }
-            let before = try await harness.containers()
+        }
 
-            try await harness.redis.restart()
-            let restartedAt = Timestamp.now()
-            try await harness.eventually("the agent reports again after the restart") {
-                let report = try? await harness.store.report(of: harness.node)
-                return (report?.at ?? Timestamp(milliseconds: 0)) > restartedAt
+        @Test("Redis wiped under a running agent: no desired state is not an empty one, so nothing is stopped")
+        func redisWiped() async throws {
+            try await AgentHarness.with { harness in
+                _ = await harness.runAgent()
+                let v1 = try harness.manifest("v1")
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                try await harness.eventually("v1 runs") { try await harness.runningReported(v1.agents[0].specHash) != nil }
+                let before = try await harness.containers()
+
+                try await harness.store.redis.run("FLUSHALL")
+                let wipedAt = Timestamp.now()
+                // A deployment applied to another node must not make this one stop anything either.
+                _ = try await harness.store.apply(try harness.manifest("elsewhere"), to: "other-node", at: .now())
+                try await harness.eventually("the agent passes again after the wipe") {
+                    (try await harness.store.nodes()[harness.node] ?? Timestamp(milliseconds: 0)) > wipedAt
+                }
+                let after = try await harness.containers()
+                #expect(after.map(\.id) == before.map(\.id))
+                #expect(after.allSatisfy { $0.state == .running })
             }
-            let after = try await harness.containers()
-            #expect(after.map(\.id) == before.map(\.id))
-            #expect(after.map(\.startedAt) == before.map(\.startedAt))
+        }
 
-            // And it still acts on changes published after the restart.
-            let v2 = try harness.manifest("v2")
-            _ = try await harness.store.apply(v2, to: harness.node, at: .now())
-            try await harness.eventually("v2 runs") {
-                try await harness.runningReported(v2.agents[0].specHash) != nil
+        @Test("Redis restarted mid-run: the agent reconnects and leaves containers alone")
+        func redisRestart() async throws {
+            try await AgentHarness.with { harness in
+                _ = await harness.runAgent()
+                let v1 = try harness.manifest("v1")
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                try await harness.eventually("v1 runs") {
+                    try await harness.runningReported(v1.agents[0].specHash) != nil
+                }
+                let before = try await harness.containers()
+
+                try await harness.redis.restart()
+                let restartedAt = Timestamp.now()
+                try await harness.eventually("the agent reports again after the restart") {
+                    let report = try? await harness.store.report(of: harness.node)
+                    return (report?.at ?? Timestamp(milliseconds: 0)) > restartedAt
+                }
+                let after = try await harness.containers()
+                #expect(after.map(\.id) == before.map(\.id))
+                #expect(after.map(\.startedAt) == before.map(\.startedAt))
+
+                // And it still acts on changes published after the restart.
+                let v2 = try harness.manifest("v2")
+                _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+                try await harness.eventually("v2 runs") {
+                    try await harness.runningReported(v2.agents[0].specHash) != nil
+                }
             }
         }
     }

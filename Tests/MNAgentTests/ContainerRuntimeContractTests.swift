@@ -18,7 +18,11 @@ struct ContainerRuntimeContractTests {
         struct LabelDropping: ContainerRuntime {
             let inner = FakeContainerRuntime()
             func listManaged() async throws -> [ObservedContainer] {
-                try await inner.listManaged().map { var c = $0; c.labels[ContainerLabel.role] = nil; return c }
+                try await inner.listManaged().map {
+                    var c = $0
+                    c.labels[ContainerLabel.role] = nil
+                    return c
+                }
             }
             func create(_ request: StartContainer) async throws -> ContainerID { try await inner.create(request) }
             func start(_ id: ContainerID) async throws { try await inner.start(id) }

@@ -4,87 +4,93 @@ import MNCore
 import MNTestSupport
 import Testing
 
-@Suite("Deployment store against a real redis-server", .serialized)
-struct DeploymentStoreTests {
-    func manifest(_ greeting: String, key: String = "web") throws -> Manifest {
-        try Manifest.parse(Data(#"{"deployment":{"key":"\#(key)"},"agents":[{"id":"httpd","image":"localhost/mn-busybox:1","env":{"GREETING":"\#(greeting)"}}]}"#.utf8))
-    }
-
-    @Test("apply writes version 1, the same manifest again writes nothing, a changed one writes version 2")
-    func applyVersions() async throws {
-        let server = try await RedisServer.start()
-        defer { server.destroy() }
-        let store = DeploymentStore(redis: RedisClient(url: server.url))
-        let node = NodeID("n1")
-        let first = try await store.apply(try manifest("v1"), to: node, at: Timestamp(milliseconds: 1))
-        #expect(first == .init(deployment: "web", version: 1, created: true, node: node))
-        let revision = try #require(try await store.deployment("web")).revision
-
-        let again = try await store.apply(try manifest("v1"), to: node, at: Timestamp(milliseconds: 2))
-        #expect(again.created == false && again.version == 1)
-        #expect(try await store.deployment("web")?.revision == revision, "an unchanged apply writes nothing")
-
-        let second = try await store.apply(try manifest("v2"), to: node, at: Timestamp(milliseconds: 3))
-        #expect(second.version == 2 && second.created)
-        let record = try #require(try await store.deployment("web"))
-        #expect(record.versions.map(\.number) == [1, 2])
-        #expect(record.versions[0].manifest == (try manifest("v1")), "version 1 is kept as it was")
-        #expect(try await store.desiredVersions(on: node) == ["web": 2])
-        #expect(try await store.desiredVersions(on: "never-configured") == nil, "no desired state is not an empty one")
-        #expect(try await store.deployments().map(\.key) == ["web"])
-        await store.redis.close()
-    }
-
-    @Test("apply announces the change on the channel agents watch")
-    func applyPublishes() async throws {
-        let server = try await RedisServer.start()
-        defer { server.destroy() }
-        var events = RedisSubscriber.subscribe(url: server.url, channels: [StoreKeys.changes]).makeAsyncIterator()
-        #expect(await events.next() == .subscribed)
-        let store = DeploymentStore(redis: RedisClient(url: server.url))
-        _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
-        #expect(await events.next() == .message(channel: StoreKeys.changes, payload: Array("web".utf8)))
-        await store.redis.close()
-    }
-
-    @Test("concurrent applies of different manifests each get their own version number")
-    func concurrentApplies() async throws {
-        let server = try await RedisServer.start()
-        defer { server.destroy() }
-        let manifests = try (1...8).map { try manifest("v\($0)") }
-        let results = try await withThrowingTaskGroup(of: DeploymentStore.ApplyResult.self) { group in
-            for manifest in manifests {
-                group.addTask {
-                    let store = DeploymentStore(redis: RedisClient(url: server.url))
-                    let result = try await store.apply(manifest, to: "n1", at: Timestamp(milliseconds: 1))
-                    await store.redis.close()
-                    return result
-                }
-            }
-            return try await group.reduce(into: []) { $0.append($1) }
+extension RealProcesses {
+    @Suite("Deployment store against a real redis-server", .serialized)
+    struct DeploymentStoreTests {
+        func manifest(_ greeting: String, key: String = "web") throws -> Manifest {
+            try Manifest.parse(
+                Data(
+                    #"{"deployment":{"key":"\#(key)"},"agents":[{"id":"httpd","image":"localhost/mn-busybox:1","env":{"GREETING":"\#(greeting)"}}]}"#
+                        .utf8))
         }
-        #expect(Set(results.map(\.version)) == Set(1...8), "no version number given twice, none lost")
-        let store = DeploymentStore(redis: RedisClient(url: server.url))
-        #expect(try await store.deployment("web")?.versions.count == 8)
-        await store.redis.close()
-    }
 
-    @Test("a node report round-trips")
-    func reports() async throws {
-        let server = try await RedisServer.start()
-        defer { server.destroy() }
-        let store = DeploymentStore(redis: RedisClient(url: server.url))
-        let report = NodeReport(
-            node: "n1", at: Timestamp(milliseconds: 5),
-            instances: [
-                .init(
-                    id: InstanceID(key: "web", agent: "httpd", index: 0), version: 1, specHash: "abc",
-                    phase: .failed(reason: "create: image not known", retryAt: Timestamp(milliseconds: 9)), container: "c1", health: .healthy)
-            ],
-            records: [])
-        try await store.write(report)
-        #expect(try await store.report(of: "n1") == report)
-        #expect(try await store.nodes() == ["n1": Timestamp(milliseconds: 5)])
-        await store.redis.close()
+        @Test("apply writes version 1, the same manifest again writes nothing, a changed one writes version 2")
+        func applyVersions() async throws {
+            try await RedisServer.with { server in
+                let store = DeploymentStore(redis: RedisClient(url: server.url))
+                let node = NodeID("n1")
+                let first = try await store.apply(try manifest("v1"), to: node, at: Timestamp(milliseconds: 1))
+                #expect(first == .init(deployment: "web", version: 1, created: true, node: node))
+                let revision = try #require(try await store.deployment("web")).revision
+
+                let again = try await store.apply(try manifest("v1"), to: node, at: Timestamp(milliseconds: 2))
+                #expect(again.created == false && again.version == 1)
+                #expect(try await store.deployment("web")?.revision == revision, "an unchanged apply writes nothing")
+
+                let second = try await store.apply(try manifest("v2"), to: node, at: Timestamp(milliseconds: 3))
+                #expect(second.version == 2 && second.created)
+                let record = try #require(try await store.deployment("web"))
+                #expect(record.versions.map(\.number) == [1, 2])
+                #expect(record.versions[0].manifest == (try manifest("v1")), "version 1 is kept as it was")
+                #expect(try await store.desiredVersions(on: node) == ["web": 2])
+                #expect(try await store.desiredVersions(on: "never-configured") == nil, "no desired state is not an empty one")
+                #expect(try await store.deployments().map(\.key) == ["web"])
+                await store.redis.close()
+            }
+        }
+
+        @Test("apply announces the change on the channel agents watch")
+        func applyPublishes() async throws {
+            try await RedisServer.with { server in
+                var events = RedisSubscriber.subscribe(url: server.url, channels: [StoreKeys.changes]).makeAsyncIterator()
+                #expect(await events.next() == .subscribed)
+                let store = DeploymentStore(redis: RedisClient(url: server.url))
+                _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
+                #expect(await events.next() == .message(channel: StoreKeys.changes, payload: Array("web".utf8)))
+                await store.redis.close()
+            }
+        }
+
+        @Test("concurrent applies of different manifests each get their own version number")
+        func concurrentApplies() async throws {
+            try await RedisServer.with { server in
+                let manifests = try (1...8).map { try manifest("v\($0)") }
+                let results = try await withThrowingTaskGroup(of: DeploymentStore.ApplyResult.self) { group in
+                    for manifest in manifests {
+                        group.addTask {
+                            let store = DeploymentStore(redis: RedisClient(url: server.url))
+                            let result = try await store.apply(manifest, to: "n1", at: Timestamp(milliseconds: 1))
+                            await store.redis.close()
+                            return result
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(Set(results.map(\.version)) == Set(1...8), "no version number given twice, none lost")
+                let store = DeploymentStore(redis: RedisClient(url: server.url))
+                #expect(try await store.deployment("web")?.versions.count == 8)
+                await store.redis.close()
+            }
+        }
+
+        @Test("a node report round-trips")
+        func reports() async throws {
+            try await RedisServer.with { server in
+                let store = DeploymentStore(redis: RedisClient(url: server.url))
+                let report = NodeReport(
+                    node: "n1", at: Timestamp(milliseconds: 5),
+                    instances: [
+                        .init(
+                            id: InstanceID(key: "web", agent: "httpd", index: 0), version: 1, specHash: "abc",
+                            phase: .failed(reason: "create: image not known", retryAt: Timestamp(milliseconds: 9)), container: "c1",
+                            health: .healthy)
+                    ],
+                    records: [])
+                try await store.write(report)
+                #expect(try await store.report(of: "n1") == report)
+                #expect(try await store.nodes() == ["n1": Timestamp(milliseconds: 5)])
+                await store.redis.close()
+            }
+        }
     }
 }

@@ -37,7 +37,8 @@ struct PlanExecutorTests {
         let web = instance("web", image: "localhost/web:1")
         let runtime = FakeContainerRuntime(now: now)
         await runtime.fail(.start, message: "error setting rlimit type 7")
-        let first = await PlanExecutor(runtime: runtime).execute(NodeReconciler.reconcile(.init(node: "n1", desired: [web], observed: [], now: now)))
+        let first = await PlanExecutor(runtime: runtime).execute(
+            NodeReconciler.reconcile(.init(node: "n1", desired: [web], observed: [], now: now)))
         let created = try #require(try await runtime.listManaged().first)
         #expect(created.state == .created)
 
@@ -51,7 +52,8 @@ struct PlanExecutorTests {
     func stopFailure() async throws {
         let web = instance("web", image: "localhost/web:1")
         let stray = ObservedContainer(
-            id: "stray", name: "mn-shop-old-0-x", labels: StartContainer(instance: instance("old", image: "i"), node: "n1").labels, state: .running)
+            id: "stray", name: "mn-shop-old-0-x", labels: StartContainer(instance: instance("old", image: "i"), node: "n1").labels,
+            state: .running)
         let runtime = FakeContainerRuntime(now: now)
         await runtime.seed([stray])
         await runtime.fail(.stop, message: "timeout")

@@ -9,18 +9,26 @@ struct RedisURLTests {
             ("redis://localhost", RedisURL(endpoint: .tcp(host: "localhost", port: 6379))),
             ("redis://127.0.0.1:6380/2", RedisURL(endpoint: .tcp(host: "127.0.0.1", port: 6380), database: 2)),
             ("redis://:s3cr%40t@db:7000", RedisURL(endpoint: .tcp(host: "db", port: 7000), password: "s3cr@t")),
+            ("redis://:50%off@db", RedisURL(endpoint: .tcp(host: "db", port: 6379), password: "50%off")),
             ("redis://mn:pw@[::1]:6379", RedisURL(endpoint: .tcp(host: "::1", port: 6379), username: "mn", password: "pw")),
             ("unix:///run/mn/redis.sock", RedisURL(endpoint: .unix(path: "/run/mn/redis.sock"))),
-            ("unix://agent:pw@/run/redis.sock?db=3", RedisURL(endpoint: .unix(path: "/run/redis.sock"), username: "agent", password: "pw", database: 3)),
+            (
+                "unix://agent:pw@/run/redis.sock?db=3",
+                RedisURL(endpoint: .unix(path: "/run/redis.sock"), username: "agent", password: "pw", database: 3)
+            ),
         ])
     func parses(_ text: String, _ expected: RedisURL) throws {
         #expect(try RedisURL(parsing: text) == expected)
     }
 
-    @Test("rejects malformed URLs with a message naming the forms", arguments: ["http://x", "redis://", "redis://h:99999", "unix://relative.sock", "redis://h/x"])
+    @Test(
+        "rejects malformed URLs with a message naming the forms",
+        arguments: ["http://x", "redis://", "redis://h:99999", "unix://relative.sock", "redis://h/x"])
     func rejects(_ text: String) {
         #expect(throws: RedisError.self) { try RedisURL(parsing: text) }
-        let message = (try? RedisURL(parsing: text)).map { _ in "" } ?? "\(String(describing: (Result { try RedisURL(parsing: text) }).failureDescription))"
+        let message =
+            (try? RedisURL(parsing: text)).map { _ in "" }
+            ?? "\(String(describing: (Result { try RedisURL(parsing: text) }).failureDescription))"
         #expect(message.contains("redis://[user:password@]host[:port][/db]"))
     }
 

@@ -9,5 +9,9 @@ final class DispatchSemaphoreBox: @unchecked Sendable {
 
 final class NSLockBox: @unchecked Sendable {
     private let lock = NSLock()
-    func withLock<T>(_ body: () -> T) -> T { lock.lock(); defer { lock.unlock() }; return body() }
+    func withLock<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
 }

@@ -30,7 +30,7 @@ public final class PodmanRuntime: ContainerRuntime {
     public func listManaged() async throws -> [ObservedContainer] {
         let filters = #"{"label":["\#(ContainerLabel.deploymentKey)"]}"#
         let query = "all=true&filters=" + (filters.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
-        let response = try await expect([.ok], try await request(.GET, "/containers/json?\(query)"), operation: "list")
+        let response = try expect([.ok], try await request(.GET, "/containers/json?\(query)"), operation: "list")
         struct Entry: Decodable {
             let Id: String
             let Names: [String]?
@@ -52,26 +52,26 @@ public final class PodmanRuntime: ContainerRuntime {
 
     public func create(_ request: StartContainer) async throws -> ContainerID {
         let body = try createSpec(for: request)
-        let response = try await expect([.created], try await self.request(.POST, "/containers/create", body: body), operation: "create")
+        let response = try expect([.created], try await self.request(.POST, "/containers/create", body: body), operation: "create")
         struct Created: Decodable { let Id: String }
         return ContainerID(try decode(Created.self, from: response.body, operation: "create").Id)
     }
 
     public func start(_ id: ContainerID) async throws {
-        try await expect([.noContent, .notModified], try await request(.POST, "/containers/\(id)/start"), operation: "start", container: id)
+        try expect([.noContent, .notModified], try await request(.POST, "/containers/\(id)/start"), operation: "start", container: id)
     }
 
     public func stop(_ id: ContainerID, signal: String, gracePeriodMs: Int) async throws {
         // The signal was baked in at create; podman sends it, waits `timeout` s, then kills.
         let seconds = (gracePeriodMs + 999) / 1_000
-        try await expect(
+        try expect(
             [.noContent, .notModified],
             try await request(.POST, "/containers/\(id)/stop?timeout=\(seconds)", timeout: .seconds(Int64(seconds) + 30)),
             operation: "stop", container: id)
     }
 
     public func remove(_ id: ContainerID) async throws {
-        try await expect([.ok, .noContent], try await request(.DELETE, "/containers/\(id)?force=false"), operation: "remove", container: id)
+        try expect([.ok, .noContent], try await request(.DELETE, "/containers/\(id)?force=false"), operation: "remove", container: id)
     }
 
     // MARK: Requests

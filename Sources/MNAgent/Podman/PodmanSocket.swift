@@ -46,7 +46,7 @@ public enum PodmanSocket {
             try await Task.sleep(for: .milliseconds(20))
         }
         service.signal(SIGKILL)
-        service.wait()
+        await service.exit()
         throw ProcessError("podman system service did not start; see \(stateDirectory)/podman.log")
     }
 

@@ -28,6 +28,8 @@ final class HiredisConnection {
             throw RedisError("cannot connect to \(url): \(message)", isConnectionError: true)
         }
         context = made
+        // Children the agent starts (podman, redis-server) must not inherit the connection.
+        _ = fcntl(made.pointee.fd, F_SETFD, FD_CLOEXEC)
         // Commands may block up to this long before the connection counts as broken.
         timeout = timeval(tv_sec: 10, tv_usec: 0)
         redisSetTimeout(context, timeout)

@@ -24,7 +24,9 @@ public enum LocalRedis {
     public static func ensureRunning(stateDirectory: String) async throws -> RedisURL {
         let directory = URL(fileURLWithPath: stateDirectory)
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            // The append-only file holds manifests, whose env may be secret: owner only.
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            guard chmod(directory.path, 0o700) == 0 else { throw RedisError(String(cString: strerror(errno))) }
         } catch {
             throw RedisError("cannot create the state directory \(stateDirectory): \(error.localizedDescription); set --state-dir or MN_STATE_DIR")
         }
@@ -36,7 +38,9 @@ public enum LocalRedis {
         let lock = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard lock >= 0 else { throw RedisError("cannot open \(lockPath): \(String(cString: strerror(errno)))") }
         defer { close(lock) }
-        flock(lock, LOCK_EX)
+        while flock(lock, LOCK_EX | LOCK_NB) != 0 {
+            try await Task.sleep(for: .milliseconds(10))  // another process is starting it
+        }
         defer { flock(lock, LOCK_UN) }
         if await answers(url) { return url }
 
@@ -50,7 +54,7 @@ public enum LocalRedis {
             "--pidfile", directory.appendingPathComponent("redis.pid").path,
             "--logfile", directory.appendingPathComponent("redis.log").path,
         ])
-        daemonizing.wait()
+        await daemonizing.exit()
         let deadline = ContinuousClock.now.advanced(by: .seconds(10))
         while ContinuousClock.now < deadline {
             if await answers(url) { return url }

@@ -83,18 +83,7 @@ public actor RedisClient {
                 try run("UNWATCH")
                 return result
             case .write(let writes, let result):
-                let outcome = try withConnection { connection throws(RedisError) -> RedisReply in
-                    try connection.append([Array("MULTI".utf8)])
-                    for write in writes { try connection.append(write.map { Array($0.utf8) }) }
-                    try connection.append([Array("EXEC".utf8)])
-                    var queued: [RedisReply] = []
-                    for _ in 0...writes.count { queued.append(try connection.readReply()) }
-                    if let refused = queued.first(where: { if case .error = $0 { true } else { false } }) {
-                        _ = try connection.readReply()
-                        throw RedisError("Redis refused a write in a transaction: \(refused)")
-                    }
-                    return try connection.readReply()
-                }
+                let outcome = try exec(writes)
                 switch outcome {
                 case .null: continue  // a watched key changed: read again
                 case .array(let results):
@@ -108,6 +97,31 @@ public actor RedisClient {
             }
         }
         throw RedisError("gave up after \(attempts) attempts: the keys kept changing (\(keys.joined(separator: ", ")))")
+    }
+
+    /// Sends MULTI, `writes` and EXEC on one connection and returns EXEC's reply (nil when a
+    /// watched key changed). If the connection breaks on the way, whether the writes were
+    /// applied is unknown, and the error says so.
+    private func exec(_ writes: [[String]]) throws(RedisError) -> RedisReply {
+        do {
+            return try withConnection { connection throws(RedisError) -> RedisReply in
+                try connection.append([Array("MULTI".utf8)])
+                for write in writes { try connection.append(write.map { Array($0.utf8) }) }
+                try connection.append([Array("EXEC".utf8)])
+                var queued: [RedisReply] = []
+                for _ in 0...writes.count { queued.append(try connection.readReply()) }
+                if let refused = queued.first(where: { if case .error = $0 { true } else { false } }) {
+                    _ = try connection.readReply()
+                    throw RedisError("Redis refused a write in a transaction: \(refused)")
+                }
+                return try connection.readReply()
+            }
+        } catch {
+            guard error.isConnectionError else { throw error }
+            throw RedisError(
+                "the connection to Redis broke during a transaction, so whether it was applied is unknown; "
+                    + "running the same command again is safe (\(error))", isConnectionError: true)
+        }
     }
 
     private func withConnection<T>(_ body: (HiredisConnection) throws(RedisError) -> T) throws(RedisError) -> T {

@@ -107,16 +107,20 @@ public struct RedisURL: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// `%XX` escapes decoded; a `%` not followed by two hex digits is kept as written.
 private func percentDecoded(_ text: Substring) -> String {
+    let input = Array(text.utf8)
     var bytes: [UInt8] = []
-    var iterator = Array(text.utf8).makeIterator()
-    while let byte = iterator.next() {
-        if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-            let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+    var index = 0
+    while index < input.count {
+        if input[index] == UInt8(ascii: "%"), index + 2 < input.count + 0, index + 2 <= input.count - 1,
+            let value = UInt8(String(decoding: input[(index + 1)...(index + 2)], as: UTF8.self), radix: 16)
         {
             bytes.append(value)
+            index += 3
         } else {
-            bytes.append(byte)
+            bytes.append(input[index])
+            index += 1
         }
     }
     return String(decoding: bytes, as: UTF8.self)
