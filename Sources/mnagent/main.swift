@@ -72,9 +72,10 @@ struct MNAgentCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
+        let runtime = PodmanRuntime(socketPath: podman.path, config: nodeConfig)
         let agent = NodeAgent(
-            store: store, runtime: PodmanRuntime(socketPath: podman.path, config: nodeConfig),
-            settings: .init(node: node, resyncIntervalMs: Int64(resyncInterval * 1_000)), logger: logger)
+            store: store, runtime: runtime, settings: .init(node: node, resyncIntervalMs: Int64(resyncInterval * 1_000)),
+            logger: logger, prober: PodmanHealthProber(runtime: runtime))
         let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
             try await group.run()

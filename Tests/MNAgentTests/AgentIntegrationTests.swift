@@ -45,12 +45,13 @@ struct AgentHarness {
         await redis.destroy()
     }
 
-    func manifest(_ greeting: String, restartDelayMs: Int = 200) throws -> Manifest {
+    func manifest(_ greeting: String, restartDelayMs: Int = 200, checks: String = "[]") throws -> Manifest {
         try Manifest.parse(
             Data(
                 """
                 {"deployment":{"key":"\(key)"},"agents":[{"id":"httpd","image":"\(PodmanService.testImage)",
                  "args":["httpd","-f","-p","8080","-h","/www"],"env":{"GREETING":"\(greeting)"},
+                 "ports":[{"name":"http","container_port":8080}],"health_checks":\(checks),
                  "lifecycle":{"grace_period_ms":2000}}],
                  "policies":{"restart":{"attempts":5,"interval_ms":60000,"delay_ms":\(restartDelayMs),"delay_function":"constant"}}}
                 """.utf8))
@@ -63,7 +64,7 @@ struct AgentHarness {
         await agentClients.add(client)
         return NodeAgent(
             store: DeploymentStore(redis: client), runtime: podman.runtime, settings: .init(node: node, resyncIntervalMs: 300),
-            logger: logger)
+            logger: logger, prober: PodmanHealthProber(runtime: podman.runtime))
     }
 
     /// Runs the agent until the returned task is cancelled (or the harness stops).
@@ -238,7 +239,30 @@ extension RealProcesses {
             }
         }
 
-        @Test("Redis restarted mid-run: the agent reconnects and leaves containers alone")
+        @Test("the agent runs http, tcp and exec checks itself and reports healthy or unhealthy")
+    func healthChecks() async throws {
+        try await AgentHarness.with { harness in
+            _ = await harness.runAgent()
+            let good = try harness.manifest(
+                "good",
+                checks: #"[{"kind":"http","port":8080,"path":"/","interval_ms":500,"timeout_ms":500},"#
+                    + #"{"kind":"tcp","port":8080,"interval_ms":500,"timeout_ms":500},"#
+                    + #"{"kind":"exec","command":["sh","-c","test -f /www/index.html"],"interval_ms":1000,"timeout_ms":1000}]"#)
+            _ = try await harness.store.apply(good, to: harness.node, at: .now())
+            try await harness.eventually("every check passes") {
+                try await harness.store.report(of: harness.node)?.instances.first?.health == .healthy
+            }
+            let bad = try harness.manifest(
+                "bad", checks: #"[{"kind":"http","port":8080,"path":"/missing","interval_ms":500,"timeout_ms":500}]"#)
+            _ = try await harness.store.apply(bad, to: harness.node, at: .now())
+            try await harness.eventually("the failing check is reported") {
+                let instance = try await harness.store.report(of: harness.node)?.instances.first
+                return instance?.version == 2 && instance?.health == .unhealthy
+            }
+        }
+    }
+
+    @Test("Redis restarted mid-run: the agent reconnects and leaves containers alone")
         func redisRestart() async throws {
             try await AgentHarness.with { harness in
                 _ = await harness.runAgent()

@@ -32,14 +32,20 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     private let settings: Settings
     private let logger: Logger
     private let notifier: SystemdNotifier
+    private let health: HealthMonitor?
     private let state = AgentState()
 
-    /// Creates an agent; nothing runs until ``run()``.
-    public init(store: DeploymentStore, runtime: Runtime, settings: Settings, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) {
+    /// Creates an agent; nothing runs until ``run()``. With a `prober`, the agent runs the
+    /// agents' health checks itself, on their intervals.
+    public init(
+        store: DeploymentStore, runtime: Runtime, settings: Settings, logger: Logger, prober: (any HealthProber)? = nil,
+        notifier: SystemdNotifier = SystemdNotifier()
+    ) {
         self.store = store
         self.runtime = runtime
         self.settings = settings
         self.logger = logger
+        self.health = prober.map(HealthMonitor.init(prober:))
         self.notifier = notifier
     }
 
@@ -94,8 +100,8 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let resync = Timestamp.now().adding(ms: settings.resyncIntervalMs)
         for _ in 0..<settings.maxPassesInARow {
             do {
-                guard let plan = try await pass() else { return resync }
-                if plan.actions.isEmpty { return min(resync, plan.requeueAt ?? resync) }
+                guard let (plan, nextCheck) = try await pass() else { return resync }
+                if plan.actions.isEmpty { return [resync, plan.requeueAt, nextCheck].compactMap { $0 }.min() ?? resync }
             } catch {
                 logger.error("reconcile pass failed; retrying at the next wake-up", metadata: ["error": "\(error)"])
                 notifier.notify(["STATUS=pass failed: \(error)"])
@@ -105,8 +111,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         return resync
     }
 
-    /// One pass: read, observe, decide, act, report. Returns the plan, or `nil` if it chose not to act.
-    func pass() async throws -> NodePlan? {
+    /// One pass: read, observe, decide, act, check health, report. Returns the plan and when
+    /// the next health check is due, or `nil` if it chose not to act.
+    func pass() async throws -> (NodePlan, nextCheck: Timestamp?)? {
         let desired = try await desiredInstances()
         let observed = try await runtime.listManaged()
         guard let desired else {
@@ -129,14 +136,34 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let now = Timestamp.now()
         let plan = NodeReconciler.reconcile(
             .init(node: settings.node, desired: desired, observed: observed, records: await state.records ?? [], now: now))
-        let (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
+        var (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         for outcome in outcomes { log(outcome) }
+        let nextCheck = await checkHealth(of: &executed, desired: desired, now: now)
         await state.setRecords(executed.records)
         await state.passFinished(at: now)
         try await store.write(NodeReport(node: settings.node, at: now, instances: executed.instances, records: executed.records))
         let running = executed.instances.filter { $0.phase == .running }.count
         notifier.notify(["READY=1", "STATUS=\(running) of \(executed.instances.count) instances running"])
-        return executed
+        return (executed, nextCheck)
+    }
+
+    /// Runs the due health checks of running instances and records each one's health in
+    /// `plan`; returns when the next check is due.
+    private func checkHealth(of plan: inout NodePlan, desired: [DesiredInstance], now: Timestamp) async -> Timestamp? {
+        guard let health else { return nil }
+        var checks: [InstanceID: [HealthCheck]] = [:]
+        for instance in desired where !instance.spec.healthChecks.isEmpty { checks[instance.id] = instance.spec.healthChecks }
+        var running: [ContainerID: [HealthCheck]] = [:]
+        for status in plan.instances where status.phase == .running {
+            if let container = status.container, let instanceChecks = checks[status.id] { running[container] = instanceChecks }
+        }
+        let (verdicts, next) = await health.update(running: running, now: now)
+        for index in plan.instances.indices {
+            if let container = plan.instances[index].container, let verdict = verdicts[container] {
+                plan.instances[index].health = verdict
+            }
+        }
+        return next
     }
 
     /// The instances this node should run, or `nil` when Redis holds no desired state for

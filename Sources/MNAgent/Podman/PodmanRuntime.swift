@@ -123,12 +123,12 @@ public final class PodmanRuntime: ContainerRuntime {
         return CanonicalJSON.bytes(.object(body))
     }
 
-    private struct Response {
+    struct Response {
         let status: HTTPResponseStatus
         let body: [UInt8]
     }
 
-    private func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, timeout: TimeAmount = .seconds(60)) async throws -> Response {
+    func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, timeout: TimeAmount = .seconds(60)) async throws -> Response {
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: Self.apiBase + path) else {
             throw RuntimeError(operation: "request", message: "cannot address podman at \(socketPath)")
         }
@@ -149,7 +149,7 @@ public final class PodmanRuntime: ContainerRuntime {
     }
 
     @discardableResult
-    private func expect(_ statuses: [HTTPResponseStatus], _ response: Response, operation: String, container: ContainerID? = nil) throws -> Response {
+    func expect(_ statuses: [HTTPResponseStatus], _ response: Response, operation: String, container: ContainerID? = nil) throws -> Response {
         guard statuses.contains(response.status) else {
             struct Failure: Decodable {
                 let message: String?
@@ -164,7 +164,7 @@ public final class PodmanRuntime: ContainerRuntime {
         return response
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], operation: String) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], operation: String) throws -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(body))
         } catch {
