@@ -85,6 +85,13 @@ check "mnctl plan v2 --from v1 replaces the old container by id" update_plan_rep
 check "mnctl plan never prints env values" secrets_not_printed
 check "mnctl apply of an invalid manifest writes nothing (local redis-server started in the state dir)" rejected_apply_writes_nothing
 check "mnctl apply of the same manifest twice creates one version" same_apply_is_unchanged
+deploy_and_rollback() {
+    "$mnctl" deployment deploy Examples/web-v2.json --key web --strategy rolling --max-parallel 1 | grep -q '^web: version 2 created' &&
+        "$mnctl" deployment rollback web --version 1 --reason "restore stable worker" | grep -q '^web: version 3 created from version 1' &&
+        [ "$("$mnctl" deployment status web --output json | python3 -c 'import json,sys; d=json.load(sys.stdin); print([v["source"] for v in d["versions"]][-1])')" \
+            = "{'rollback': {'from': 1, 'reason': 'restore stable worker'}}" ]
+}
+check "mnctl deployment deploy and rollback --version 1 (a new version, history kept)" deploy_and_rollback
 
 echo "$((swift_tests + passed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -5,5 +5,7 @@ struct DeploymentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deployment",
         abstract: "Inspect deployments: their versions, instances and events.",
-        subcommands: [DeploymentListCommand.self, DeploymentStatusCommand.self])
+        subcommands: [
+            DeploymentDeployCommand.self, DeploymentListCommand.self, DeploymentStatusCommand.self, DeploymentRollbackCommand.self,
+        ])
 }

@@ -72,6 +72,28 @@ public struct DeploymentStore: Sendable {
         }
     }
 
+    /// Appends a copy of version `number` as a new version (history is never rewritten),
+    /// makes it what `node` runs, and announces the change, in one transaction.
+    /// - Throws: ``StoreError`` if the deployment does not exist, or
+    ///   ``MNCore/DeploymentError`` if the version does not or is already current.
+    public func rollback(
+        _ key: DeploymentKey, to number: Int, reason: String, on node: NodeID, at now: Timestamp
+    ) async throws -> ApplyResult {
+        let recordKey = StoreKeys.deployment(key)
+        let desiredKey = StoreKeys.desired(node)
+        return try await redis.transaction(watching: [recordKey, desiredKey], reads: [["GET", recordKey]]) { replies in
+            guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
+            let version = try deployment.rollback(to: number, reason: reason, at: now)
+            deployment.revision += 1
+            return .write(
+                [
+                    ["SET", recordKey, try Self.encode(deployment)],
+                    ["HSET", desiredKey, key.rawValue, String(version.number), StoreKeys.desiredSentinel, node.rawValue],
+                    ["PUBLISH", StoreKeys.changes, key.rawValue],
+                ], ApplyResult(deployment: key, version: version.number, created: true, node: node))
+        }
+    }
+
     /// One deployment's record, if it exists.
     public func deployment(_ key: DeploymentKey) async throws -> Deployment? {
         try Self.decodeRecord(try await redis.run("GET", StoreKeys.deployment(key)))
