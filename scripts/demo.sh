@@ -18,11 +18,17 @@ if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 say() { printf '\n%s# %s%s\n' "$bold" "$*" "$plain"; }
 
-# Waits until the deployment runs its latest version everywhere (or fails, or 60 s pass).
+# Waits until a report newer than this call says the deployment runs its latest version
+# (or it failed, or 60 s pass).
 wait_running() {
-    local status
+    local status since
+    since=$(($(date +%s%N) / 1000000))
     for _ in $(seq 1 600); do
-        status="$(mnctl deployment status web --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')"
+        status="$(mnctl deployment status web --output json | python3 -c '
+import json, sys
+view = json.load(sys.stdin)
+fresh = view["instances"] and all(i["reported_at"] > int(sys.argv[1]) for i in view["instances"])
+print(view["status"] if fresh else "waiting")' "$since")"
         case "$status" in
             Running) return 0 ;;
             Failed) echo "deployment failed:" >&2; mnctl deployment status web >&2; return 1 ;;
@@ -33,6 +39,13 @@ wait_running() {
     return 1
 }
 
+# A clean slate: the previous demo's service and state go.
+if [ -d "$MN_STATE_DIR" ]; then
+    redis-cli -s "$MN_STATE_DIR/redis.sock" shutdown nosave >/dev/null 2>&1 || true
+    old="$(podman ps -aq --filter label=mn.deployment.key=web 2>/dev/null || true)"
+    [ -z "$old" ] || podman rm -f $old >/dev/null
+    rm -rf "$MN_STATE_DIR"
+fi
 mkdir -p "$MN_STATE_DIR"
 say "starting mnagent (state in $MN_STATE_DIR, log in $MN_STATE_DIR/agent.log)"
 "$bin/mnagent" --resync-interval 2 >>"$MN_STATE_DIR/agent.log" 2>&1 &
@@ -51,8 +64,8 @@ step mnctl apply Examples/web-v2.json
 wait_running
 step mnctl deployment status web
 
-say "rolling back: v1's manifest again becomes a new version; history is never rewritten"
-step mnctl apply Examples/web-v1.json
+say "rolling back: version 1's manifest becomes a new version; history is never rewritten"
+step mnctl deployment rollback web --version 1 --reason "restore the v1 greeting"
 wait_running
 step mnctl deployment status web
 

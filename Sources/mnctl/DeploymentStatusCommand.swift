@@ -50,7 +50,7 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
             lines.append("  none reported yet (is mnagent running on the node?)")
         } else {
             lines += table(
-                [["  INSTANCE", "NODE", "VERSION", "PHASE", "CONTAINER", "HEALTH"]]
+                [["  INSTANCE", "NODE", "VERSION", "PHASE", "CONTAINER", "HEALTH", "REPORTED"]]
                     + view.instances.map { instance in
                         let status = instance.status
                         var phase = status.phase.name
@@ -59,6 +59,7 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
                         return [
                             "  \(status.id)", instance.node.rawValue, "v\(status.version)", phase,
                             status.container.map { String($0.rawValue.prefix(12)) } ?? "-", status.health?.rawValue ?? "-",
+                            formatTime(instance.reportedAt),
                         ]
                     }
             ).split(separator: "\n").map(String.init)

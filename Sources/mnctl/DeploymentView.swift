@@ -21,7 +21,14 @@ struct DeploymentView: Encodable {
 
     struct Instance: Encodable {
         let node: NodeID
+        /// When that node's agent last reported: older reports may no longer be true.
+        let reportedAt: Timestamp
         let status: InstanceStatus
+
+        enum CodingKeys: String, CodingKey {
+            case node, status
+            case reportedAt = "reported_at"
+        }
     }
 
     let key: DeploymentKey
@@ -45,7 +52,7 @@ struct DeploymentView: Encodable {
             Version(number: $0.number, contentHash: $0.contentHash, createdAt: $0.createdAt, source: $0.source)
         }
         instances = reports.flatMap { report in
-            report.instances.filter { $0.id.key == deployment.key }.map { Instance(node: report.node, status: $0) }
+            report.instances.filter { $0.id.key == deployment.key }.map { Instance(node: report.node, reportedAt: report.at, status: $0) }
         }
         events = deployment.events
         status = Self.status(of: instances.map(\.status), latest: deployment.latest.number)
