@@ -24,16 +24,20 @@ public enum NodeReconciler {
         public var observed: [ObservedContainer]
         /// Records returned by the previous plan (missing ones start fresh).
         public var records: [InstanceRecord]
+        /// Deployments that are paused: their instances are reported, never acted on.
+        public var frozen: Set<DeploymentKey>
         public var now: Timestamp
 
         /// Creates an input.
         public init(
-            node: NodeID, desired: [DesiredInstance], observed: [ObservedContainer], records: [InstanceRecord] = [], now: Timestamp
+            node: NodeID, desired: [DesiredInstance], observed: [ObservedContainer], records: [InstanceRecord] = [],
+            frozen: Set<DeploymentKey> = [], now: Timestamp
         ) {
             self.node = node
             self.desired = desired
             self.observed = observed
             self.records = records
+            self.frozen = frozen
             self.now = now
         }
     }
@@ -41,7 +45,11 @@ public enum NodeReconciler {
     /// Decides what to do on one node.
     public static func reconcile(_ input: Input) -> NodePlan {
         var builder = PlanBuilder(node: input.node, now: input.now)
-        let managed = input.observed.filter { $0.isManaged(by: input.node) }.sorted(by: containerOrder)
+        // Containers of frozen (paused) deployments are neither acted on nor counted as strays.
+        let managed = input.observed.filter { container in
+            container.isManaged(by: input.node)
+                && !input.frozen.contains(DeploymentKey(container.labels[ContainerLabel.deploymentKey] ?? ""))
+        }.sorted(by: containerOrder)
         let desiredIDs = Set(input.desired.map(\.id))
         var byInstance: [InstanceID: [ObservedContainer]] = [:]
         for container in managed {
@@ -71,7 +79,11 @@ public enum NodeReconciler {
             // Only the last `attempts` restarts can matter to the policy (and the last one
             // anchors the next delay); keeping them by count, not by time, keeps plans exact.
             record.restarts = Array(record.restarts.sorted().suffix(max(1, instance.restart.attempts)))
-            reconcile(instance, containers: byInstance[instance.id] ?? [], record: record, into: &builder)
+            if input.frozen.contains(instance.id.key) {
+                report(frozen: instance, observed: input.observed, node: input.node, record: record, into: &builder)
+            } else {
+                reconcile(instance, containers: byInstance[instance.id] ?? [], record: record, into: &builder)
+            }
         }
         return builder.plan()
     }
@@ -92,6 +104,16 @@ public enum NodeReconciler {
         let rank = { (c: ObservedContainer) in c.isAlive ? 0 : 1 }
         let started = { (c: ObservedContainer) in c.startedAt?.milliseconds ?? Int64.max }
         return (rank(a), started(a), a.id.rawValue) < (rank(b), started(b), b.id.rawValue)
+    }
+
+    /// A paused deployment's instance: reported as it stands, with no action and no wake-up.
+    private static func report(
+        frozen instance: DesiredInstance, observed: [ObservedContainer], node: NodeID, record: InstanceRecord, into builder: inout PlanBuilder
+    ) {
+        let live = observed.filter {
+            $0.isManaged(by: node) && $0.instanceID == instance.id && $0.specHash == instance.specHash && $0.isAlive
+        }.sorted(by: containerOrder).first
+        builder.report(instance, live == nil ? .pending : .running, container: live, record: record)
     }
 
     private static func reconcile(

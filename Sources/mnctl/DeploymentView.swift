@@ -55,7 +55,10 @@ struct DeploymentView: Encodable {
             report.instances.filter { $0.id.key == deployment.key }.map { Instance(node: report.node, reportedAt: report.at, status: $0) }
         }
         events = deployment.events
-        status = Self.status(of: instances.map(\.status), latest: deployment.latest.number)
+        switch deployment.status {
+        case .paused, .failed: status = deployment.status == .paused ? "Paused" : "Failed"
+        default: status = Self.status(of: instances.map(\.status), latest: deployment.latest.number)
+        }
     }
 
     /// Until the rollout engine keeps a status of its own: Running when every instance runs

@@ -262,6 +262,35 @@ extension RealProcesses {
         }
     }
 
+    @Test("pause: no actions until resume (a killed container stays down), then the agent acts again")
+    func pauseAndResume() async throws {
+        try await AgentHarness.with { harness in
+            _ = await harness.runAgent()
+            let v1 = try harness.manifest("v1", restartDelayMs: 0)
+            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+            var id: ContainerID?
+            try await harness.eventually("v1 runs") {
+                id = try await harness.runningReported(v1.agents[0].specHash)
+                return id != nil
+            }
+            let key = DeploymentKey(harness.key)
+            try await harness.store.change(key, .pause, reason: "investigating", at: .now())
+            let podman = try #require(ChildProcess.find("podman"))
+            #expect(await (try ChildProcess(executable: podman, arguments: ["kill", "--signal", "KILL", try #require(id).rawValue])).exit() == 0)
+            let killedAt = Timestamp.now()
+            // Two passes after the kill (the resync is 300 ms): the agent saw it and did nothing.
+            try await harness.eventually("the agent passed twice since the kill") {
+                (try await harness.store.nodes()[harness.node] ?? Timestamp(milliseconds: 0)) > killedAt.adding(ms: 400)
+            }
+            #expect(try await harness.containers().map(\.state) == [.exited], "paused: the container is not restarted")
+
+            try await harness.store.change(key, .resume, reason: "go on", at: .now())
+            try await harness.eventually("resumed: the container runs again") {
+                try await harness.containers().map(\.state) == [.running]
+            }
+        }
+    }
+
     @Test("Redis restarted mid-run: the agent reconnects and leaves containers alone")
         func redisRestart() async throws {
             try await AgentHarness.with { harness in

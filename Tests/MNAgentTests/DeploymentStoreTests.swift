@@ -63,6 +63,27 @@ extension RealProcesses {
         }
     }
 
+    @Test("pause, resume and fail change the status with an event, and refuse changes that do not apply")
+    func statusChanges() async throws {
+        try await RedisServer.with { server in
+            let store = DeploymentStore(redis: RedisClient(url: server.url))
+            _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
+            await #expect(throws: StoreError.self) { try await store.change("web", .resume, reason: "x", at: Timestamp(milliseconds: 2)) }
+            #expect(try await store.change("web", .pause, reason: "investigating health", at: Timestamp(milliseconds: 2)) == .paused)
+            await #expect(throws: StoreError.self) { try await store.change("web", .pause, reason: "x", at: Timestamp(milliseconds: 3)) }
+            #expect(try await store.change("web", .resume, reason: "continue rollout", at: Timestamp(milliseconds: 3)) == .deploying)
+            #expect(try await store.change("web", .fail, reason: "candidate failed health checks", at: Timestamp(milliseconds: 4)) == .failed)
+            let record = try #require(try await store.deployment("web"))
+            #expect(record.status == .failed)
+            #expect(
+                record.events.suffix(3).map(\.message) == [
+                    "paused: investigating health", "resumed: continue rollout", "failed: candidate failed health checks",
+                ])
+            await #expect(throws: StoreError.self) { try await store.change("nope", .pause, reason: "x", at: Timestamp(milliseconds: 5)) }
+            await store.redis.close()
+        }
+    }
+
     @Test("apply announces the change on the channel agents watch")
         func applyPublishes() async throws {
             try await RedisServer.with { server in

@@ -25,7 +25,7 @@ struct NodeReconcilerPropertyTests {
             let plan = NodeReconciler.reconcile(scenario.input)
             let (runtime, executed) = await apply(plan, to: scenario)
             let observed = (try? await runtime.listManaged()) ?? []
-            let again = NodeReconciler.reconcile(.init(node: Fixture.node, desired: scenario.desired, observed: observed, records: executed.records, now: scenario.now))
+            let again = NodeReconciler.reconcile(.init(node: Fixture.node, desired: scenario.desired, observed: observed, records: executed.records, frozen: scenario.frozen, now: scenario.now))
             #expect(again.actions.isEmpty, "second pass still acts: \(again.actions) for \(scenario)")
             let foreignBefore = scenario.observed.filter { !$0.isManaged(by: Fixture.node) }.sorted { $0.id < $1.id }
             let foreignAfter = await runtime.all.filter { !$0.isManaged(by: Fixture.node) }
@@ -38,8 +38,24 @@ struct NodeReconcilerPropertyTests {
         await propertyCheck(count: 300, input: Gen.scenario) { scenario in
             let plan = NodeReconciler.reconcile(scenario.input)
             let reordered = NodeReconciler.reconcile(
-                .init(node: Fixture.node, desired: scenario.shuffled.desired, observed: scenario.shuffled.observed, records: scenario.shuffled.records, now: scenario.now))
+                .init(
+                    node: Fixture.node, desired: scenario.shuffled.desired, observed: scenario.shuffled.observed,
+                    records: scenario.shuffled.records, frozen: scenario.frozen, now: scenario.now))
             #expect(plan == reordered)
+        }
+    }
+
+    @Test("a paused (frozen) deployment gets no action at all, whatever its containers look like")
+    func frozenIsUntouched() async {
+        await propertyCheck(count: 300, input: Gen.scenario) { scenario in
+            var paused = scenario
+            paused.frozen = ["alpha"]
+            let plan = NodeReconciler.reconcile(paused.input)
+            let touched = plan.actions.filter { action in
+                action.instance?.key == "alpha"
+                    || scenario.observed.contains { $0.id == action.containerID && $0.labels[ContainerLabel.deploymentKey] == "alpha" }
+            }
+            #expect(touched.isEmpty, "\(touched)")
         }
     }
 
@@ -56,7 +72,7 @@ struct NodeReconcilerPropertyTests {
         await propertyCheck(count: 300, input: Gen.scenario) { scenario in
             let plan = NodeReconciler.reconcile(scenario.input)
             let touched = Set(plan.actions.compactMap(\.containerID))
-            for instance in scenario.desired {
+            for instance in scenario.desired where !scenario.frozen.contains(instance.id.key) {
                 let live = scenario.observed.filter {
                     $0.isManaged(by: Fixture.node) && $0.instanceID == instance.id && $0.specHash == instance.specHash && $0.isAlive
                 }
@@ -76,7 +92,8 @@ struct NodeReconcilerPropertyTests {
             let (runtime, executed) = await apply(plan, to: scenario)
             let observed = (try? await runtime.listManaged()) ?? []
             func at(_ time: Timestamp, records: [InstanceRecord]) -> NodePlan {
-                NodeReconciler.reconcile(.init(node: Fixture.node, desired: scenario.desired, observed: observed, records: records, now: time))
+                NodeReconciler.reconcile(
+                    .init(node: Fixture.node, desired: scenario.desired, observed: observed, records: records, frozen: scenario.frozen, now: time))
             }
             let settled = at(scenario.now, records: executed.records)
             guard let due = settled.requeueAt else {

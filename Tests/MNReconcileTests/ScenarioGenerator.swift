@@ -7,11 +7,14 @@ struct Scenario: Sendable, CustomStringConvertible {
     var desired: [DesiredInstance]
     var observed: [ObservedContainer]
     var records: [InstanceRecord]
+    var frozen: Set<DeploymentKey> = []
     var now: Timestamp
     /// The same observed, desired and records lists in another order.
     var shuffled: (desired: [DesiredInstance], observed: [ObservedContainer], records: [InstanceRecord])
 
-    var input: NodeReconciler.Input { .init(node: Fixture.node, desired: desired, observed: observed, records: records, now: now) }
+    var input: NodeReconciler.Input {
+        .init(node: Fixture.node, desired: desired, observed: observed, records: records, frozen: frozen, now: now)
+    }
 
     var description: String {
         let containers = observed.map { "\($0.id.rawValue):\($0.instanceID?.description ?? "-"):\($0.specHash?.short.prefix(4) ?? "-"):\($0.state.rawValue)" }
@@ -113,8 +116,9 @@ extension Gen where Value == Scenario {
                         id: newID(), name: "mn-partial",
                         labels: [ContainerLabel.deploymentKey: "alpha", ContainerLabel.node: Fixture.node.rawValue], state: .exited))
             }
+            let frozen: Set<DeploymentKey> = chance(20) ? ["alpha"] : []
             return Scenario(
-                desired: desired, observed: observed, records: records, now: now,
+                desired: desired, observed: observed, records: records, frozen: frozen, now: now,
                 shuffled: (desired.shuffled(using: &rng), observed.shuffled(using: &rng), records.shuffled(using: &rng)))
         }
     }

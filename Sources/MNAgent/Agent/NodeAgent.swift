@@ -114,7 +114,8 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     /// One pass: read, observe, decide, act, check health, report. Returns the plan and when
     /// the next health check is due, or `nil` if it chose not to act.
     func pass() async throws -> (NodePlan, nextCheck: Timestamp?)? {
-        let desired = try await desiredInstances()
+        let desiredState = try await desiredInstances()
+        let desired = desiredState?.instances
         let observed = try await runtime.listManaged()
         guard let desired else {
             await state.passFinished(at: .now())
@@ -135,7 +136,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
         let now = Timestamp.now()
         let plan = NodeReconciler.reconcile(
-            .init(node: settings.node, desired: desired, observed: observed, records: await state.records ?? [], now: now))
+            .init(
+                node: settings.node, desired: desired, observed: observed, records: await state.records ?? [],
+                frozen: desiredState?.paused ?? [], now: now))
         var (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         for outcome in outcomes { log(outcome) }
         let nextCheck = await checkHealth(of: &executed, desired: desired, now: now)
@@ -166,19 +169,21 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         return next
     }
 
-    /// The instances this node should run, or `nil` when Redis holds no desired state for
-    /// it (a fresh or wiped Redis is no reason to stop anything). Any unreadable part fails
+    /// The instances this node should run and the deployments that are paused, or `nil`
+    /// when Redis holds no desired state for it (a fresh or wiped Redis is no reason to stop anything). Any unreadable part fails
     /// the pass: a partial desired state would stop containers that should keep running.
-    func desiredInstances() async throws -> [DesiredInstance]? {
+    func desiredInstances() async throws -> (instances: [DesiredInstance], paused: Set<DeploymentKey>)? {
         guard let versions = try await store.desiredVersions(on: settings.node) else { return nil }
         var instances: [DesiredInstance] = []
+        var paused: Set<DeploymentKey> = []
         for (key, number) in versions.sorted(by: { $0.key < $1.key }) {
             guard let deployment = try await store.deployment(key), let version = deployment.version(number) else {
                 throw StoreError("node \(settings.node) should run \(key) version \(number), which the store does not have")
             }
             instances += version.manifest.desiredInstances(version: number)
+            if deployment.status == .paused { paused.insert(key) }
         }
-        return instances
+        return (instances, paused)
     }
 
     private func log(_ outcome: ActionOutcome) {

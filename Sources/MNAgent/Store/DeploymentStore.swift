@@ -94,6 +94,45 @@ public struct DeploymentStore: Sendable {
         }
     }
 
+    /// A change of a deployment's status by an operator.
+    public enum StatusChange: String, Sendable {
+        case pause, resume, fail
+
+        /// How an event says it happened.
+        var pastTense: String {
+            switch self {
+            case .pause: "paused"
+            case .resume: "resumed"
+            case .fail: "failed"
+            }
+        }
+    }
+
+    /// Pauses, resumes or fails a deployment, records why as an event, and announces it.
+    /// - Returns: The new status.
+    /// - Throws: ``StoreError`` if the deployment does not exist or the change does not
+    ///   apply to its status (resuming one that is not paused, for example).
+    @discardableResult
+    public func change(_ key: DeploymentKey, _ change: StatusChange, reason: String, at now: Timestamp) async throws -> DeploymentStatus {
+        let recordKey = StoreKeys.deployment(key)
+        return try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
+            guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
+            let status: DeploymentStatus
+            switch (change, deployment.status) {
+            case (.pause, .paused): throw StoreError("deployment '\(key)' is already paused")
+            case (.pause, _): status = .paused
+            case (.resume, .paused): status = .deploying
+            case (.resume, let current): throw StoreError("deployment '\(key)' is \(current.rawValue), not paused; nothing to resume")
+            case (.fail, .failed): throw StoreError("deployment '\(key)' is already failed")
+            case (.fail, _): status = .failed
+            }
+            deployment.status = status
+            deployment.record(DeploymentEvent(at: now, version: deployment.latest.number, message: "\(change.pastTense): \(reason)"))
+            deployment.revision += 1
+            return .write([["SET", recordKey, try Self.encode(deployment)], ["PUBLISH", StoreKeys.changes, key.rawValue]], status)
+        }
+    }
+
     /// One deployment's record, if it exists.
     public func deployment(_ key: DeploymentKey) async throws -> Deployment? {
         try Self.decodeRecord(try await redis.run("GET", StoreKeys.deployment(key)))
