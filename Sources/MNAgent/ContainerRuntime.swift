@@ -22,6 +22,17 @@ public protocol ContainerRuntime: Sendable {
 
     /// Removes a container that is not running.
     func remove(_ id: ContainerID) async throws
+
+    /// Fires whenever a container of `node` changes state (exits, is killed, starts), so the
+    /// agent looks at once instead of at its next resync. Ends when the consumer stops.
+    func changes(on node: NodeID) -> AsyncStream<Void>
+}
+
+extension ContainerRuntime {
+    /// A runtime that cannot announce changes: the agent relies on its resync.
+    public func changes(on node: NodeID) -> AsyncStream<Void> {
+        AsyncStream { _ in }
+    }
 }
 
 /// A runtime call that failed, with the runtime's own words.

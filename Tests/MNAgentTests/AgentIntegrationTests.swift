@@ -57,19 +57,19 @@ struct AgentHarness {
                 """.utf8))
     }
 
-    func agent() async -> NodeAgent<PodmanRuntime> {
+    func agent(resyncIntervalMs: Int64) async -> NodeAgent<PodmanRuntime> {
         var logger = Logger(label: "mnagent-test")
         logger.logLevel = .warning
         let client = RedisClient(url: redis.url)
         await agentClients.add(client)
         return NodeAgent(
-            store: DeploymentStore(redis: client), runtime: podman.runtime, settings: .init(node: node, resyncIntervalMs: 300),
+            store: DeploymentStore(redis: client), runtime: podman.runtime, settings: .init(node: node, resyncIntervalMs: resyncIntervalMs),
             logger: logger, prober: PodmanHealthProber(runtime: podman.runtime))
     }
 
     /// Runs the agent until the returned task is cancelled (or the harness stops).
-    func runAgent() async -> Task<Void, any Error> {
-        let agent = await agent()
+    func runAgent(resyncIntervalMs: Int64 = 300) async -> Task<Void, any Error> {
+        let agent = await agent(resyncIntervalMs: resyncIntervalMs)
         let task = Task { try await agent.run() }
         await agents.add(task)
         return task
@@ -195,7 +195,8 @@ extension RealProcesses {
         )
         func killedContainerRestarts() async throws {
             try await AgentHarness.with { harness in
-                _ = await harness.runAgent()
+                // A resync a minute away: only podman's event stream can wake the agent in time.
+                _ = await harness.runAgent(resyncIntervalMs: 60_000)
                 let v1 = try harness.manifest("v1", restartDelayMs: 200)
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
                 var id: ContainerID?

@@ -8,8 +8,9 @@ public import ServiceLifecycle
 ///
 /// Level-based: every pass reads the whole desired state and everything the runtime
 /// shows, so a lost notification, a Redis restart or an agent restart changes nothing but
-/// latency. It wakes on a change notification, on a resubscribe after a reconnect, at the
-/// plan's `requeueAt`, and at the periodic resync, never polling faster than that.
+/// latency. It wakes on a change notification, on a resubscribe after a reconnect, when
+/// the runtime reports one of this node's containers changed, at the plan's `requeueAt`
+/// or a health check's time, and at the periodic resync; it never polls faster than that.
 public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     public struct Settings: Sendable {
         public var node: NodeID
@@ -60,6 +61,10 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             }
         }
         defer { watch.cancel() }
+        let containerWatch = Task { [runtime, settings] in
+            for await _ in runtime.changes(on: settings.node) { trigger.yield() }
+        }
+        defer { containerWatch.cancel() }
         var alarm: Task<Void, Never>?
         defer { alarm?.cancel() }
         let watchdog = watchdogTask()
