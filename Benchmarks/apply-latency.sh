@@ -30,20 +30,22 @@ trap cleanup EXIT
 for _ in $(seq 1 300); do [ -S "$MN_STATE_DIR/redis.sock" ] && [ -S "$MN_STATE_DIR/podman.sock" ] && break; sleep 0.1; done
 sleep 1  # let the agent finish its first (empty) pass
 
+run="$(date +%s)"  # keys unique to this run, so no earlier run's events are counted
 latencies=()
 apply_times=()
 for i in $(seq 1 "$runs"); do
     manifest="$MN_STATE_DIR/bench-$i.json"
     cat >"$manifest" <<JSON
-{"deployment":{"key":"bench-$i"},"agents":[{"id":"app","image":"localhost/mn-busybox:1","args":["sleep","600"],
+{"deployment":{"key":"bench-$run-$i"},"agents":[{"id":"app","image":"localhost/mn-busybox:1","args":["sleep","600"],
  "lifecycle":{"grace_period_ms":1000}}]}
 JSON
+    sleep 0.5  # let the agent finish the passes the previous sample's events caused: measure an idle agent
     start=$(date +%s%N)
     "$bin/mnctl" apply "$manifest" >/dev/null
     applied=$(date +%s%N)
     created=""
     for _ in $(seq 1 200); do
-        created=$(podman events --stream=false --since 1m --filter event=create --filter "label=mn.deployment.key=bench-$i" \
+        created=$(podman events --stream=false --since 1m --filter event=create --filter "label=mn.deployment.key=bench-$run-$i" \
             --format json 2>/dev/null | python3 -c '
 import sys, json, datetime
 for line in sys.stdin:
@@ -55,7 +57,7 @@ for line in sys.stdin:
         [ -n "$created" ] && break
         sleep 0.05
     done
-    [ -n "$created" ] || { echo "no create event for bench-$i; see $MN_STATE_DIR/agent.log" >&2; exit 1; }
+    [ -n "$created" ] || { echo "no create event for bench-$run-$i; see $MN_STATE_DIR/agent.log" >&2; exit 1; }
     latencies+=($(((created - start) / 1000000)))
     apply_times+=($(((applied - start) / 1000000)))
 done
