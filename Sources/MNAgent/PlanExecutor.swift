@@ -35,8 +35,8 @@ public struct PlanExecutor<Runtime: ContainerRuntime>: Sendable {
             } catch {
                 let runtimeError = error as? RuntimeError ?? RuntimeError(operation: "runtime", message: "\(error)")
                 outcome.error = runtimeError
-                if let instance = action.instance, action.isPlacement {
-                    result = result.recordingFailure(of: instance, message: runtimeError.description, at: plan.now)
+                if let slot = action.placedSlot {
+                    result = result.recordingFailure(of: slot.instance, specHash: slot.specHash, message: runtimeError.description, at: plan.now)
                 }
             }
             outcomes.append(outcome)
@@ -77,10 +77,3 @@ public struct PlanExecutor<Runtime: ContainerRuntime>: Sendable {
     }
 }
 
-extension NodeAction {
-    /// Whether the action brings a desired instance up (so its failure fails the instance).
-    var isPlacement: Bool {
-        if case .stop = self { return false }
-        return true
-    }
-}

@@ -22,6 +22,16 @@ public enum NodeAction: Hashable, Sendable, Encodable {
         }
     }
 
+    /// The desired slot (instance and spec hash) the action brings up, for placements.
+    public var placedSlot: (instance: InstanceID, specHash: SpecHash)? {
+        switch self {
+        case .start(let start): (start.instance.id, start.instance.specHash)
+        case .restart(let restart): (restart.instance, restart.specHash)
+        case .replace(let replace): (replace.new.instance.id, replace.new.instance.specHash)
+        case .stop: nil
+        }
+    }
+
     /// The desired instance the action serves, if any.
     public var instance: InstanceID? {
         switch self {
@@ -83,14 +93,22 @@ public struct StartContainer: Hashable, Sendable, Encodable {
 public struct RestartContainer: Hashable, Sendable, Encodable {
     public var container: ContainerID
     public var instance: InstanceID
+    /// The spec the container runs (and the slot it serves).
+    public var specHash: SpecHash
     /// 1 for the first restart within the policy's interval.
     public var attempt: Int
 
-    /// Creates a restart of `container` for `instance`.
-    public init(container: ContainerID, instance: InstanceID, attempt: Int) {
+    /// Creates a restart of `container` for `instance`'s slot with `specHash`.
+    public init(container: ContainerID, instance: InstanceID, specHash: SpecHash, attempt: Int) {
         self.container = container
         self.instance = instance
+        self.specHash = specHash
         self.attempt = attempt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case container, instance, attempt
+        case specHash = "spec_hash"
     }
 }
 

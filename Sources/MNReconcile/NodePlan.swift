@@ -116,17 +116,17 @@ public struct NodePlan: Hashable, Sendable {
     /// Whether the plan does nothing.
     public var isEmpty: Bool { actions.isEmpty }
 
-    /// This plan after the action for `instance` failed in the runtime: the instance is
+    /// This plan after the action for `instance`'s slot with `specHash` failed in the runtime: it is
     /// Failed with `message`, and its record counts the outage from `time`. The next
     /// reconcile retries it as its restart policy says; nothing is ever reverted.
-    public func recordingFailure(of instance: InstanceID, message: String, at time: Timestamp) -> NodePlan {
+    public func recordingFailure(of instance: InstanceID, specHash: SpecHash, message: String, at time: Timestamp) -> NodePlan {
         var plan = self
-        if let index = plan.records.firstIndex(where: { $0.id == instance }) {
+        if let index = plan.records.firstIndex(where: { $0.id == instance && $0.specHash == specHash }) {
             plan.records[index].started = true
             plan.records[index].lastError = message
             if plan.records[index].downSince == nil { plan.records[index].downSince = time }
         }
-        if let index = plan.instances.firstIndex(where: { $0.id == instance }) {
+        if let index = plan.instances.firstIndex(where: { $0.id == instance && $0.specHash == specHash }) {
             plan.instances[index].phase = .failed(reason: message, retryAt: nil)
         }
         return plan

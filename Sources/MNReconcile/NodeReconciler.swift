@@ -63,29 +63,59 @@ public enum NodeReconciler {
                 builder.stop(container, .notDesired)
             }
         }
-        // Contradictory input (two records or two desired entries for one instance) is
-        // resolved by a fixed order, so the plan never depends on list order.
-        var previous: [InstanceID: InstanceRecord] = [:]
-        for record in input.records.sorted(by: recordOrder) where previous[record.id] == nil { previous[record.id] = record }
+        // Contradictory input (two records or two desired entries for one slot) is resolved
+        // by a fixed order, so the plan never depends on list order.
+        var previous: [Slot: InstanceRecord] = [:]
+        for record in input.records.sorted(by: recordOrder) where previous[Slot(record.id, record.specHash)] == nil {
+            previous[Slot(record.id, record.specHash)] = record
+        }
+        var slots: [InstanceID: [DesiredInstance]] = [:]
+        var seen: Set<Slot> = []
+        for instance in input.desired.sorted(by: desiredOrder) where seen.insert(Slot(instance.id, instance.specHash)).inserted {
+            slots[instance.id, default: []].append(instance)
+        }
 
-        var seen: Set<InstanceID> = []
-        for instance in input.desired.sorted(by: desiredOrder) where seen.insert(instance.id).inserted {
-            var record = previous[instance.id].flatMap { $0.specHash == instance.specHash ? $0 : nil }
-                ?? InstanceRecord(id: instance.id, specHash: instance.specHash)
-            if record.restartPolicy != instance.restart {
-                record.exhausted = false
-                record.restartPolicy = instance.restart
+        for (id, wanted) in slots.sorted(by: { $0.key < $1.key }) {
+            let containers = byInstance[id] ?? []
+            let hashes = Set(wanted.map(\.specHash))
+            // Live containers of a spec no instance wants any more: each can be replaced by id
+            // for a slot that has nothing alive; the rest are stopped below.
+            var replaceable = containers.filter { !hashes.contains($0.specHash ?? "") && $0.isAlive }
+            var replaced: Set<ContainerID> = []
+            for instance in wanted {
+                var record = previous[Slot(instance.id, instance.specHash)] ?? InstanceRecord(id: instance.id, specHash: instance.specHash)
+                if record.restartPolicy != instance.restart {
+                    record.exhausted = false
+                    record.restartPolicy = instance.restart
+                }
+                // Only the last `attempts` restarts can matter to the policy (and the last one
+                // anchors the next delay); keeping them by count, not by time, keeps plans exact.
+                record.restarts = Array(record.restarts.sorted().suffix(max(1, instance.restart.attempts)))
+                let mine = containers.filter { $0.specHash == instance.specHash }
+                if input.frozen.contains(instance.id.key) {
+                    report(frozen: instance, live: mine.first(where: \.isAlive), record: record, into: &builder)
+                } else if let old = reconcile(instance, containers: mine, replaceable: &replaceable, record: record, into: &builder) {
+                    replaced.insert(old)
+                }
             }
-            // Only the last `attempts` restarts can matter to the policy (and the last one
-            // anchors the next delay); keeping them by count, not by time, keeps plans exact.
-            record.restarts = Array(record.restarts.sorted().suffix(max(1, instance.restart.attempts)))
-            if input.frozen.contains(instance.id.key) {
-                report(frozen: instance, observed: input.observed, node: input.node, record: record, into: &builder)
-            } else {
-                reconcile(instance, containers: byInstance[instance.id] ?? [], record: record, into: &builder)
+            if !input.frozen.contains(id.key) {
+                for stale in containers where !hashes.contains(stale.specHash ?? "") && !replaced.contains(stale.id) {
+                    builder.stop(stale, .superseded)
+                }
             }
         }
         return builder.plan()
+    }
+
+    /// One place for an instance: its id and the spec it runs. During a rollout an instance
+    /// can have two side by side (the old spec and the new).
+    struct Slot: Hashable {
+        let id: InstanceID
+        let specHash: SpecHash
+        init(_ id: InstanceID, _ specHash: SpecHash) {
+            self.id = id
+            self.specHash = specHash
+        }
     }
 
     /// Desired entries by id, then spec hash, version and role.
@@ -107,47 +137,41 @@ public enum NodeReconciler {
     }
 
     /// A paused deployment's instance: reported as it stands, with no action and no wake-up.
-    private static func report(
-        frozen instance: DesiredInstance, observed: [ObservedContainer], node: NodeID, record: InstanceRecord, into builder: inout PlanBuilder
-    ) {
-        let live = observed.filter {
-            $0.isManaged(by: node) && $0.instanceID == instance.id && $0.specHash == instance.specHash && $0.isAlive
-        }.sorted(by: containerOrder).first
+    private static func report(frozen instance: DesiredInstance, live: ObservedContainer?, record: InstanceRecord, into builder: inout PlanBuilder) {
         builder.report(instance, live == nil ? .pending : .running, container: live, record: record)
     }
 
+    /// One desired slot (an instance and its spec hash). `containers` are the slot's own;
+    /// `replaceable` are live containers of specs no slot of the instance wants. Returns the
+    /// container it replaced, if it took one.
     private static func reconcile(
-        _ instance: DesiredInstance, containers: [ObservedContainer], record: InstanceRecord, into builder: inout PlanBuilder
-    ) {
+        _ instance: DesiredInstance, containers current: [ObservedContainer], replaceable: inout [ObservedContainer],
+        record: InstanceRecord, into builder: inout PlanBuilder
+    ) -> ContainerID? {
         var record = record
-        let current = containers.filter { $0.specHash == instance.specHash }
-        let stale = containers.filter { $0.specHash != instance.specHash }
 
-        // A live container of the desired spec: leave it alone, retire everything else.
+        // A live container of the desired spec: leave it alone, retire its duplicates.
         if let keeper = current.first(where: \.isAlive) {
             for other in current where other.id != keeper.id { builder.stop(other, .duplicate) }
-            for old in stale { builder.stop(old, .superseded) }
             record.started = true
             record.downSince = nil
             record.lastError = nil
             record.exhausted = false
             builder.report(instance, .running, container: keeper, record: record)
-            return
+            return nil
         }
 
         // The spec changed under a live container: replace that exact container by id.
-        if let old = stale.first(where: \.isAlive) {
-            for other in containers where other.id != old.id {
-                builder.stop(other, other.specHash == instance.specHash ? .duplicate : .superseded)
-            }
+        if !replaceable.isEmpty {
+            let old = replaceable.removeFirst()
+            for other in current { builder.stop(other, .duplicate) }
             builder.add(.replace(ReplaceContainer(old: StopContainer(old, reason: .superseded), new: StartContainer(instance: instance, node: builder.node))))
             record.started = true
             builder.report(instance, .pending, container: nil, record: record)
-            return
+            return old.id
         }
 
-        // Nothing alive. Old-spec leftovers go; a stopped container of the desired spec is reused.
-        for old in stale { builder.stop(old, .superseded) }
+        // Nothing alive: a stopped container of the desired spec is reused.
         let reusable = current.sorted(by: { ($0.finishedAt?.milliseconds ?? 0, $0.id.rawValue) > ($1.finishedAt?.milliseconds ?? 0, $1.id.rawValue) })
         for extra in reusable.dropFirst() { builder.stop(extra, .duplicate) }
         let candidate = reusable.first
@@ -157,18 +181,18 @@ public enum NodeReconciler {
         }
         if record.completed && !instance.jobType.isLongRunning {
             builder.report(instance, .complete, container: candidate, record: record)
-            return
+            return nil
         }
         guard record.started || candidate != nil else {
             // Never placed for this spec: a first start is not a restart.
             record.started = true
             builder.add(.start(StartContainer(instance: instance, node: builder.node)))
             builder.report(instance, .pending, container: nil, record: record)
-            return
+            return nil
         }
         guard !record.exhausted else {
             builder.report(instance, .failed(reason: record.lastError ?? "restart policy exhausted", retryAt: nil), container: candidate, record: record)
-            return
+            return nil
         }
 
         let downSince = candidate?.finishedAt ?? record.downSince ?? builder.now
@@ -178,7 +202,8 @@ public enum NodeReconciler {
         case .restartNow(let attempt):
             record.restarts.append(builder.now)
             if let candidate {
-                builder.add(.restart(RestartContainer(container: candidate.id, instance: instance.id, attempt: attempt)))
+                builder.add(
+                    .restart(RestartContainer(container: candidate.id, instance: instance.id, specHash: instance.specHash, attempt: attempt)))
             } else {
                 builder.add(.start(StartContainer(instance: instance, node: builder.node)))
             }
@@ -192,6 +217,7 @@ public enum NodeReconciler {
             record.lastError = record.lastError.map { "\($0); \(reason)" } ?? reason
             builder.report(instance, .failed(reason: record.lastError ?? reason, retryAt: nil), container: candidate, record: record)
         }
+        return nil
     }
 }
 

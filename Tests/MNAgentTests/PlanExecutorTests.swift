@@ -45,7 +45,7 @@ struct PlanExecutorTests {
         let later = now.adding(ms: 60_000)
         let next = NodeReconciler.reconcile(
             .init(node: "n1", desired: [web], observed: try await runtime.listManaged(), records: first.plan.records, now: later))
-        #expect(next.actions == [.restart(RestartContainer(container: created.id, instance: web.id, attempt: 1))])
+        #expect(next.actions == [.restart(RestartContainer(container: created.id, instance: web.id, specHash: web.specHash, attempt: 1))])
     }
 
     @Test("a failed stop is reported but does not fail a desired instance")

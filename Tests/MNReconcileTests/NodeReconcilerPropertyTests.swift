@@ -67,7 +67,7 @@ struct NodeReconcilerPropertyTests {
         }
     }
 
-    @Test("a live container with the desired spec hash is never stopped (one per instance is kept)")
+    @Test("a live container with a desired spec hash is never stopped (one per slot is kept)")
     func liveDesiredContainerIsKept() async {
         await propertyCheck(count: 300, input: Gen.scenario) { scenario in
             let plan = NodeReconciler.reconcile(scenario.input)
@@ -79,7 +79,9 @@ struct NodeReconcilerPropertyTests {
                 guard !live.isEmpty else { continue }
                 let kept = live.filter { !touched.contains($0.id) }
                 #expect(kept.count == 1, "instance \(instance.id) keeps \(kept.count) of \(live.count) live containers")
-                #expect(!plan.actions.contains { $0.instance == instance.id && $0.containerID == nil }, "a new container was started")
+                #expect(
+                    !plan.actions.contains { $0.placedSlot?.instance == instance.id && $0.placedSlot?.specHash == instance.specHash },
+                    "a kept slot was started or replaced again")
                 if live.count == 1 { #expect(kept == live) }
             }
         }

@@ -59,6 +59,20 @@ struct NodeReconcilerScenarioTests {
             ])
     }
 
+    @Test("two specs desired for one instance run side by side; dropping the old one stops it by id")
+    func surgeSideBySide() {
+        let v1 = Fixture.desired(Fixture.spec(image: "localhost/web:1"))
+        let v2 = Fixture.desired(Fixture.spec(image: "localhost/web:2"), version: 2)
+        let old = Fixture.container(for: v1, id: "old1")
+        let surge = Fixture.reconcile([v1, v2], [old])
+        #expect(surge.actions == [.start(StartContainer(instance: v2, node: Fixture.node))], "the old one is left running")
+        #expect(surge.instances.map(\.phase) == (v1.specHash < v2.specHash ? [.running, .pending] : [.pending, .running]))
+
+        let new = Fixture.container(for: v2, id: "new2")
+        let retire = Fixture.reconcile([v2], [old, new])
+        #expect(retire.actions == [.stop(StopContainer(old, reason: .superseded))])
+    }
+
     @Test("a failed start reports Failed with the reason and never reverts")
     func failedStartRollsForward() async throws {
         let v1 = Fixture.desired(Fixture.spec(image: "localhost/web:1"))
@@ -133,7 +147,7 @@ struct NodeReconcilerScenarioTests {
         #expect(done.instances.first?.phase == .complete)
         let crashed = Fixture.reconcile(
             [job], [Fixture.container(for: job, id: "c", state: .exited, exitCode: 1, finishedAt: Fixture.t0.adding(ms: -5_000))])
-        #expect(crashed.actions == [.restart(RestartContainer(container: "c", instance: job.id, attempt: 1))])
+        #expect(crashed.actions == [.restart(RestartContainer(container: "c", instance: job.id, specHash: job.specHash, attempt: 1))])
     }
 
     @Test("a container that vanished is started again after the delay, counted from when it was first missed")
@@ -156,6 +170,6 @@ struct NodeReconcilerScenarioTests {
         let instance = Fixture.desired()
         let plan = Fixture.reconcile(
             [instance], [Fixture.container(for: instance, id: "c9", state: .exited, exitCode: 137, finishedAt: Fixture.t0.adding(ms: -1_000))])
-        #expect(plan.actions == [.restart(RestartContainer(container: "c9", instance: instance.id, attempt: 1))])
+        #expect(plan.actions == [.restart(RestartContainer(container: "c9", instance: instance.id, specHash: instance.specHash, attempt: 1))])
     }
 }

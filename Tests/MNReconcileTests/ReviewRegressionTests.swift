@@ -49,7 +49,7 @@ struct ReconcilerEdgeCaseTests {
         var lenient = strict
         lenient.restart = Fixture.policy(attempts: 5, delayMs: 0)
         let retried = Fixture.reconcile([lenient], [crashed], records: exhausted.records)
-        #expect(retried.actions == [.restart(RestartContainer(container: "c", instance: strict.id, attempt: 2))])
+        #expect(retried.actions == [.restart(RestartContainer(container: "c", instance: strict.id, specHash: strict.specHash, attempt: 2))])
     }
 
     @Test("a finished batch instance is not run again after its container is removed")

@@ -106,6 +106,15 @@ extension Gen where Value == Scenario {
                 twin.version += 1
                 desired.append(twin)
             }
+            // A rollout's surge: a second spec desired for an instance, beside the first.
+            if chance(25), let first = desired.randomElement(using: &rng) {
+                var spec = first.spec
+                spec.env["SURGE"] = "1"
+                desired.append(
+                    DesiredInstance(
+                        key: first.id.key, spec: spec, index: first.id.index, version: first.version + 1, restart: first.restart,
+                        jobType: first.jobType))
+            }
             if chance(10), var twin = records.randomElement(using: &rng) {
                 twin.restarts.append(now.adding(ms: -1))
                 records.append(twin)
