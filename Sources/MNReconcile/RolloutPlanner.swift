@@ -1,0 +1,195 @@
+public import MNCore
+
+/// One version of a deployment: its number and manifest.
+public struct VersionedManifest: Hashable, Sendable {
+    public var version: Int
+    public var manifest: Manifest
+
+    /// Creates a versioned manifest.
+    public init(version: Int, manifest: Manifest) {
+        self.version = version
+        self.manifest = manifest
+    }
+}
+
+/// A rollout's memory between decisions: when it started and last progressed, when each
+/// new instance was placed and became healthy, and which units are done.
+public struct RolloutState: Hashable, Sendable, Codable {
+    /// The version being rolled out.
+    public var target: Int
+    public var startedAt: Timestamp
+    /// The last time a unit finished (or the start): the progress deadline counts from here.
+    public var lastProgressAt: Timestamp
+    /// Units (agent/index) whose new instance is placed, with when.
+    public var placedAt: [String: Timestamp]
+    /// Units whose new instance is healthy, with since when (cleared if it stops being healthy).
+    public var healthySince: [String: Timestamp]
+    /// Units that finished: the new instance stayed healthy for `min_healthy_ms`.
+    public var done: Set<String>
+
+    /// A fresh rollout to `target`, starting at `now`.
+    public init(target: Int, now: Timestamp) {
+        self.target = target
+        self.startedAt = now
+        self.lastProgressAt = now
+        self.placedAt = [:]
+        self.healthySince = [:]
+        self.done = []
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case target, done
+        case startedAt = "started_at"
+        case lastProgressAt = "last_progress_at"
+        case placedAt = "placed_at"
+        case healthySince = "healthy_since"
+    }
+}
+
+/// Where a rolling update stands after a decision.
+public enum RolloutOutcome: Hashable, Sendable {
+    /// Still going; `waitingFor` says on what, `deadline` when it fails if nothing changes.
+    case progressing(waitingFor: String, deadline: Timestamp)
+    /// Every changed unit runs the new version, healthy.
+    case succeeded
+    /// A deadline fired or an instance could not become healthy.
+    case failed(reason: String)
+}
+
+/// Decides the next step of a rolling update: which instances (old, new, or both side by
+/// side) each unit should run. Pure: time is an input, the same input gives the same plan.
+///
+/// Units are (agent, index). A unit whose spec did not change keeps its container; new
+/// units are placed at once; removed ones are dropped. Changed units go in batches of at most
+/// `max_parallel`: the new instance starts beside the old, and the old is dropped once the new
+/// one has been healthy for `min_healthy_ms`; the next batch starts only when the whole batch
+/// is done. An instance not healthy within `healthy_deadline_ms` of its placement, or no unit
+/// finishing within `progress_deadline_ms`, fails the rollout — deadlines always fire.
+public enum RolloutPlanner {
+    /// What a decision looks at.
+    public struct Input: Hashable, Sendable {
+        /// The version that ran before, if any.
+        public var from: VersionedManifest?
+        public var to: VersionedManifest
+        public var state: RolloutState
+        /// What the nodes report for this deployment's instances.
+        public var instances: [InstanceStatus]
+        public var now: Timestamp
+
+        /// Creates an input.
+        public init(from: VersionedManifest?, to: VersionedManifest, state: RolloutState, instances: [InstanceStatus], now: Timestamp) {
+            self.from = from
+            self.to = to
+            self.state = state
+            self.instances = instances
+            self.now = now
+        }
+    }
+
+    /// A decision.
+    public struct Plan: Hashable, Sendable {
+        /// The instances to run, sorted: hand them to the node reconciler.
+        public var desired: [DesiredInstance]
+        public var state: RolloutState
+        public var outcome: RolloutOutcome
+        /// When to decide again even if nothing is reported (min-healthy ends, deadlines).
+        public var requeueAt: Timestamp?
+    }
+
+    /// Decides the next step.
+    public static func plan(_ input: Input) -> Plan {
+        let to = input.to
+        let policy = to.manifest.policies.update
+        var state = input.state
+        let now = input.now
+        let newInstances = Dictionary(
+            to.manifest.desiredInstances(version: to.version).map { (unit($0.id), $0) }, uniquingKeysWith: { first, _ in first })
+        let oldInstances = Dictionary(
+            (input.from.map { $0.manifest.desiredInstances(version: $0.version) } ?? []).map { (unit($0.id), $0) },
+            uniquingKeysWith: { first, _ in first })
+        let changed = newInstances.keys.filter { key in oldInstances[key].map { $0.specHash != newInstances[key]!.specHash } ?? false }.sorted()
+
+        // Health of each changed unit's new instance, from the reports.
+        for key in changed {
+            guard let instance = newInstances[key] else { continue }
+            let report = input.instances.first { $0.id == instance.id && $0.specHash == instance.specHash }
+            let healthy = report.map { isHealthy($0, signal: policy.healthCheck) } ?? false
+            if healthy {
+                if state.healthySince[key] == nil { state.healthySince[key] = now }
+            } else {
+                state.healthySince[key] = nil
+            }
+            if let since = state.healthySince[key], now.milliseconds(since: since) >= Int64(policy.minHealthyMs), !state.done.contains(key) {
+                state.done.insert(key)
+                state.lastProgressAt = now
+            }
+        }
+
+        // The batch in flight: placed, not done. Start the next batch only when it is empty.
+        var inFlight = changed.filter { state.placedAt[$0] != nil && !state.done.contains($0) }
+        if inFlight.isEmpty {
+            for key in changed where !state.done.contains(key) && state.placedAt[key] == nil && inFlight.count < policy.maxParallel {
+                state.placedAt[key] = now
+                inFlight.append(key)
+            }
+        }
+
+        // Desired: unchanged and new units run the new version; changed units run the old
+        // until done, plus the new once placed.
+        var desired: [DesiredInstance] = []
+        for (key, instance) in newInstances {
+            if changed.contains(key) {
+                if !state.done.contains(key), let old = oldInstances[key] { desired.append(old) }
+                if state.placedAt[key] != nil { desired.append(instance) }
+            } else {
+                desired.append(instance)
+            }
+        }
+        desired.sort { ($0.id, $0.specHash) < ($1.id, $1.specHash) }
+
+        // Deadlines and what we wait for.
+        var requeue: [Timestamp] = []
+        for key in inFlight {
+            guard let placed = state.placedAt[key] else { continue }
+            if let since = state.healthySince[key] {
+                requeue.append(since.adding(ms: Int64(policy.minHealthyMs)))
+            } else {
+                let deadline = placed.adding(ms: Int64(policy.healthyDeadlineMs))
+                if now >= deadline {
+                    return Plan(
+                        desired: desired, state: state,
+                        outcome: .failed(reason: "\(key) was not healthy within healthy_deadline_ms (\(policy.healthyDeadlineMs) ms)"),
+                        requeueAt: nil)
+                }
+                requeue.append(deadline)
+            }
+        }
+        if changed.allSatisfy(state.done.contains) {
+            return Plan(desired: desired, state: state, outcome: .succeeded, requeueAt: nil)
+        }
+        let progressDeadline = state.lastProgressAt.adding(ms: Int64(policy.progressDeadlineMs))
+        if now >= progressDeadline {
+            return Plan(
+                desired: desired, state: state,
+                outcome: .failed(reason: "no progress within progress_deadline_ms (\(policy.progressDeadlineMs) ms)"), requeueAt: nil)
+        }
+        requeue.append(progressDeadline)
+        let waiting = inFlight.map { state.healthySince[$0] == nil ? "\($0) to become healthy" : "\($0) to stay healthy" }
+        return Plan(
+            desired: desired, state: state,
+            outcome: .progressing(waitingFor: waiting.joined(separator: ", "), deadline: progressDeadline),
+            requeueAt: requeue.min())
+    }
+
+    /// `agent/index`: a unit of the rollout.
+    static func unit(_ id: InstanceID) -> String { "\(id.agent)/\(id.index)" }
+
+    /// Running, and (for `checks`) no check failing or pending.
+    static func isHealthy(_ status: InstanceStatus, signal: UpdatePolicy.HealthSignal) -> Bool {
+        guard status.phase == .running else { return false }
+        switch signal {
+        case .agentStates: return true
+        case .checks: return status.health == nil || status.health == ObservedContainer.Health.none || status.health == .healthy
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import MNCore
+import MNReconcile
+import PropertyBased
+import Testing
+
+/// A manifest with one agent of `count` instances and a rolling policy.
+func rollingManifest(image: String, count: Int, maxParallel: Int, minHealthyMs: Int, healthyDeadlineMs: Int, progressDeadlineMs: Int)
+    -> Manifest
+{
+    var update = UpdatePolicy.defaults
+    update.maxParallel = maxParallel
+    update.minHealthyMs = minHealthyMs
+    update.healthyDeadlineMs = healthyDeadlineMs
+    update.progressDeadlineMs = progressDeadlineMs
+    return Manifest(
+        key: "shop",
+        agents: [
+            AgentSpec(id: "web", count: count, workload: .image(image)),
+            AgentSpec(id: "steady", workload: .image("localhost/steady:1")),
+        ],
+        policies: Policies(update: update, restart: .defaults, reschedule: .defaults))
+}
+
+/// A node that starts what is desired: each new instance is running at once and becomes
+/// healthy after its fated delay (or never); instances no longer desired are gone.
+struct SimulatedNode {
+    var placedAt: [String: Timestamp] = [:]
+    let fate: (InstanceID) -> Int64?
+
+    mutating func run(_ desired: [DesiredInstance], now: Timestamp) -> [InstanceStatus] {
+        let keys = Set(desired.map { "\($0.id)#\($0.specHash)" })
+        placedAt = placedAt.filter { keys.contains($0.key) }
+        return desired.map { instance in
+            let key = "\(instance.id)#\(instance.specHash)"
+            let placed = placedAt[key] ?? now
+            placedAt[key] = placed
+            let healthyAfter = instance.version == 1 ? 0 : fate(instance.id)
+            let healthy = healthyAfter.map { now.milliseconds(since: placed) >= $0 } ?? false
+            return InstanceStatus(
+                id: instance.id, version: instance.version, specHash: instance.specHash, phase: .running, health: healthy ? .healthy : .unhealthy)
+        }
+    }
+
+    /// The next moment an instance's health changes.
+    func nextChange(after now: Timestamp, desired: [DesiredInstance]) -> Timestamp? {
+        desired.compactMap { instance -> Timestamp? in
+            guard instance.version != 1, let delay = fate(instance.id), let placed = placedAt["\(instance.id)#\(instance.specHash)"] else { return nil }
+            let at = placed.adding(ms: delay)
+            return at > now ? at : nil
+        }.min()
+    }
+}
+
+struct RolloutRun {
+    var outcome: RolloutOutcome?
+    var maxInFlight = 0
+    var everyUnitServed = true
+    /// The most units at once with no healthy instance running.
+    var maxUnavailable = 0
+    var endedAt: Timestamp
+}
+
+/// Drives the planner against a simulated node, waking at the planner's requeue or when health changes.
+func simulate(from: Manifest, to: Manifest, fate: @escaping (InstanceID) -> Int64?, start: Timestamp) -> RolloutRun {
+    var node = SimulatedNode(fate: fate)
+    let old = VersionedManifest(version: 1, manifest: from), new = VersionedManifest(version: 2, manifest: to)
+    var state = RolloutState(target: 2, now: start)
+    var now = start
+    var statuses = node.run(from.desiredInstances(version: 1), now: start)
+    var run = RolloutRun(endedAt: start)
+    for _ in 0..<10_000 {
+        let plan = RolloutPlanner.plan(.init(from: old, to: new, state: state, instances: statuses, now: now))
+        state = plan.state
+        let inFlight = state.placedAt.keys.filter { !state.done.contains($0) }.count
+        run.maxInFlight = max(run.maxInFlight, inFlight)
+        for agent in to.agents {
+            for index in 0..<agent.count where !plan.desired.contains(where: { $0.id.agent == agent.id && $0.id.index == index }) {
+                run.everyUnitServed = false
+            }
+        }
+        statuses = node.run(plan.desired, now: now)
+        var unavailable = 0
+        for agent in to.agents {
+            for index in 0..<agent.count
+            where !statuses.contains(where: { $0.id.agent == agent.id && $0.id.index == index && $0.health == .healthy }) {
+                unavailable += 1
+            }
+        }
+        run.maxUnavailable = max(run.maxUnavailable, unavailable)
+        if case .progressing = plan.outcome {
+            let next = [plan.requeueAt, node.nextChange(after: now, desired: plan.desired)].compactMap { $0 }.min()
+            guard let next, next > now else {
+                // Reported health changed at `now` itself: decide again at the same time.
+                continue
+            }
+            now = next
+        } else {
+            run.outcome = plan.outcome
+            run.endedAt = now
+            return run
+        }
+    }
+    return run
+}
+
+@Suite("Rolling rollout planner")
+struct RolloutPlannerTests {
+    let t0 = Timestamp(milliseconds: 1_000_000)
+
+    @Test("batches of max_parallel, new beside old, old dropped after min_healthy, unchanged agents untouched")
+    func rollingBatches() {
+        let from = rollingManifest(image: "web:1", count: 3, maxParallel: 2, minHealthyMs: 1_000, healthyDeadlineMs: 5_000, progressDeadlineMs: 20_000)
+        let to = rollingManifest(image: "web:2", count: 3, maxParallel: 2, minHealthyMs: 1_000, healthyDeadlineMs: 5_000, progressDeadlineMs: 20_000)
+        let first = RolloutPlanner.plan(
+            .init(
+                from: .init(version: 1, manifest: from), to: .init(version: 2, manifest: to), state: RolloutState(target: 2, now: t0),
+                instances: [], now: t0))
+        let web = first.desired.filter { $0.id.agent == "web" }
+        #expect(web.filter { $0.version == 1 }.count == 3, "every old instance keeps running")
+        #expect(web.filter { $0.version == 2 }.map(\.id.index) == [0, 1], "the first batch is max_parallel wide")
+        #expect(first.desired.filter { $0.id.agent == "steady" }.map(\.version) == [2], "an unchanged agent moves on without a change of spec")
+        #expect(first.requeueAt == t0.adding(ms: 5_000), "the healthy deadline is the next thing to check")
+    }
+
+    @Test("a new instance that never becomes healthy fails the rollout at the healthy deadline, not later")
+    func healthyDeadlineFires() {
+        let from = rollingManifest(image: "web:1", count: 2, maxParallel: 1, minHealthyMs: 500, healthyDeadlineMs: 3_000, progressDeadlineMs: 10_000)
+        let to = rollingManifest(image: "web:2", count: 2, maxParallel: 1, minHealthyMs: 500, healthyDeadlineMs: 3_000, progressDeadlineMs: 10_000)
+        let run = simulate(from: from, to: to, fate: { _ in nil }, start: t0)
+        guard case .failed(let reason) = run.outcome else {
+            Issue.record("expected a failure, got \(String(describing: run.outcome))")
+            return
+        }
+        #expect(reason.contains("healthy_deadline_ms"))
+        #expect(run.endedAt == t0.adding(ms: 3_000))
+    }
+
+    @Test("properties: max_parallel in flight, every unit always served, a terminal outcome within the deadlines")
+    func properties() async {
+        let gen = zip(
+            Gen.int(in: 1...6), Gen.int(in: 1...3), Gen.int(in: 0...2_000), Gen.int(in: 2_500...6_000), Gen.int(in: 0...6_000).array(of: 6),
+            Gen.bool(0.15).array(of: 6))
+        await propertyCheck(count: 200, input: gen) { count, maxParallel, minHealthy, healthyDeadline, delays, never in
+            let progressDeadline = healthyDeadline + 4_000
+            let from = rollingManifest(
+                image: "web:1", count: count, maxParallel: maxParallel, minHealthyMs: minHealthy, healthyDeadlineMs: healthyDeadline,
+                progressDeadlineMs: progressDeadline)
+            let to = rollingManifest(
+                image: "web:2", count: count, maxParallel: maxParallel, minHealthyMs: minHealthy, healthyDeadlineMs: healthyDeadline,
+                progressDeadlineMs: progressDeadline)
+            let fate: (InstanceID) -> Int64? = { id in never[id.index] ? nil : Int64(delays[id.index]) }
+            let run = simulate(from: from, to: to, fate: fate, start: t0)
+            #expect(run.maxInFlight <= maxParallel)
+            #expect(run.everyUnitServed, "a unit had neither its old nor its new instance")
+            #expect(run.maxUnavailable <= maxParallel, "more than max_parallel units without a healthy instance")
+            let fated = (0..<count).map { never[$0] ? nil : delays[$0] }
+            let batches = (count + maxParallel - 1) / maxParallel
+            #expect(run.endedAt <= t0.adding(ms: Int64(batches * progressDeadline)), "not terminal in time: \(String(describing: run.outcome))")
+            switch run.outcome {
+            case .succeeded?:
+                #expect(fated.allSatisfy { $0 != nil && $0! < healthyDeadline }, "succeeded although an instance could not be healthy in time")
+            case .failed?:
+                #expect(fated.contains { $0 == nil || $0! >= healthyDeadline }, "failed although every instance became healthy in time")
+            default:
+                Issue.record("no terminal outcome: \(String(describing: run.outcome))")
+            }
+        }
+    }
+}
