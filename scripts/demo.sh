@@ -18,17 +18,15 @@ if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 say() { printf '\n%s# %s%s\n' "$bold" "$*" "$plain"; }
 
-# Waits until a report newer than this call says the deployment runs its latest version
-# (or it failed, or 60 s pass).
+# Waits until the agent has rolled out the latest version (or it failed, or 60 s pass).
 wait_running() {
-    local status since
-    since=$(($(date +%s%N) / 1000000))
+    local status
     for _ in $(seq 1 600); do
         status="$(mnctl deployment status web --output json | python3 -c '
 import json, sys
 view = json.load(sys.stdin)
-fresh = view["instances"] and all(i["reported_at"] > int(sys.argv[1]) for i in view["instances"])
-print(view["status"] if fresh else "waiting")' "$since")"
+done = view["status"] == "Running" and view.get("rollback_target") == view["latest_version"]
+print("Running" if done else ("Failed" if view["status"] == "Failed" else "waiting"))')"
         case "$status" in
             Running) return 0 ;;
             Failed) echo "deployment failed:" >&2; mnctl deployment status web >&2; return 1 ;;

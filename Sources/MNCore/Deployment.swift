@@ -94,6 +94,8 @@ public struct Deployment: Hashable, Sendable {
     public var status: DeploymentStatus
     /// The version a revert goes back to: the last one that reached Running.
     public var rollbackTarget: Int?
+    /// The rolling update in progress (or the one that failed), if any.
+    public var rollout: RolloutState?
     public var health: HealthSummary
     /// The most recent events, oldest first, at most ``eventLimit``.
     public private(set) var events: [DeploymentEvent]
@@ -111,6 +113,7 @@ public struct Deployment: Hashable, Sendable {
         ]
         status = .validating
         rollbackTarget = nil
+        rollout = nil
         health = HealthSummary()
         events = []
         revision = 0
@@ -182,7 +185,7 @@ public struct Deployment: Hashable, Sendable {
 
 extension Deployment: Codable {
     enum CodingKeys: String, CodingKey {
-        case key, versions, status, health, events, revision
+        case key, versions, status, health, events, revision, rollout
         case rollbackTarget = "rollback_target"
     }
 
@@ -192,6 +195,7 @@ extension Deployment: Codable {
         versions = try container.decode([DeploymentVersion].self, forKey: .versions)
         status = try container.decode(DeploymentStatus.self, forKey: .status)
         rollbackTarget = try container.decodeIfPresent(Int.self, forKey: .rollbackTarget)
+        rollout = try container.decodeIfPresent(RolloutState.self, forKey: .rollout)
         health = try container.decode(HealthSummary.self, forKey: .health)
         events = try container.decode([DeploymentEvent].self, forKey: .events)
         revision = try container.decode(Int.self, forKey: .revision)

@@ -12,40 +12,6 @@ public struct VersionedManifest: Hashable, Sendable {
     }
 }
 
-/// A rollout's memory between decisions: when it started and last progressed, when each
-/// new instance was placed and became healthy, and which units are done.
-public struct RolloutState: Hashable, Sendable, Codable {
-    /// The version being rolled out.
-    public var target: Int
-    public var startedAt: Timestamp
-    /// The last time a unit finished (or the start): the progress deadline counts from here.
-    public var lastProgressAt: Timestamp
-    /// Units (agent/index) whose new instance is placed, with when.
-    public var placedAt: [String: Timestamp]
-    /// Units whose new instance is healthy, with since when (cleared if it stops being healthy).
-    public var healthySince: [String: Timestamp]
-    /// Units that finished: the new instance stayed healthy for `min_healthy_ms`.
-    public var done: Set<String>
-
-    /// A fresh rollout to `target`, starting at `now`.
-    public init(target: Int, now: Timestamp) {
-        self.target = target
-        self.startedAt = now
-        self.lastProgressAt = now
-        self.placedAt = [:]
-        self.healthySince = [:]
-        self.done = []
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case target, done
-        case startedAt = "started_at"
-        case lastProgressAt = "last_progress_at"
-        case placedAt = "placed_at"
-        case healthySince = "healthy_since"
-    }
-}
-
 /// Where a rolling update stands after a decision.
 public enum RolloutOutcome: Hashable, Sendable {
     /// Still going; `waitingFor` says on what, `deadline` when it fails if nothing changes.
@@ -61,9 +27,9 @@ public enum RolloutOutcome: Hashable, Sendable {
 ///
 /// Units are (agent, index). A unit whose spec did not change keeps its container; new
 /// units are placed at once; removed ones are dropped. Changed units go in batches of at most
-/// `max_parallel`: the new instance starts beside the old, and the old is dropped once the new
-/// one has been healthy for `min_healthy_ms`; the next batch starts only when the whole batch
-/// is done. An instance not healthy within `healthy_deadline_ms` of its placement, or no unit
+/// `max_parallel`: the new instance starts beside the old (or, when both publish a host port,
+/// in its place), and the old is dropped once the new one has been healthy for
+/// `min_healthy_ms`; the next batch starts only when the whole batch is done. An instance not healthy within `healthy_deadline_ms` of its placement, or no unit
 /// finishing within `progress_deadline_ms`, fails the rollout — deadlines always fire.
 public enum RolloutPlanner {
     /// What a decision looks at.
@@ -139,7 +105,11 @@ public enum RolloutPlanner {
         var desired: [DesiredInstance] = []
         for (key, instance) in newInstances {
             if changed.contains(key) {
-                if !state.done.contains(key), let old = oldInstances[key] { desired.append(old) }
+                // Side by side unless both publish a host port: then the old makes way (it is
+                // stopped by id, then the new started), still one batch at a time.
+                if !state.done.contains(key), let old = oldInstances[key], state.placedAt[key] == nil || canRunSideBySide(old, instance) {
+                    desired.append(old)
+                }
                 if state.placedAt[key] != nil { desired.append(instance) }
             } else {
                 desired.append(instance)
@@ -181,11 +151,20 @@ public enum RolloutPlanner {
             requeueAt: requeue.min())
     }
 
+    /// Whether two instances of one unit can run at once on a node: not if both publish the
+    /// same host port.
+    static func canRunSideBySide(_ old: DesiredInstance, _ new: DesiredInstance) -> Bool {
+        func published(_ instance: DesiredInstance) -> Set<String> {
+            Set(instance.spec.ports.compactMap { port in port.hostPort.map { "\($0)/\(port.transport.rawValue)" } })
+        }
+        return published(old).isDisjoint(with: published(new))
+    }
+
     /// `agent/index`: a unit of the rollout.
     static func unit(_ id: InstanceID) -> String { "\(id.agent)/\(id.index)" }
 
     /// Running, and (for `checks`) no check failing or pending.
-    static func isHealthy(_ status: InstanceStatus, signal: UpdatePolicy.HealthSignal) -> Bool {
+    public static func isHealthy(_ status: InstanceStatus, signal: UpdatePolicy.HealthSignal) -> Bool {
         guard status.phase == .running else { return false }
         switch signal {
         case .agentStates: return true

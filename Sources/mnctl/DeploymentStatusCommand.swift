@@ -34,7 +34,8 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
     }
 
     static func render(_ view: DeploymentView, events: Int) -> String {
-        var lines = ["Deployment \(view.key)   status \(view.status)   version \(view.latestVersion)   id \(view.id)", "", "Versions:"]
+        let stable = view.rollbackTarget.map { "   rollback target v\($0)" } ?? ""
+        var lines = ["Deployment \(view.key)   status \(view.status)   version \(view.latestVersion)\(stable)   id \(view.id)", "", "Versions:"]
         lines += table(
             view.versions.map { version in
                 let source: String =

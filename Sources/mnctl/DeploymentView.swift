@@ -35,6 +35,8 @@ struct DeploymentView: Encodable {
     let id: DeploymentID
     let status: String
     let latestVersion: Int
+    /// The last version that reached Running: where a rollback or revert goes.
+    let rollbackTarget: Int?
     let versions: [Version]
     let instances: [Instance]
     let events: [DeploymentEvent]
@@ -42,6 +44,7 @@ struct DeploymentView: Encodable {
     enum CodingKeys: String, CodingKey {
         case key, id, status, versions, instances, events
         case latestVersion = "latest_version"
+        case rollbackTarget = "rollback_target"
     }
 
     init(_ deployment: Deployment, reports: [NodeReport]) {
@@ -55,19 +58,21 @@ struct DeploymentView: Encodable {
             report.instances.filter { $0.id.key == deployment.key }.map { Instance(node: report.node, reportedAt: report.at, status: $0) }
         }
         events = deployment.events
-        switch deployment.status {
-        case .paused, .failed: status = deployment.status == .paused ? "Paused" : "Failed"
-        default: status = Self.status(of: instances.map(\.status), latest: deployment.latest.number)
-        }
+        rollbackTarget = deployment.rollbackTarget
+        status = Self.name(of: deployment.status)
     }
 
-    /// Until the rollout engine keeps a status of its own: Running when every instance runs
-    /// the latest version, Failed when any failed, Deploying otherwise, Pending with none.
-    static func status(of instances: [InstanceStatus], latest: Int) -> String {
-        guard !instances.isEmpty else { return "Pending" }
-        if instances.contains(where: { if case .failed = $0.phase { true } else { false } }) { return "Failed" }
-        if instances.allSatisfy({ $0.version == latest && ($0.phase == .running || $0.phase == .complete) }) { return "Running" }
-        return "Deploying"
+    /// The status as printed: Validating, Deploying, Running, Paused, Draining, Failed, RolledBack.
+    static func name(of status: DeploymentStatus) -> String {
+        switch status {
+        case .validating: "Validating"
+        case .deploying: "Deploying"
+        case .running: "Running"
+        case .paused: "Paused"
+        case .draining: "Draining"
+        case .failed: "Failed"
+        case .rolledBack: "RolledBack"
+        }
     }
 }
 

@@ -45,15 +45,16 @@ struct AgentHarness {
         await redis.destroy()
     }
 
-    func manifest(_ greeting: String, restartDelayMs: Int = 200, checks: String = "[]") throws -> Manifest {
+    func manifest(_ greeting: String, restartDelayMs: Int = 200, checks: String = "[]", count: Int = 1) throws -> Manifest {
         try Manifest.parse(
             Data(
                 """
-                {"deployment":{"key":"\(key)"},"agents":[{"id":"httpd","image":"\(PodmanService.testImage)",
+                {"deployment":{"key":"\(key)"},"agents":[{"id":"httpd","image":"\(PodmanService.testImage)","count":\(count),
                  "args":["httpd","-f","-p","8080","-h","/www"],"env":{"GREETING":"\(greeting)"},
                  "ports":[{"name":"http","container_port":8080}],"health_checks":\(checks),
                  "lifecycle":{"grace_period_ms":2000}}],
-                 "policies":{"restart":{"attempts":5,"interval_ms":60000,"delay_ms":\(restartDelayMs),"delay_function":"constant"}}}
+                 "policies":{"restart":{"attempts":5,"interval_ms":60000,"delay_ms":\(restartDelayMs),"delay_function":"constant"},
+                  "update":{"min_healthy_ms":200,"healthy_deadline_ms":5000,"progress_deadline_ms":10000}}}
                 """.utf8))
     }
 
@@ -91,6 +92,37 @@ struct AgentHarness {
         }
         Issue.record("timed out after \(seconds) s waiting until \(what)")
         throw CancellationError()
+    }
+
+    /// podman's own record of container events for this deployment: (action, instance, spec hash, time ns).
+    func podmanEvents() async throws -> [(action: String, instance: String, hash: String, at: Int64)] {
+        let podman = try #require(ChildProcess.find("podman"))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("mn-events-\(UUID().uuidString.prefix(6))").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let events = try ChildProcess(
+            executable: podman,
+            arguments: ["events", "--stream=false", "--since", "5m", "--filter", "label=mn.deployment.key=\(key)", "--format", "json"],
+            logFile: file)
+        #expect(await events.exit() == 0)
+        // The CLI's JSON: {"Status":"create","Time":"2026-11-23T08:43:00.511022535Z","Attributes":{labels…}}
+        struct Event: Decodable {
+            let Status: String
+            let Time: String
+            let Attributes: [String: String]?
+        }
+        func nanoseconds(_ time: String) -> Int64 {
+            let parts = time.dropLast().split(separator: ".")
+            let formatter = ISO8601DateFormatter()
+            let seconds = Int64(formatter.date(from: String(parts[0]) + "Z")?.timeIntervalSince1970 ?? 0)
+            let fraction = parts.count > 1 ? Int64(String(parts[1]).padding(toLength: 9, withPad: "0", startingAt: 0)) ?? 0 : 0
+            return seconds * 1_000_000_000 + fraction
+        }
+        let lines = (try String(contentsOfFile: file, encoding: .utf8)).split(separator: "\n")
+        return lines.compactMap { line in
+            guard let event = try? JSONDecoder().decode(Event.self, from: Data(line.utf8)) else { return nil }
+            let labels = event.Attributes ?? [:]
+            return (event.Status, labels["mn.instance"] ?? "", labels["mn.spec-hash"] ?? "", nanoseconds(event.Time))
+        }
     }
 
     /// One running container of the deployment with `specHash`, reported in Redis with its id.
@@ -257,8 +289,8 @@ extension RealProcesses {
                 "bad", checks: #"[{"kind":"http","port":8080,"path":"/missing","interval_ms":500,"timeout_ms":500}]"#)
             _ = try await harness.store.apply(bad, to: harness.node, at: .now())
             try await harness.eventually("the failing check is reported") {
-                let instance = try await harness.store.report(of: harness.node)?.instances.first
-                return instance?.version == 2 && instance?.health == .unhealthy
+                let instance = try await harness.store.report(of: harness.node)?.instances.first { $0.version == 2 }
+                return instance?.health == .unhealthy
             }
         }
     }
@@ -289,6 +321,37 @@ extension RealProcesses {
             try await harness.eventually("resumed: the container runs again") {
                 try await harness.containers().map(\.state) == [.running]
             }
+        }
+    }
+
+    @Test("rolling v1 to v2, max_parallel 1: each new container starts before its old one stops, one batch at a time")
+    func rollingUpdate() async throws {
+        try await AgentHarness.with { harness in
+            _ = await harness.runAgent()
+            let v1 = try harness.manifest("v1", count: 2), v2 = try harness.manifest("v2", count: 2)
+            let key = DeploymentKey(harness.key)
+            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+            try await harness.eventually("v1 runs") { try await harness.store.deployment(key)?.status == .running }
+            _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+            try await harness.eventually("v2 rolled out") {
+                let record = try await harness.store.deployment(key)
+                return record?.status == .running && record?.rollbackTarget == 2
+            }
+            let containers = try await harness.containers()
+            #expect(containers.count == 2 && containers.allSatisfy { $0.specHash == v2.agents[0].specHash && $0.state == .running })
+
+            let events = try await harness.podmanEvents()
+            let (old, new) = (v1.agents[0].specHash.rawValue, v2.agents[0].specHash.rawValue)
+            func first(_ action: String, _ instance: String, _ hash: String) -> Int64? {
+                events.first { $0.action == action && $0.instance == instance && $0.hash == hash }?.at
+            }
+            for index in ["0", "1"] {
+                let created = try #require(first("create", index, new)), removed = try #require(first("remove", index, old))
+                #expect(created < removed, "instance \(index): the new container must start before the old one stops")
+            }
+            let secondBatch = try #require(first("create", "1", new)), firstBatch = try #require(first("create", "0", new))
+            #expect(secondBatch - firstBatch >= 200_000_000, "the second batch waits for the first to be healthy for min_healthy_ms")
+            #expect(try await harness.store.deployment(key)?.events.contains { $0.message == "version 2 rolled out" } == true)
         }
     }
 

@@ -122,6 +122,20 @@ struct RolloutPlannerTests {
         #expect(first.requeueAt == t0.adding(ms: 5_000), "the healthy deadline is the next thing to check")
     }
 
+    @Test("units that publish a host port are replaced in place, one batch at a time")
+    func hostPortsReplaceInPlace() {
+        var from = rollingManifest(image: "web:1", count: 2, maxParallel: 1, minHealthyMs: 0, healthyDeadlineMs: 5_000, progressDeadlineMs: 9_000)
+        from.agents[0].ports = [PortMapping(name: "http", containerPort: 80, hostPort: 18080)]
+        from.agents[0].count = 1
+        var to = from
+        to.agents[0].workload = .image("web:2")
+        let plan = RolloutPlanner.plan(
+            .init(
+                from: .init(version: 1, manifest: from), to: .init(version: 2, manifest: to), state: RolloutState(target: 2, now: t0),
+                instances: [], now: t0))
+        #expect(plan.desired.filter { $0.id.agent == "web" }.map(\.version) == [2], "the old makes way for the new on the same port")
+    }
+
     @Test("a new instance that never becomes healthy fails the rollout at the healthy deadline, not later")
     func healthyDeadlineFires() {
         let from = rollingManifest(image: "web:1", count: 2, maxParallel: 1, minHealthyMs: 500, healthyDeadlineMs: 3_000, progressDeadlineMs: 10_000)

@@ -105,8 +105,8 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let resync = Timestamp.now().adding(ms: settings.resyncIntervalMs)
         for _ in 0..<settings.maxPassesInARow {
             do {
-                guard let (plan, nextCheck) = try await pass() else { return resync }
-                if plan.actions.isEmpty { return [resync, plan.requeueAt, nextCheck].compactMap { $0 }.min() ?? resync }
+                guard let (plan, nextWake) = try await pass() else { return resync }
+                if plan.actions.isEmpty { return [resync, plan.requeueAt, nextWake].compactMap { $0 }.min() ?? resync }
             } catch {
                 logger.error("reconcile pass failed; retrying at the next wake-up", metadata: ["error": "\(error)"])
                 notifier.notify(["STATUS=pass failed: \(error)"])
@@ -116,10 +116,11 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         return resync
     }
 
-    /// One pass: read, observe, decide, act, check health, report. Returns the plan and when
-    /// the next health check is due, or `nil` if it chose not to act.
-    func pass() async throws -> (NodePlan, nextCheck: Timestamp?)? {
-        let desiredState = try await desiredInstances()
+    /// One pass: read, observe, decide (rollouts, then the node), act, check health, report,
+    /// and record how each deployment stands. Returns the plan and the next time a health
+    /// check or a rollout needs a look, or `nil` if it chose not to act.
+    func pass() async throws -> (NodePlan, nextWake: Timestamp?)? {
+        let desiredState = try await desiredState(now: .now(), lastStatuses: await state.lastStatuses)
         let desired = desiredState?.instances
         let observed = try await runtime.listManaged()
         guard let desired else {
@@ -143,16 +144,18 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let plan = NodeReconciler.reconcile(
             .init(
                 node: settings.node, desired: desired, observed: observed, records: await state.records ?? [],
-                frozen: desiredState?.paused ?? [], now: now))
+                frozen: desiredState?.frozen ?? [], now: now))
         var (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         for outcome in outcomes { log(outcome) }
         let nextCheck = await checkHealth(of: &executed, desired: desired, now: now)
         await state.setRecords(executed.records)
+        await state.setLastStatuses(executed.instances)
         await state.passFinished(at: now)
+        try await recordDeployments(desiredState, statuses: executed.instances, now: now)
         try await store.write(NodeReport(node: settings.node, at: now, instances: executed.instances, records: executed.records))
         let running = executed.instances.filter { $0.phase == .running }.count
         notifier.notify(["READY=1", "STATUS=\(running) of \(executed.instances.count) instances running"])
-        return (executed, nextCheck)
+        return (executed, [nextCheck, desiredState?.requeueAt].compactMap { $0 }.min())
     }
 
     /// Runs the due health checks of running instances and records each one's health in
@@ -174,21 +177,98 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         return next
     }
 
-    /// The instances this node should run and the deployments that are paused, or `nil`
-    /// when Redis holds no desired state for it (a fresh or wiped Redis is no reason to stop anything). Any unreadable part fails
-    /// the pass: a partial desired state would stop containers that should keep running.
-    func desiredInstances() async throws -> (instances: [DesiredInstance], paused: Set<DeploymentKey>)? {
-        guard let versions = try await store.desiredVersions(on: settings.node) else { return nil }
+    /// What this node should run, per deployment.
+    struct DesiredState {
         var instances: [DesiredInstance] = []
-        var paused: Set<DeploymentKey> = []
+        /// Paused deployments, and those whose rolling update failed: no actions.
+        var frozen: Set<DeploymentKey> = []
+        /// Deployments in a rolling update, with the version and the planner's decision.
+        var rollouts: [DeploymentKey: (version: Int, plan: RolloutPlanner.Plan)] = [:]
+        /// Deployments placed directly (first version, steady state, or no rolling strategy).
+        var direct: [DeploymentKey: (version: Int, signal: UpdatePolicy.HealthSignal)] = [:]
+        /// When a rollout needs a look even if nothing changes.
+        var requeueAt: Timestamp?
+    }
+
+    /// The instances this node should run, or `nil` when Redis holds no desired state for it
+    /// (a fresh or wiped Redis is no reason to stop anything). Any unreadable part fails the
+    /// pass: a partial desired state would stop containers that should keep running.
+    func desiredState(now: Timestamp, lastStatuses: [InstanceStatus]) async throws -> DesiredState? {
+        guard let versions = try await store.desiredVersions(on: settings.node) else { return nil }
+        var result = DesiredState()
         for (key, number) in versions.sorted(by: { $0.key < $1.key }) {
-            guard let deployment = try await store.deployment(key), let version = deployment.version(number) else {
+            guard let deployment = try await store.deployment(key), let target = deployment.version(number) else {
                 throw StoreError("node \(settings.node) should run \(key) version \(number), which the store does not have")
             }
-            instances += version.manifest.desiredInstances(version: number)
-            if deployment.status == .paused { paused.insert(key) }
+            let policy = target.manifest.policies.update
+            let failedRollout = deployment.status == .failed && deployment.rollout?.target == number
+            if deployment.status == .paused || failedRollout { result.frozen.insert(key) }
+            if let stableNumber = deployment.rollbackTarget, stableNumber != number, let stable = deployment.version(stableNumber),
+                policy.strategy == .rolling
+            {
+                let rolloutState = deployment.rollout.flatMap { $0.target == number ? $0 : nil } ?? RolloutState(target: number, now: now)
+                let plan = RolloutPlanner.plan(
+                    .init(
+                        from: VersionedManifest(version: stableNumber, manifest: stable.manifest),
+                        to: VersionedManifest(version: number, manifest: target.manifest), state: rolloutState,
+                        instances: lastStatuses.filter { $0.id.key == key }, now: now))
+                result.instances += plan.desired
+                result.rollouts[key] = (number, plan)
+                if let at = plan.requeueAt { result.requeueAt = min(result.requeueAt ?? at, at) }
+            } else {
+                result.instances += target.manifest.desiredInstances(version: number)
+                result.direct[key] = (number, policy.healthCheck)
+            }
         }
-        return (instances, paused)
+        return result
+    }
+
+    /// Records each deployment's standing: rollout progress, success (the version becomes the
+    /// rollback target) or failure, and Running once every instance of a direct deployment is
+    /// up. Writes only what changed.
+    private func recordDeployments(_ desired: DesiredState?, statuses: [InstanceStatus], now: Timestamp) async throws {
+        guard let desired else { return }
+        for (key, rollout) in desired.rollouts.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
+            let (version, plan) = (rollout.version, rollout.plan)
+            try await store.updateRecord(key) { deployment in
+                switch plan.outcome {
+                case .progressing:
+                    guard deployment.status != .deploying || deployment.rollout != plan.state else { return false }
+                    if deployment.rollout?.target != version {
+                        deployment.record(DeploymentEvent(at: now, version: version, message: "rolling update to version \(version) started"))
+                    }
+                    deployment.status = .deploying
+                    deployment.rollout = plan.state
+                case .succeeded:
+                    deployment.status = .running
+                    deployment.rollbackTarget = version
+                    deployment.rollout = nil
+                    deployment.record(DeploymentEvent(at: now, version: version, message: "version \(version) rolled out"))
+                case .failed(let reason):
+                    deployment.status = .failed
+                    deployment.rollout = plan.state
+                    deployment.record(DeploymentEvent(at: now, version: version, message: "rolling update failed: \(reason)"))
+                }
+                return true
+            }
+        }
+        for (key, direct) in desired.direct.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
+            let mine = statuses.filter { $0.id.key == key }
+            let up = !mine.isEmpty && mine.allSatisfy { $0.version == direct.version && RolloutPlanner.isHealthy($0, signal: direct.signal) }
+            try await store.updateRecord(key) { deployment in
+                guard deployment.status != .paused, deployment.status != .failed else { return false }
+                if up {
+                    guard deployment.status != .running || deployment.rollbackTarget != direct.version else { return false }
+                    deployment.status = .running
+                    deployment.rollbackTarget = direct.version
+                    deployment.record(DeploymentEvent(at: now, version: direct.version, message: "version \(direct.version) running"))
+                    return true
+                }
+                guard deployment.status != .deploying else { return false }
+                deployment.status = .deploying
+                return true
+            }
+        }
     }
 
     private func log(_ outcome: ActionOutcome) {
@@ -208,10 +288,13 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     }
 }
 
-/// The agent's memory between passes: the restart records, and when a pass last finished.
+/// The agent's memory between passes: the restart records, what the last pass saw, and
+/// when a pass last finished.
 actor AgentState {
     private(set) var records: [InstanceRecord]?
+    private(set) var lastStatuses: [InstanceStatus] = []
     private(set) var lastPassAt: Timestamp?
     func setRecords(_ records: [InstanceRecord]) { self.records = records }
+    func setLastStatuses(_ statuses: [InstanceStatus]) { lastStatuses = statuses }
     func passFinished(at time: Timestamp) { lastPassAt = time }
 }

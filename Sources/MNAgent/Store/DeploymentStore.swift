@@ -133,6 +133,18 @@ public struct DeploymentStore: Sendable {
         }
     }
 
+    /// Changes a deployment's record with `update` (in a transaction, retried if the record
+    /// changed meanwhile); writes and announces nothing when `update` returns false.
+    @discardableResult
+    public func updateRecord(_ key: DeploymentKey, _ update: @Sendable @escaping (inout Deployment) -> Bool) async throws -> Bool {
+        let recordKey = StoreKeys.deployment(key)
+        return try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
+            guard var deployment = try Self.decodeRecord(replies[0]), update(&deployment) else { return .skip(false) }
+            deployment.revision += 1
+            return .write([["SET", recordKey, try Self.encode(deployment)]], true)
+        }
+    }
+
     /// One deployment's record, if it exists.
     public func deployment(_ key: DeploymentKey) async throws -> Deployment? {
         try Self.decodeRecord(try await redis.run("GET", StoreKeys.deployment(key)))
