@@ -27,6 +27,11 @@ public enum VersionSource: Hashable, Sendable, Codable {
     case rollback(from: Int, reason: String)
 }
 
+extension VersionSource {
+    /// The reason prefix of a rollback made automatically after a failed update.
+    public static let autoRevertPrefix = "auto-revert: "
+}
+
 /// One immutable version of a deployment's manifest.
 public struct DeploymentVersion: Hashable, Sendable, Codable {
     /// 1 for the first version, then one more for each.
@@ -36,6 +41,12 @@ public struct DeploymentVersion: Hashable, Sendable, Codable {
     public let contentHash: SpecHash
     public let createdAt: Timestamp
     public let source: VersionSource
+
+    /// Whether this version was made by an automatic revert (and so is never reverted itself).
+    public var isAutoRevert: Bool {
+        if case .rollback(_, let reason) = source { return reason.hasPrefix(VersionSource.autoRevertPrefix) }
+        return false
+    }
 
     enum CodingKeys: String, CodingKey {
         case number, manifest, source

@@ -45,7 +45,10 @@ struct AgentHarness {
         await redis.destroy()
     }
 
-    func manifest(_ greeting: String, restartDelayMs: Int = 200, checks: String = "[]", count: Int = 1) throws -> Manifest {
+    func manifest(
+        _ greeting: String, restartDelayMs: Int = 200, checks: String = "[]", count: Int = 1, healthyDeadlineMs: Int = 5_000,
+        autoRevert: Bool = false
+    ) throws -> Manifest {
         try Manifest.parse(
             Data(
                 """
@@ -54,7 +57,8 @@ struct AgentHarness {
                  "ports":[{"name":"http","container_port":8080}],"health_checks":\(checks),
                  "lifecycle":{"grace_period_ms":2000}}],
                  "policies":{"restart":{"attempts":5,"interval_ms":60000,"delay_ms":\(restartDelayMs),"delay_function":"constant"},
-                  "update":{"min_healthy_ms":200,"healthy_deadline_ms":5000,"progress_deadline_ms":10000}}}
+                  "update":{"min_healthy_ms":200,"healthy_deadline_ms":\(healthyDeadlineMs),"progress_deadline_ms":10000,
+                    "auto_revert":\(autoRevert)}}}
                 """.utf8))
     }
 
@@ -352,6 +356,32 @@ extension RealProcesses {
             let secondBatch = try #require(first("create", "1", new)), firstBatch = try #require(first("create", "0", new))
             #expect(secondBatch - firstBatch >= 200_000_000, "the second batch waits for the first to be healthy for min_healthy_ms")
             #expect(try await harness.store.deployment(key)?.events.contains { $0.message == "version 2 rolled out" } == true)
+        }
+    }
+
+    @Test("auto_revert: v2 never becomes healthy, the rollout fails at its deadline and v1's spec returns as version 3")
+    func autoRevert() async throws {
+        try await AgentHarness.with { harness in
+            _ = await harness.runAgent()
+            let key = DeploymentKey(harness.key)
+            let good = #"[{"kind":"http","port":8080,"path":"/","interval_ms":200,"timeout_ms":150}]"#
+            let bad = #"[{"kind":"http","port":8080,"path":"/missing","interval_ms":200,"timeout_ms":150}]"#
+            let v1 = try harness.manifest("v1", checks: good, healthyDeadlineMs: 1_000, autoRevert: true)
+            let v2 = try harness.manifest("v2", checks: bad, healthyDeadlineMs: 1_000, autoRevert: true)
+            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+            try await harness.eventually("v1 runs") { try await harness.store.deployment(key)?.status == .running }
+            _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+            try await harness.eventually("reverted") { try await harness.store.deployment(key)?.status == .rolledBack }
+            let record = try #require(try await harness.store.deployment(key))
+            #expect(record.versions.map(\.number) == [1, 2, 3], "history is appended, not rewritten")
+            #expect(record.versions[2].manifest == record.versions[0].manifest)
+            #expect(record.versions[2].isAutoRevert)
+            #expect(record.rollbackTarget == 3)
+            #expect(record.events.contains { $0.message.hasPrefix("rolling update failed: ") && $0.message.contains("healthy_deadline_ms") })
+            try await harness.eventually("only v1's spec runs") {
+                let all = try await harness.containers()
+                return all.count == 1 && all[0].specHash == v1.agents[0].specHash && all[0].state == .running
+            }
         }
     }
 

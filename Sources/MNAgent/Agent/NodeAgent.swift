@@ -162,11 +162,14 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     /// `plan`; returns when the next check is due.
     private func checkHealth(of plan: inout NodePlan, desired: [DesiredInstance], now: Timestamp) async -> Timestamp? {
         guard let health else { return nil }
-        var checks: [InstanceID: [HealthCheck]] = [:]
-        for instance in desired where !instance.spec.healthChecks.isEmpty { checks[instance.id] = instance.spec.healthChecks }
+        // By slot: during a rollout one instance has an old and a new spec, each with its own checks.
+        var checks: [String: [HealthCheck]] = [:]
+        for instance in desired where !instance.spec.healthChecks.isEmpty {
+            checks["\(instance.id)#\(instance.specHash)"] = instance.spec.healthChecks
+        }
         var running: [ContainerID: [HealthCheck]] = [:]
         for status in plan.instances where status.phase == .running {
-            if let container = status.container, let instanceChecks = checks[status.id] { running[container] = instanceChecks }
+            if let container = status.container, let slotChecks = checks["\(status.id)#\(status.specHash)"] { running[container] = slotChecks }
         }
         let (verdicts, next) = await health.update(running: running, now: now)
         for index in plan.instances.indices {
@@ -240,7 +243,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                     deployment.status = .deploying
                     deployment.rollout = plan.state
                 case .succeeded:
-                    deployment.status = .running
+                    deployment.status = deployment.version(version)?.isAutoRevert == true ? .rolledBack : .running
                     deployment.rollbackTarget = version
                     deployment.rollout = nil
                     deployment.record(DeploymentEvent(at: now, version: version, message: "version \(version) rolled out"))
@@ -251,6 +254,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 }
                 return true
             }
+            if case .failed(let reason) = plan.outcome { try await autoRevert(key, failedVersion: version, reason: reason, at: now) }
         }
         for (key, direct) in desired.direct.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
             let mine = statuses.filter { $0.id.key == key }
@@ -258,7 +262,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             try await store.updateRecord(key) { deployment in
                 guard deployment.status != .paused, deployment.status != .failed else { return false }
                 if up {
-                    guard deployment.status != .running || deployment.rollbackTarget != direct.version else { return false }
+                    // Running and RolledBack are both settled on this version: nothing to record.
+                    let settled = deployment.status == .running || deployment.status == .rolledBack
+                    guard !settled || deployment.rollbackTarget != direct.version else { return false }
                     deployment.status = .running
                     deployment.rollbackTarget = direct.version
                     deployment.record(DeploymentEvent(at: now, version: direct.version, message: "version \(direct.version) running"))
@@ -269,6 +275,18 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 return true
             }
         }
+    }
+
+    /// With `auto_revert`, a failed rolling update is followed at once by a new version copied
+    /// from the last stable one (history is appended, never rewritten). A version that is itself
+    /// an automatic revert is never reverted again, so there is no loop.
+    private func autoRevert(_ key: DeploymentKey, failedVersion: Int, reason: String, at now: Timestamp) async throws {
+        guard let deployment = try await store.deployment(key), let failed = deployment.version(failedVersion),
+            failed.manifest.policies.update.autoRevert, !failed.isAutoRevert, let stable = deployment.rollbackTarget,
+            deployment.latest.number == failedVersion
+        else { return }
+        let revert = try await store.rollback(key, to: stable, reason: "\(VersionSource.autoRevertPrefix)\(reason)", on: settings.node, at: now)
+        logger.warning("rolling update of \(key) to version \(failedVersion) failed (\(reason)); reverting to version \(stable) as version \(revert.version)")
     }
 
     private func log(_ outcome: ActionOutcome) {
