@@ -100,6 +100,12 @@ pause_resume_fail() {
         [ "$("$mnctl" deployment fail web --reason "candidate failed health checks" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" = "failed" ]
 }
 check "mnctl deployment pause, resume and fail change the status (and refuse a second pause)" pause_resume_fail
+promote_without_canary_is_refused() {
+    local out status=0
+    out="$("$mnctl" deployment promote web 2>&1)" || status=$?
+    [ "$status" -eq 1 ] && grep -q "has no canary update in progress; nothing to promote" <<<"$out"
+}
+check "mnctl deployment promote refuses when no canary waits, saying why" promote_without_canary_is_refused
 
 echo "$((swift_tests + passed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -12,6 +12,8 @@ public struct RolloutState: Hashable, Sendable, Codable {
     public var healthySince: [String: Timestamp]
     /// Units that finished: the new instance stayed healthy for `min_healthy_ms`.
     public var done: Set<String>
+    /// When the canaries were promoted (canary strategy), by an operator or `auto_promote`.
+    public var promotedAt: Timestamp?
 
     /// A fresh rollout to `target`, starting at `now`.
     public init(target: Int, now: Timestamp) {
@@ -21,6 +23,7 @@ public struct RolloutState: Hashable, Sendable, Codable {
         self.placedAt = [:]
         self.healthySince = [:]
         self.done = []
+        self.promotedAt = nil
     }
 
     enum CodingKeys: String, CodingKey {
@@ -29,5 +32,6 @@ public struct RolloutState: Hashable, Sendable, Codable {
         case lastProgressAt = "last_progress_at"
         case placedAt = "placed_at"
         case healthySince = "healthy_since"
+        case promotedAt = "promoted_at"
     }
 }

@@ -14,16 +14,17 @@ public struct VersionedManifest: Hashable, Sendable {
 
 /// Where a rolling update stands after a decision.
 public enum RolloutOutcome: Hashable, Sendable {
-    /// Still going; `waitingFor` says on what, `deadline` when it fails if nothing changes.
-    case progressing(waitingFor: String, deadline: Timestamp)
+    /// Still going; `waitingFor` says on what, `deadline` when it fails if nothing changes
+    /// (none while healthy canaries wait for promotion).
+    case progressing(waitingFor: String, deadline: Timestamp?)
     /// Every changed unit runs the new version, healthy.
     case succeeded
     /// A deadline fired or an instance could not become healthy.
     case failed(reason: String)
 }
 
-/// Decides the next step of a rolling update: which instances (old, new, or both side by
-/// side) each unit should run. Pure: time is an input, the same input gives the same plan.
+/// Decides the next step of a rolling or canary update: which instances (old, new, or both
+/// side by side) each unit should run. Pure: time is an input, the same input gives the same plan.
 ///
 /// Units are (agent, index). A unit whose spec did not change keeps its container; new
 /// units are placed at once; removed ones are dropped. Changed units go in batches of at most
@@ -91,10 +92,22 @@ public enum RolloutPlanner {
             }
         }
 
+        // Canary: the first `canary` changed units go first, beside the old; the rest wait for
+        // promotion (by an operator, or at once with auto_promote once the canaries are healthy).
+        let canaries = policy.strategy == .canary ? Array(changed.prefix(policy.canary)) : []
+        let awaitingPromotion = !canaries.isEmpty && state.promotedAt == nil
+        if awaitingPromotion && canaries.allSatisfy(state.done.contains) && policy.autoPromote {
+            state.promotedAt = now
+            state.lastProgressAt = now
+        }
+        let promoted = canaries.isEmpty || state.promotedAt != nil
+        let eligible = promoted ? changed : canaries
+
         // The batch in flight: placed, not done. Start the next batch only when it is empty.
         var inFlight = changed.filter { state.placedAt[$0] != nil && !state.done.contains($0) }
         if inFlight.isEmpty {
-            for key in changed where !state.done.contains(key) && state.placedAt[key] == nil && inFlight.count < policy.maxParallel {
+            let width = promoted ? policy.maxParallel : canaries.count
+            for key in eligible where !state.done.contains(key) && state.placedAt[key] == nil && inFlight.count < width {
                 state.placedAt[key] = now
                 inFlight.append(key)
             }
@@ -106,11 +119,17 @@ public enum RolloutPlanner {
         for (key, instance) in newInstances {
             if changed.contains(key) {
                 // Side by side unless both publish a host port: then the old makes way (it is
-                // stopped by id, then the new started), still one batch at a time.
-                if !state.done.contains(key), let old = oldInstances[key], state.placedAt[key] == nil || canRunSideBySide(old, instance) {
+                // stopped by id, then the new started), still one batch at a time. Canaries keep
+                // their old instance until promotion.
+                let keepOld = !state.done.contains(key) || (!promoted && canaries.contains(key))
+                if keepOld, let old = oldInstances[key], state.placedAt[key] == nil || canRunSideBySide(old, instance) {
                     desired.append(old)
                 }
-                if state.placedAt[key] != nil { desired.append(instance) }
+                if state.placedAt[key] != nil {
+                    var placed = instance
+                    if !promoted { placed.role = .canary }
+                    desired.append(placed)
+                }
             } else {
                 desired.append(instance)
             }
@@ -134,8 +153,15 @@ public enum RolloutPlanner {
                 requeue.append(deadline)
             }
         }
-        if changed.allSatisfy(state.done.contains) {
+        if changed.allSatisfy(state.done.contains) && promoted {
             return Plan(desired: desired, state: state, outcome: .succeeded, requeueAt: nil)
+        }
+        if awaitingPromotion && canaries.allSatisfy(state.done.contains) {
+            // Healthy canaries wait for a person: no deadline runs against them.
+            return Plan(
+                desired: desired, state: state,
+                outcome: .progressing(waitingFor: "promotion of \(canaries.count) healthy canar\(canaries.count == 1 ? "y" : "ies")", deadline: nil),
+                requeueAt: requeue.min())
         }
         let progressDeadline = state.lastProgressAt.adding(ms: Int64(policy.progressDeadlineMs))
         if now >= progressDeadline {

@@ -7,6 +7,6 @@ struct DeploymentCommand: AsyncParsableCommand {
         abstract: "Inspect deployments: their versions, instances and events.",
         subcommands: [
             DeploymentDeployCommand.self, DeploymentListCommand.self, DeploymentStatusCommand.self, DeploymentRollbackCommand.self,
-            DeploymentPauseCommand.self, DeploymentResumeCommand.self, DeploymentFailCommand.self,
+            DeploymentPromoteCommand.self, DeploymentPauseCommand.self, DeploymentResumeCommand.self, DeploymentFailCommand.self,
         ])
 }

@@ -47,7 +47,7 @@ struct AgentHarness {
 
     func manifest(
         _ greeting: String, restartDelayMs: Int = 200, checks: String = "[]", count: Int = 1, healthyDeadlineMs: Int = 5_000,
-        autoRevert: Bool = false
+        autoRevert: Bool = false, canary: Int = 0
     ) throws -> Manifest {
         try Manifest.parse(
             Data(
@@ -58,7 +58,7 @@ struct AgentHarness {
                  "lifecycle":{"grace_period_ms":2000}}],
                  "policies":{"restart":{"attempts":5,"interval_ms":60000,"delay_ms":\(restartDelayMs),"delay_function":"constant"},
                   "update":{"min_healthy_ms":200,"healthy_deadline_ms":\(healthyDeadlineMs),"progress_deadline_ms":10000,
-                    "auto_revert":\(autoRevert)}}}
+                    "auto_revert":\(autoRevert)\(canary > 0 ? #","strategy":"canary","canary":\#(canary)"# : "")}}}
                 """.utf8))
     }
 
@@ -381,6 +381,35 @@ extension RealProcesses {
             try await harness.eventually("only v1's spec runs") {
                 let all = try await harness.containers()
                 return all.count == 1 && all[0].specHash == v1.agents[0].specHash && all[0].state == .running
+            }
+        }
+    }
+
+    @Test("canary v1 to v2: one canary beside the old until promote, then the rest follows and the old retires")
+    func canaryPromote() async throws {
+        try await AgentHarness.with { harness in
+            _ = await harness.runAgent()
+            let key = DeploymentKey(harness.key)
+            let v1 = try harness.manifest("v1", count: 2), v2 = try harness.manifest("v2", count: 2, canary: 1)
+            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+            try await harness.eventually("v1 runs") { try await harness.store.deployment(key)?.status == .running }
+            _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+            try await harness.eventually("the canary is healthy and waits") {
+                try await harness.store.deployment(key)?.rollout?.done.contains("httpd/0") == true
+            }
+            let waiting = try await harness.containers()
+            #expect(waiting.filter { $0.specHash == v1.agents[0].specHash }.count == 2, "both old instances still run")
+            #expect(waiting.filter { $0.specHash == v2.agents[0].specHash }.map { $0.labels[ContainerLabel.role] } == ["canary"])
+            #expect(try await harness.store.deployment(key)?.status == .deploying)
+
+            try await harness.store.promote(key, at: .now())
+            try await harness.eventually("v2 rolled out") {
+                let record = try await harness.store.deployment(key)
+                return record?.status == .running && record?.rollbackTarget == 2
+            }
+            try await harness.eventually("only v2 runs") {
+                let all = try await harness.containers()
+                return all.count == 2 && all.allSatisfy { $0.specHash == v2.agents[0].specHash && $0.state == .running }
             }
         }
     }

@@ -136,6 +136,57 @@ struct RolloutPlannerTests {
         #expect(plan.desired.filter { $0.id.agent == "web" }.map(\.version) == [2], "the old makes way for the new on the same port")
     }
 
+    @Test("canary: canaries beside the old, then a wait for promotion with no deadline, then batches; auto_promote goes on alone")
+    func canary() {
+        var from = rollingManifest(image: "web:1", count: 3, maxParallel: 1, minHealthyMs: 0, healthyDeadlineMs: 5_000, progressDeadlineMs: 9_000)
+        from.policies.update.strategy = .canary
+        from.policies.update.canary = 1
+        var to = from
+        to.agents[0].workload = .image("web:2")
+        let versions = (VersionedManifest(version: 1, manifest: from), VersionedManifest(version: 2, manifest: to))
+        func healthy(_ desired: [DesiredInstance]) -> [InstanceStatus] {
+            desired.map { InstanceStatus(id: $0.id, version: $0.version, specHash: $0.specHash, phase: .running, health: .healthy) }
+        }
+        var state = RolloutState(target: 2, now: t0)
+        var plan = RolloutPlanner.plan(.init(from: versions.0, to: versions.1, state: state, instances: [], now: t0))
+        let canaries = plan.desired.filter { $0.id.agent == "web" && $0.version == 2 }
+        #expect(canaries.map(\.id.index) == [0] && canaries.allSatisfy { $0.role == .canary })
+        #expect(plan.desired.filter { $0.id.agent == "web" && $0.version == 1 }.count == 3, "every old instance stays")
+
+        // Long after the progress deadline, healthy canaries still just wait for a person.
+        let muchLater = t0.adding(ms: 600_000)
+        plan = RolloutPlanner.plan(.init(from: versions.0, to: versions.1, state: plan.state, instances: healthy(plan.desired), now: muchLater))
+        guard case .progressing(let waitingFor, nil) = plan.outcome else {
+            Issue.record("expected to wait for promotion, got \(plan.outcome)")
+            return
+        }
+        #expect(waitingFor.contains("promotion"))
+        #expect(plan.desired.filter { $0.id.agent == "web" && $0.version == 1 }.count == 3, "still no old instance retired")
+
+        state = plan.state
+        state.promotedAt = muchLater
+        state.lastProgressAt = muchLater
+        var now = muchLater
+        var statuses = healthy(plan.desired)
+        for _ in 0..<10 {
+            plan = RolloutPlanner.plan(.init(from: versions.0, to: versions.1, state: state, instances: statuses, now: now))
+            state = plan.state
+            statuses = healthy(plan.desired)
+            if plan.outcome == .succeeded { break }
+            now = now.adding(ms: 10)
+        }
+        #expect(plan.outcome == .succeeded)
+        #expect(plan.desired.filter { $0.id.agent == "web" }.allSatisfy { $0.version == 2 && $0.role == .primary })
+
+        var automatic = to
+        automatic.policies.update.autoPromote = true
+        var auto = RolloutPlanner.plan(
+            .init(from: versions.0, to: .init(version: 2, manifest: automatic), state: RolloutState(target: 2, now: t0), instances: [], now: t0))
+        auto = RolloutPlanner.plan(
+            .init(from: versions.0, to: .init(version: 2, manifest: automatic), state: auto.state, instances: healthy(auto.desired), now: t0))
+        #expect(auto.state.promotedAt == t0, "auto_promote promotes healthy canaries by itself")
+    }
+
     @Test("a new instance that never becomes healthy fails the rollout at the healthy deadline, not later")
     func healthyDeadlineFires() {
         let from = rollingManifest(image: "web:1", count: 2, maxParallel: 1, minHealthyMs: 500, healthyDeadlineMs: 3_000, progressDeadlineMs: 10_000)

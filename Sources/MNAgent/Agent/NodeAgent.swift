@@ -207,7 +207,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             let failedRollout = deployment.status == .failed && deployment.rollout?.target == number
             if deployment.status == .paused || failedRollout { result.frozen.insert(key) }
             if let stableNumber = deployment.rollbackTarget, stableNumber != number, let stable = deployment.version(stableNumber),
-                policy.strategy == .rolling
+                policy.strategy == .rolling || policy.strategy == .canary
             {
                 let rolloutState = deployment.rollout.flatMap { $0.target == number ? $0 : nil } ?? RolloutState(target: number, now: now)
                 let plan = RolloutPlanner.plan(

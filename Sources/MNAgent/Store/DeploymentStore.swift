@@ -133,6 +133,28 @@ public struct DeploymentStore: Sendable {
         }
     }
 
+    /// Promotes the healthy canaries of a canary update: the rest of the units follow in
+    /// batches and the old version is retired.
+    /// - Throws: ``StoreError`` if there is no canary update waiting for promotion.
+    public func promote(_ key: DeploymentKey, at now: Timestamp) async throws {
+        let recordKey = StoreKeys.deployment(key)
+        try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
+            guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
+            guard var rollout = deployment.rollout, deployment.status == .deploying || deployment.status == .paused,
+                let target = deployment.version(rollout.target), target.manifest.policies.update.strategy == .canary
+            else {
+                throw StoreError("deployment '\(key)' has no canary update in progress; nothing to promote")
+            }
+            guard rollout.promotedAt == nil else { throw StoreError("version \(rollout.target) of '\(key)' is already promoted") }
+            rollout.promotedAt = now
+            rollout.lastProgressAt = now
+            deployment.rollout = rollout
+            deployment.record(DeploymentEvent(at: now, version: rollout.target, message: "canaries promoted"))
+            deployment.revision += 1
+            return .write([["SET", recordKey, try Self.encode(deployment)], ["PUBLISH", StoreKeys.changes, key.rawValue]], ())
+        }
+    }
+
     /// Changes a deployment's record with `update` (in a transaction, retried if the record
     /// changed meanwhile); writes and announces nothing when `update` returns false.
     @discardableResult
