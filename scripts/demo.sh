@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The mn demo on this machine: installs what it needs, starts mnagent (which starts a local
 # redis-server and podman service in the state directory), then deploys v1 of a small
-# busybox httpd service, updates it to v2, rolls back to v1's manifest, shows that a broken
-# manifest changes nothing, and stops the agent, leaving the service running.
+# busybox httpd service, rolls it to v2, runs v3 as a canary and promotes it, rolls back to
+# v1's manifest, shows that a broken manifest changes nothing, and stops the agent, leaving
+# the service running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -44,6 +45,20 @@ if [ -d "$MN_STATE_DIR" ]; then
     [ -z "$old" ] || podman rm -f $old >/dev/null
     rm -rf "$MN_STATE_DIR"
 fi
+# Waits until the canaries are healthy and wait for promotion (or 60 s pass).
+wait_canary() {
+    for _ in $(seq 1 600); do
+        mnctl deployment status web --output json | python3 -c '
+import json, sys
+view = json.load(sys.stdin)
+r = view.get("rollout")
+sys.exit(0 if r and r["done"] and not r["in_progress"] and r.get("promoted_at") is None else 1)' && return 0
+        sleep 0.1
+    done
+    echo "timed out waiting for the canary" >&2
+    return 1
+}
+
 mkdir -p "$MN_STATE_DIR"
 say "starting mnagent (state in $MN_STATE_DIR, log in $MN_STATE_DIR/agent.log)"
 "$bin/mnagent" --resync-interval 2 >>"$MN_STATE_DIR/agent.log" 2>&1 &
@@ -59,6 +74,14 @@ step curl -s http://127.0.0.1:18080/
 
 step mnctl plan Examples/web-v2.json --from Examples/web-v1.json
 step mnctl apply Examples/web-v2.json
+wait_running
+step mnctl deployment status web
+
+say "a canary update: v3's canary runs first, and waits for a person to promote it"
+step mnctl deployment deploy Examples/web-v3.json --key web --strategy canary --canary 1
+wait_canary
+step mnctl deployment status web
+step mnctl deployment promote web
 wait_running
 step mnctl deployment status web
 

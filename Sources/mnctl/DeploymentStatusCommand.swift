@@ -46,6 +46,14 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
                 return ["  v\(version.number)", formatTime(version.createdAt), version.contentHash.short, source]
             }
         ).split(separator: "\n").map(String.init)
+        if let rollout = view.rollout {
+            var line = "Rollout to v\(rollout.target): \(rollout.done.count) done"
+            if !rollout.inProgress.isEmpty { line += ", in progress: \(rollout.inProgress.joined(separator: ", "))" }
+            if view.status == "Deploying", rollout.inProgress.isEmpty, rollout.promotedAt == nil, !rollout.done.isEmpty {
+                line += "; canaries healthy, waiting for: mnctl deployment promote \(view.key)"
+            }
+            lines += ["", line]
+        }
         lines += ["", "Instances:"]
         if view.instances.isEmpty {
             lines.append("  none reported yet (is mnagent running on the node?)")

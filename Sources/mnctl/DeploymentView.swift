@@ -31,9 +31,26 @@ struct DeploymentView: Encodable {
         }
     }
 
+    /// A rolling or canary update in progress (or failed).
+    struct Rollout: Encodable {
+        let target: Int
+        let done: [String]
+        let inProgress: [String]
+        let promotedAt: Timestamp?
+        let startedAt: Timestamp
+
+        enum CodingKeys: String, CodingKey {
+            case target, done
+            case inProgress = "in_progress"
+            case promotedAt = "promoted_at"
+            case startedAt = "started_at"
+        }
+    }
+
     let key: DeploymentKey
     let id: DeploymentID
     let status: String
+    let rollout: Rollout?
     let latestVersion: Int
     /// The last version that reached Running: where a rollback or revert goes.
     let rollbackTarget: Int?
@@ -42,7 +59,7 @@ struct DeploymentView: Encodable {
     let events: [DeploymentEvent]
 
     enum CodingKeys: String, CodingKey {
-        case key, id, status, versions, instances, events
+        case key, id, status, versions, instances, events, rollout
         case latestVersion = "latest_version"
         case rollbackTarget = "rollback_target"
     }
@@ -60,6 +77,12 @@ struct DeploymentView: Encodable {
         events = deployment.events
         rollbackTarget = deployment.rollbackTarget
         status = Self.name(of: deployment.status)
+        rollout = deployment.rollout.map { state in
+            Rollout(
+                target: state.target, done: state.done.sorted(),
+                inProgress: state.placedAt.keys.filter { !state.done.contains($0) }.sorted(), promotedAt: state.promotedAt,
+                startedAt: state.startedAt)
+        }
     }
 
     /// The status as printed: Validating, Deploying, Running, Paused, Draining, Failed, RolledBack.
