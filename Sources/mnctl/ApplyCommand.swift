@@ -23,24 +23,29 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var options: OutputOptions
 
     func run() async throws {
-        let manifest: Manifest
-        switch ManifestFile(path: file).load() {
-        case .success(let loaded): manifest = loaded
-        case .failure(let error):
-            printError(describe(error.problems, in: file))
-            printError("nothing was written.")
-            throw ExitCode(1)
-        }
-        let node = store.nodeID
-        let result = try await withStore(store) { try await $0.apply(manifest, to: node, at: .now()) }
-        switch options.output {
-        case .json: print(jsonText(result))
-        case .text:
-            if result.created {
-                print("\(result.deployment): version \(result.version) created; node \(result.node) will run it")
-            } else {
-                print("\(result.deployment): unchanged; version \(result.version) is current on node \(result.node)")
-            }
-        }
+        try await applyManifest(ManifestFile(path: file).load(), from: file, store: store, output: options)
+    }
+}
+
+/// Applies a loaded manifest (or prints every problem and writes nothing) and prints the
+/// result: what `apply` and `deployment deploy` share.
+func applyManifest(_ loaded: Result<Manifest, ManifestError>, from file: String, store: StoreOptions, output: OutputOptions) async throws {
+    let manifest: Manifest
+    switch loaded {
+    case .success(let value): manifest = value
+    case .failure(let error):
+        printError(describe(error.problems, in: file))
+        printError("nothing was written.")
+        throw ExitCode(1)
+    }
+    let node = store.nodeID
+    let result = try await withStore(store) { try await $0.apply(manifest, to: node, at: .now()) }
+    switch output.output {
+    case .json: print(jsonText(result))
+    case .text:
+        print(
+            result.created
+                ? "\(result.deployment): version \(result.version) created; node \(result.node) will run it"
+                : "\(result.deployment): unchanged; version \(result.version) is current on node \(result.node)")
     }
 }

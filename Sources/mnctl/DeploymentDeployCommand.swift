@@ -35,24 +35,7 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
 
     func run() async throws {
         let file = try Self.manifestFile(at: path)
-        let manifest: Manifest
-        switch overridden(file) {
-        case .success(let result): manifest = result
-        case .failure(let error):
-            printError(describe(error.problems, in: file))
-            printError("nothing was written.")
-            throw ExitCode(1)
-        }
-        let node = store.nodeID
-        let result = try await withStore(store) { try await $0.apply(manifest, to: node, at: .now()) }
-        switch options.output {
-        case .json: print(jsonText(result))
-        case .text:
-            print(
-                result.created
-                    ? "\(result.deployment): version \(result.version) created; node \(result.node) will run it"
-                    : "\(result.deployment): unchanged; version \(result.version) is current on node \(result.node)")
-        }
+        try await applyManifest(overridden(file), from: file, store: store, output: options)
     }
 
     /// The manifest file for PATH: the file itself, or a bundle folder's manifest.
