@@ -23,6 +23,9 @@ public protocol ContainerRuntime: Sendable {
     /// Removes a container that is not running.
     func remove(_ id: ContainerID) async throws
 
+    /// Whether the image `reference` is on this node (nothing is pulled).
+    func imageExists(_ reference: String) async throws -> Bool
+
     /// Fires whenever a container of `node` changes state (exits, is killed, starts), so the
     /// agent looks at once instead of at its next resync. Ends when the consumer stops.
     func changes(on node: NodeID) -> AsyncStream<Void>

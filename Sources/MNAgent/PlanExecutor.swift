@@ -36,7 +36,8 @@ public struct PlanExecutor<Runtime: ContainerRuntime>: Sendable {
                 let runtimeError = error as? RuntimeError ?? RuntimeError(operation: "runtime", message: "\(error)")
                 outcome.error = runtimeError
                 if let slot = action.placedSlot {
-                    result = result.recordingFailure(of: slot.instance, specHash: slot.specHash, message: runtimeError.description, at: plan.now)
+                    result = result.recordingFailure(
+                        of: slot.instance, specHash: slot.specHash, message: runtimeError.description, at: plan.now)
                 }
             }
             outcomes.append(outcome)
@@ -76,4 +77,3 @@ public struct PlanExecutor<Runtime: ContainerRuntime>: Sendable {
         }
     }
 }
-

@@ -55,6 +55,25 @@ public struct DeploymentVersion: Hashable, Sendable, Codable {
     }
 }
 
+/// Why and where a deployment failed.
+public struct DeploymentFailure: Hashable, Sendable, Codable {
+    /// The version that failed.
+    public var version: Int
+    /// The state it failed in: ``DeploymentStatus/validating`` (nothing of it started) or
+    /// ``DeploymentStatus/deploying``.
+    public var phase: DeploymentStatus
+    public var reason: String
+    public var at: Timestamp
+
+    /// Creates a failure.
+    public init(version: Int, phase: DeploymentStatus, reason: String, at: Timestamp) {
+        self.version = version
+        self.phase = phase
+        self.reason = reason
+        self.at = at
+    }
+}
+
 /// Something that happened to a deployment, for `deployment status` and the event log.
 public struct DeploymentEvent: Hashable, Sendable, Codable {
     public var at: Timestamp
@@ -70,15 +89,18 @@ public struct DeploymentEvent: Hashable, Sendable, Codable {
     }
 }
 
-/// Instance counts for the version being rolled out.
+/// Instance counts of one version, as the agents last saw them.
 public struct HealthSummary: Hashable, Sendable, Codable {
+    public var version: Int
+    /// Instances of this version the rollout wants running now.
     public var desired: Int
     public var placed: Int
     public var healthy: Int
     public var unhealthy: Int
 
     /// Creates a summary.
-    public init(desired: Int = 0, placed: Int = 0, healthy: Int = 0, unhealthy: Int = 0) {
+    public init(version: Int, desired: Int = 0, placed: Int = 0, healthy: Int = 0, unhealthy: Int = 0) {
+        self.version = version
         self.desired = desired
         self.placed = placed
         self.healthy = healthy
@@ -107,7 +129,10 @@ public struct Deployment: Hashable, Sendable {
     public var rollbackTarget: Int?
     /// The rolling update in progress (or the one that failed), if any.
     public var rollout: RolloutState?
-    public var health: HealthSummary
+    /// Why the deployment failed, while its status is ``DeploymentStatus/failed``.
+    public var failure: DeploymentFailure?
+    /// Instance counts per version, oldest version first.
+    public var health: [HealthSummary]
     /// The most recent events, oldest first, at most ``eventLimit``.
     public private(set) var events: [DeploymentEvent]
     /// Bumped on every write, for compare-and-set in the store.
@@ -125,7 +150,8 @@ public struct Deployment: Hashable, Sendable {
         status = .validating
         rollbackTarget = nil
         rollout = nil
-        health = HealthSummary()
+        failure = nil
+        health = []
         events = []
         revision = 0
         record(DeploymentEvent(at: time, version: 1, message: "version 1 created (applied)"))
@@ -184,6 +210,9 @@ public struct Deployment: Hashable, Sendable {
     private mutating func add(_ manifest: Manifest, hash: SpecHash, at time: Timestamp, source: VersionSource) -> DeploymentVersion {
         let version = DeploymentVersion(number: versions.count + 1, manifest: manifest, contentHash: hash, createdAt: time, source: source)
         versions.append(version)
+        // A new version is validated before anything of it starts.
+        status = .validating
+        failure = nil
         let origin: String =
             switch source {
             case .applied: "applied"
@@ -196,7 +225,7 @@ public struct Deployment: Hashable, Sendable {
 
 extension Deployment: Codable {
     enum CodingKeys: String, CodingKey {
-        case key, versions, status, health, events, revision, rollout
+        case key, versions, status, health, events, revision, rollout, failure
         case rollbackTarget = "rollback_target"
     }
 
@@ -207,7 +236,8 @@ extension Deployment: Codable {
         status = try container.decode(DeploymentStatus.self, forKey: .status)
         rollbackTarget = try container.decodeIfPresent(Int.self, forKey: .rollbackTarget)
         rollout = try container.decodeIfPresent(RolloutState.self, forKey: .rollout)
-        health = try container.decode(HealthSummary.self, forKey: .health)
+        failure = try container.decodeIfPresent(DeploymentFailure.self, forKey: .failure)
+        health = (try? container.decodeIfPresent([HealthSummary].self, forKey: .health)) ?? []
         events = try container.decode([DeploymentEvent].self, forKey: .events)
         revision = try container.decode(Int.self, forKey: .revision)
         guard !versions.isEmpty, versions.enumerated().allSatisfy({ $0.element.number == $0.offset + 1 }) else {

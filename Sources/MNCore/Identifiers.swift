@@ -3,8 +3,8 @@
 /// Every id in mn is one of these small types, so a `ContainerID` can never be
 /// passed where an `AgentID` is expected.
 public protocol StringIdentifier: RawRepresentable, Hashable, Comparable, Sendable, Codable,
-    CustomStringConvertible, ExpressibleByStringLiteral where RawValue == String
-{
+    CustomStringConvertible, ExpressibleByStringLiteral
+where RawValue == String {
     init(_ rawValue: String)
 }
 

@@ -27,7 +27,8 @@ enum JSONDuplicateKeys {
                 position = end
                 if case .object(let path, var keys, true, _)? = stack.last {
                     if !keys.insert(text).inserted {
-                        problems.append(ValidationProblem(path: path.appending(text), message: "appears twice in the same object; keep one"))
+                        problems.append(
+                            ValidationProblem(path: path.appending(text), message: "appears twice in the same object; keep one"))
                     }
                     stack[stack.count - 1] = .object(path: path, keys: keys, expectingKey: false, current: text)
                 }

@@ -30,7 +30,8 @@ extension UpdatePolicy {
             if policy.strategy != .canary && policy.canary > 0 {
                 problems.add(
                     path.appending("canary"),
-                    "is only used with strategy 'canary' (strategy is '\(policy.strategy.rawValue)'); set strategy to 'canary' or remove canary")
+                    "is only used with strategy 'canary' (strategy is '\(policy.strategy.rawValue)'); set strategy to 'canary' or remove canary"
+                )
             }
             if policy.strategy == .rolling && policy.autoPromote {
                 problems.add(path.appending("auto_promote"), "is only used with strategy 'canary' or 'blue-green'; remove it for 'rolling'")

@@ -3,6 +3,8 @@
 public struct RolloutState: Hashable, Sendable, Codable {
     /// The version being rolled out.
     public var target: Int
+    /// The strategy the rollout runs: the policy's, or blue-green when the topology changed.
+    public var strategy: UpdatePolicy.Strategy
     public var startedAt: Timestamp
     /// The last time a unit finished (or the start): the progress deadline counts from here.
     public var lastProgressAt: Timestamp
@@ -12,26 +14,57 @@ public struct RolloutState: Hashable, Sendable, Codable {
     public var healthySince: [String: Timestamp]
     /// Units that finished: the new instance stayed healthy for `min_healthy_ms`.
     public var done: Set<String>
-    /// When the canaries were promoted (canary strategy), by an operator or `auto_promote`.
+    /// When the canaries (or the blue-green target) were promoted, by an operator or `auto_promote`.
     public var promotedAt: Timestamp?
+    /// Whether the first wave (canaries, or the whole blue-green target) is healthy and waits
+    /// for a promotion: the only time `promote` is accepted.
+    public var awaitingPromotion: Bool
+    /// What the rollout waits for, in words, as of the last decision.
+    public var waitingFor: String
+    /// When the rollout fails if nothing changes (`nil` while it waits for a person).
+    public var deadline: Timestamp?
 
     /// A fresh rollout to `target`, starting at `now`.
-    public init(target: Int, now: Timestamp) {
+    public init(target: Int, strategy: UpdatePolicy.Strategy = .rolling, now: Timestamp) {
         self.target = target
+        self.strategy = strategy
         self.startedAt = now
         self.lastProgressAt = now
         self.placedAt = [:]
         self.healthySince = [:]
         self.done = []
         self.promotedAt = nil
+        self.awaitingPromotion = false
+        self.waitingFor = ""
+        self.deadline = nil
     }
 
+    /// Whether the rollout stops for a promotion (canary and blue-green).
+    public var needsPromotion: Bool { strategy != .rolling }
+
     enum CodingKeys: String, CodingKey {
-        case target, done
+        case target, strategy, done, deadline
         case startedAt = "started_at"
         case lastProgressAt = "last_progress_at"
         case placedAt = "placed_at"
         case healthySince = "healthy_since"
         case promotedAt = "promoted_at"
+        case waitingFor = "waiting_for"
+        case awaitingPromotion = "awaiting_promotion"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        target = try container.decode(Int.self, forKey: .target)
+        strategy = try container.decodeIfPresent(UpdatePolicy.Strategy.self, forKey: .strategy) ?? .rolling
+        startedAt = try container.decode(Timestamp.self, forKey: .startedAt)
+        lastProgressAt = try container.decode(Timestamp.self, forKey: .lastProgressAt)
+        placedAt = try container.decode([String: Timestamp].self, forKey: .placedAt)
+        healthySince = try container.decode([String: Timestamp].self, forKey: .healthySince)
+        done = try container.decode(Set<String>.self, forKey: .done)
+        promotedAt = try container.decodeIfPresent(Timestamp.self, forKey: .promotedAt)
+        awaitingPromotion = try container.decodeIfPresent(Bool.self, forKey: .awaitingPromotion) ?? false
+        waitingFor = try container.decodeIfPresent(String.self, forKey: .waitingFor) ?? ""
+        deadline = try container.decodeIfPresent(Timestamp.self, forKey: .deadline)
     }
 }

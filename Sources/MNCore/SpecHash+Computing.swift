@@ -3,10 +3,11 @@ import Crypto
 extension SpecHash {
     /// The SHA-256 of `bytes`, in lowercase hex.
     public init(of bytes: [UInt8]) {
-        self.init(SHA256.hash(data: bytes).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined())
+        self.init(
+            SHA256.hash(data: bytes).map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined())
     }
 }
 
@@ -19,7 +20,8 @@ extension AgentSpec {
         return CanonicalJSON.bytes(.object(fields))
     }
 
-    /// The hash that identifies this spec on a container (`mn.spec-hash`).
+    /// The hash of this spec alone. Containers carry ``Manifest/instanceHash(of:)``, which adds
+    /// the job's topology.
     ///
     /// A changed spec is detected by comparing these bytes, never by comparing fields a
     /// runtime reports back (seed 004's redeploy-loop fix).
@@ -32,4 +34,32 @@ extension Manifest {
 
     /// The hash of ``canonicalBytes``: equal for two documents that mean the same manifest.
     public var contentHash: SpecHash { SpecHash(of: canonicalBytes) }
+}
+
+extension Manifest {
+    /// The job's graph: its agent ids and edges, sorted. Two versions with the same topology
+    /// can replace changed agents one by one; a topology change is rolled out as a whole-job
+    /// blue-green (seed 000's same-topology rule).
+    public struct Topology: Hashable, Sendable {
+        public var agents: [AgentID]
+        public var edges: [TopologyEdge]
+    }
+
+    /// The agent ids and edges of this manifest, sorted.
+    public var topology: Topology {
+        Topology(agents: agents.map(\.id).sorted(), edges: edges.sorted())
+    }
+
+    /// The hash that identifies an instance of `agent` on a container (`mn.spec-hash`): the
+    /// agent's canonical spec together with the job's topology. An unchanged agent keeps its
+    /// hash (and its container) across a same-topology update; a topology change gives every
+    /// agent a new hash, so the whole job is placed again beside the old one.
+    public func instanceHash(of agent: AgentSpec) -> SpecHash {
+        let topology = self.topology
+        let graph = JSONValue.object([
+            "agents": .array(topology.agents.map { .string($0.rawValue) }),
+            "edges": .array(topology.edges.map { .array([.string($0.from.rawValue), .string($0.to.rawValue)]) }),
+        ])
+        return SpecHash(of: agent.canonicalInstanceBytes + Array("\n".utf8) + CanonicalJSON.bytes(graph))
+    }
 }

@@ -8,21 +8,22 @@ public struct DesiredInstance: Hashable, Sendable, Encodable {
     public var role: InstanceRole
     /// What it runs; `spec.lifecycle` says how it is stopped.
     public var spec: AgentSpec
-    /// ``AgentSpec/specHash`` of `spec`, the one thing compared to decide a replace.
+    /// ``Manifest/instanceHash(of:)`` of `spec`, the one thing compared to decide a replace.
     public var specHash: SpecHash
     public var restart: RestartPolicy
     public var jobType: Manifest.JobType
 
-    /// Describes instance `index` of `spec`; the spec hash is computed from the spec.
+    /// Describes instance `index` of `spec`; without a `specHash`, the spec's own
+    /// ``AgentSpec/specHash`` is used.
     public init(
         key: DeploymentKey, spec: AgentSpec, index: Int, version: Int, role: InstanceRole = .primary,
-        restart: RestartPolicy = .defaults, jobType: Manifest.JobType = .service
+        restart: RestartPolicy = .defaults, jobType: Manifest.JobType = .service, specHash: SpecHash? = nil
     ) {
         self.id = InstanceID(key: key, agent: spec.id, index: index)
         self.version = version
         self.role = role
         self.spec = spec
-        self.specHash = spec.specHash
+        self.specHash = specHash ?? spec.specHash
         self.restart = restart
         self.jobType = jobType
     }
@@ -52,10 +53,11 @@ extension Manifest {
     /// Placement across nodes belongs to the rollout level; this is the single-node view.
     public func desiredInstances(version: Int, role: InstanceRole = .primary) -> [DesiredInstance] {
         agents.flatMap { agent in
-            (0..<agent.count).map { index in
+            let hash = instanceHash(of: agent)
+            return (0..<agent.count).map { index in
                 DesiredInstance(
                     key: key, spec: agent, index: index, version: version, role: role,
-                    restart: policies.restart, jobType: type)
+                    restart: policies.restart, jobType: type, specHash: hash)
             }
         }
     }

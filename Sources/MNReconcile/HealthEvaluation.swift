@@ -24,7 +24,8 @@ public struct CheckResult: Hashable, Sendable, Codable {
 public enum HealthEvaluation {
     /// The checks due at `now` (never run, or last run `interval_ms` ago or more), and the
     /// earliest time one of the rest becomes due.
-    public static func due(_ checks: [HealthCheck], latest: [String: CheckResult], now: Timestamp) -> (due: [HealthCheck], next: Timestamp?) {
+    public static func due(_ checks: [HealthCheck], latest: [String: CheckResult], now: Timestamp) -> (due: [HealthCheck], next: Timestamp?)
+    {
         var due: [HealthCheck] = []
         var next: Timestamp?
         for check in checks {

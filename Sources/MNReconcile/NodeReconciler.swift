@@ -137,7 +137,9 @@ public enum NodeReconciler {
     }
 
     /// A paused deployment's instance: reported as it stands, with no action and no wake-up.
-    private static func report(frozen instance: DesiredInstance, live: ObservedContainer?, record: InstanceRecord, into builder: inout PlanBuilder) {
+    private static func report(
+        frozen instance: DesiredInstance, live: ObservedContainer?, record: InstanceRecord, into builder: inout PlanBuilder
+    ) {
         builder.report(instance, live == nil ? .pending : .running, container: live, record: record)
     }
 
@@ -165,14 +167,19 @@ public enum NodeReconciler {
         if !replaceable.isEmpty {
             let old = replaceable.removeFirst()
             for other in current { builder.stop(other, .duplicate) }
-            builder.add(.replace(ReplaceContainer(old: StopContainer(old, reason: .superseded), new: StartContainer(instance: instance, node: builder.node))))
+            builder.add(
+                .replace(
+                    ReplaceContainer(
+                        old: StopContainer(old, reason: .superseded), new: StartContainer(instance: instance, node: builder.node))))
             record.started = true
             builder.report(instance, .pending, container: nil, record: record)
             return old.id
         }
 
         // Nothing alive: a stopped container of the desired spec is reused.
-        let reusable = current.sorted(by: { ($0.finishedAt?.milliseconds ?? 0, $0.id.rawValue) > ($1.finishedAt?.milliseconds ?? 0, $1.id.rawValue) })
+        let reusable = current.sorted(by: {
+            ($0.finishedAt?.milliseconds ?? 0, $0.id.rawValue) > ($1.finishedAt?.milliseconds ?? 0, $1.id.rawValue)
+        })
         for extra in reusable.dropFirst() { builder.stop(extra, .duplicate) }
         let candidate = reusable.first
 
@@ -191,7 +198,9 @@ public enum NodeReconciler {
             return nil
         }
         guard !record.exhausted else {
-            builder.report(instance, .failed(reason: record.lastError ?? "restart policy exhausted", retryAt: nil), container: candidate, record: record)
+            builder.report(
+                instance, .failed(reason: record.lastError ?? "restart policy exhausted", retryAt: nil), container: candidate,
+                record: record)
             return nil
         }
 
@@ -203,7 +212,8 @@ public enum NodeReconciler {
             record.restarts.append(builder.now)
             if let candidate {
                 builder.add(
-                    .restart(RestartContainer(container: candidate.id, instance: instance.id, specHash: instance.specHash, attempt: attempt)))
+                    .restart(
+                        RestartContainer(container: candidate.id, instance: instance.id, specHash: instance.specHash, attempt: attempt)))
             } else {
                 builder.add(.start(StartContainer(instance: instance, node: builder.node)))
             }

@@ -15,7 +15,7 @@ public struct VersionedManifest: Hashable, Sendable {
 /// Where a rolling update stands after a decision.
 public enum RolloutOutcome: Hashable, Sendable {
     /// Still going; `waitingFor` says on what, `deadline` when it fails if nothing changes
-    /// (none while healthy canaries wait for promotion).
+    /// (none while a healthy first wave waits for promotion).
     case progressing(waitingFor: String, deadline: Timestamp?)
     /// Every changed unit runs the new version, healthy.
     case succeeded
@@ -23,15 +23,25 @@ public enum RolloutOutcome: Hashable, Sendable {
     case failed(reason: String)
 }
 
-/// Decides the next step of a rolling or canary update: which instances (old, new, or both
-/// side by side) each unit should run. Pure: time is an input, the same input gives the same plan.
+/// Decides the next step of an update: which instances (old, new, or both side by side) each
+/// unit should run. Pure: time is an input, the same input gives the same plan.
 ///
-/// Units are (agent, index). A unit whose spec did not change keeps its container; new
-/// units are placed at once; removed ones are dropped. Changed units go in batches of at most
-/// `max_parallel`: the new instance starts beside the old (or, when both publish a host port,
-/// in its place), and the old is dropped once the new one has been healthy for
-/// `min_healthy_ms`; the next batch starts only when the whole batch is done. An instance not healthy within `healthy_deadline_ms` of its placement, or no unit
-/// finishing within `progress_deadline_ms`, fails the rollout — deadlines always fire.
+/// Units are (agent, index). A unit whose instance hash did not change keeps its container;
+/// units new in the target are placed at once (blue-green: gated like the rest); units gone
+/// from it are dropped (blue-green: once promoted).
+///
+/// - rolling: changed units go in batches of at most `max_parallel`. The new instance starts
+///   beside the old (or, when both publish a host port, in its place); the old is dropped once
+///   the new one has been healthy for `min_healthy_ms`; the next batch starts when the whole
+///   batch is done.
+/// - canary: the first `canary` changed units go first, beside the old, and wait for a
+///   promotion (an operator, or `auto_promote` once healthy); then the rest go as in rolling.
+/// - blue-green (also any update that changes the topology): every changed unit's new
+///   instance starts beside the old at once; promotion retires the whole old version.
+///
+/// An instance not healthy within `healthy_deadline_ms` of its placement, or no unit finishing
+/// within `progress_deadline_ms`, fails the rollout — deadlines always fire, except that a
+/// healthy first wave waiting for a person has none.
 public enum RolloutPlanner {
     /// What a decision looks at.
     public struct Input: Hashable, Sendable {
@@ -57,6 +67,7 @@ public enum RolloutPlanner {
     public struct Plan: Hashable, Sendable {
         /// The instances to run, sorted: hand them to the node reconciler.
         public var desired: [DesiredInstance]
+        /// The rollout's memory, including what it waits for and its deadline.
         public var state: RolloutState
         public var outcome: RolloutOutcome
         /// When to decide again even if nothing is reported (min-healthy ends, deadlines).
@@ -67,74 +78,69 @@ public enum RolloutPlanner {
     public static func plan(_ input: Input) -> Plan {
         let to = input.to
         let policy = to.manifest.policies.update
-        var state = input.state
         let now = input.now
-        let newInstances = Dictionary(
-            to.manifest.desiredInstances(version: to.version).map { (unit($0.id), $0) }, uniquingKeysWith: { first, _ in first })
-        let oldInstances = Dictionary(
-            (input.from.map { $0.manifest.desiredInstances(version: $0.version) } ?? []).map { (unit($0.id), $0) },
-            uniquingKeysWith: { first, _ in first })
-        let changed = newInstances.keys.filter { key in oldInstances[key].map { $0.specHash != newInstances[key]!.specHash } ?? false }.sorted()
+        var state = input.state
+        state.strategy = strategy(from: input.from?.manifest, to: to.manifest)
+        let newInstances = byUnit(to.manifest.desiredInstances(version: to.version))
+        let oldInstances = byUnit(input.from.map { $0.manifest.desiredInstances(version: $0.version) } ?? [])
+        let changed = newInstances.keys.filter { key in
+            guard let old = oldInstances[key] else { return state.strategy == .blueGreen && !oldInstances.isEmpty }
+            return old.specHash != newInstances[key]!.specHash
+        }.sorted()
+
+        if state.strategy == .blueGreen, let conflict = sideBySideConflicts(from: input.from?.manifest, to: to.manifest).first {
+            // Nothing of the target starts: the old version keeps serving.
+            state.awaitingPromotion = false
+            state.waitingFor = ""
+            state.deadline = nil
+            let old = oldInstances.values.sorted { ($0.id, $0.specHash) < ($1.id, $1.specHash) }
+            return Plan(desired: old, state: state, outcome: .failed(reason: conflict), requeueAt: nil)
+        }
 
         // Health of each changed unit's new instance, from the reports.
         for key in changed {
             guard let instance = newInstances[key] else { continue }
             let report = input.instances.first { $0.id == instance.id && $0.specHash == instance.specHash }
-            let healthy = report.map { isHealthy($0, signal: policy.healthCheck) } ?? false
-            if healthy {
+            if report.map({ isHealthy($0, signal: policy.healthCheck) }) ?? false {
                 if state.healthySince[key] == nil { state.healthySince[key] = now }
             } else {
                 state.healthySince[key] = nil
             }
-            if let since = state.healthySince[key], now.milliseconds(since: since) >= Int64(policy.minHealthyMs), !state.done.contains(key) {
+            if let since = state.healthySince[key], now.milliseconds(since: since) >= Int64(policy.minHealthyMs), !state.done.contains(key)
+            {
                 state.done.insert(key)
                 state.lastProgressAt = now
             }
         }
 
-        // Canary: the first `canary` changed units go first, beside the old; the rest wait for
-        // promotion (by an operator, or at once with auto_promote once the canaries are healthy).
-        let canaries = policy.strategy == .canary ? Array(changed.prefix(policy.canary)) : []
-        let awaitingPromotion = !canaries.isEmpty && state.promotedAt == nil
-        if awaitingPromotion && canaries.allSatisfy(state.done.contains) && policy.autoPromote {
+        // The first wave (canaries, or the whole blue-green target) waits for promotion: by an
+        // operator, or by itself with auto_promote once every instance in it is done.
+        let firstWave: [String] =
+            switch state.strategy {
+            case .rolling: []
+            case .canary: Array(changed.prefix(policy.canary))
+            case .blueGreen: changed
+            }
+        let firstWaveDone = firstWave.allSatisfy(state.done.contains)
+        if !firstWave.isEmpty && state.promotedAt == nil && firstWaveDone && policy.autoPromote {
             state.promotedAt = now
             state.lastProgressAt = now
         }
-        let promoted = canaries.isEmpty || state.promotedAt != nil
-        let eligible = promoted ? changed : canaries
+        let promoted = firstWave.isEmpty || state.promotedAt != nil
+        state.awaitingPromotion = !promoted && firstWaveDone
 
         // The batch in flight: placed, not done. Start the next batch only when it is empty.
         var inFlight = changed.filter { state.placedAt[$0] != nil && !state.done.contains($0) }
         if inFlight.isEmpty {
-            let width = promoted ? policy.maxParallel : canaries.count
+            let (eligible, width) = promoted ? (changed, policy.maxParallel) : (firstWave, firstWave.count)
             for key in eligible where !state.done.contains(key) && state.placedAt[key] == nil && inFlight.count < width {
                 state.placedAt[key] = now
                 inFlight.append(key)
             }
         }
 
-        // Desired: unchanged and new units run the new version; changed units run the old
-        // until done, plus the new once placed.
-        var desired: [DesiredInstance] = []
-        for (key, instance) in newInstances {
-            if changed.contains(key) {
-                // Side by side unless both publish a host port: then the old makes way (it is
-                // stopped by id, then the new started), still one batch at a time. Canaries keep
-                // their old instance until promotion.
-                let keepOld = !state.done.contains(key) || (!promoted && canaries.contains(key))
-                if keepOld, let old = oldInstances[key], state.placedAt[key] == nil || canRunSideBySide(old, instance) {
-                    desired.append(old)
-                }
-                if state.placedAt[key] != nil {
-                    var placed = instance
-                    if !promoted { placed.role = .canary }
-                    desired.append(placed)
-                }
-            } else {
-                desired.append(instance)
-            }
-        }
-        desired.sort { ($0.id, $0.specHash) < ($1.id, $1.specHash) }
+        let desired = desiredInstances(
+            new: newInstances, old: oldInstances, changed: Set(changed), firstWave: Set(firstWave), promoted: promoted, state: state)
 
         // Deadlines and what we wait for.
         var requeue: [Timestamp] = []
@@ -145,56 +151,82 @@ public enum RolloutPlanner {
             } else {
                 let deadline = placed.adding(ms: Int64(policy.healthyDeadlineMs))
                 if now >= deadline {
-                    return Plan(
-                        desired: desired, state: state,
-                        outcome: .failed(reason: "\(key) was not healthy within healthy_deadline_ms (\(policy.healthyDeadlineMs) ms)"),
-                        requeueAt: nil)
+                    return finished(
+                        desired, state,
+                        .failed(reason: "\(key) was not healthy within healthy_deadline_ms (\(policy.healthyDeadlineMs) ms)"))
                 }
                 requeue.append(deadline)
             }
         }
-        if changed.allSatisfy(state.done.contains) && promoted {
-            return Plan(desired: desired, state: state, outcome: .succeeded, requeueAt: nil)
+        if promoted && changed.allSatisfy(state.done.contains) {
+            return finished(desired, state, .succeeded)
         }
-        if awaitingPromotion && canaries.allSatisfy(state.done.contains) {
-            // Healthy canaries wait for a person: no deadline runs against them.
-            return Plan(
-                desired: desired, state: state,
-                outcome: .progressing(waitingFor: "promotion of \(canaries.count) healthy canar\(canaries.count == 1 ? "y" : "ies")", deadline: nil),
-                requeueAt: requeue.min())
+        if state.awaitingPromotion {
+            // A healthy first wave waits for a person: no deadline runs against it.
+            let what =
+                state.strategy == .blueGreen
+                ? "version \(to.version)" : "\(firstWave.count) healthy canar\(firstWave.count == 1 ? "y" : "ies")"
+            return progressing(
+                desired, state, waitingFor: "promotion of \(what) (mnctl deployment promote)", deadline: nil, requeue: requeue)
         }
         let progressDeadline = state.lastProgressAt.adding(ms: Int64(policy.progressDeadlineMs))
         if now >= progressDeadline {
-            return Plan(
-                desired: desired, state: state,
-                outcome: .failed(reason: "no progress within progress_deadline_ms (\(policy.progressDeadlineMs) ms)"), requeueAt: nil)
+            return finished(desired, state, .failed(reason: "no progress within progress_deadline_ms (\(policy.progressDeadlineMs) ms)"))
         }
         requeue.append(progressDeadline)
         let waiting = inFlight.map { state.healthySince[$0] == nil ? "\($0) to become healthy" : "\($0) to stay healthy" }
+        return progressing(desired, state, waitingFor: waiting.joined(separator: ", "), deadline: progressDeadline, requeue: requeue)
+    }
+
+    /// Unchanged units run the new version; changed units run the old until done (kept while
+    /// they are a waiting first wave), plus the new once placed; units gone from the target are
+    /// kept only by an unpromoted blue-green.
+    private static func desiredInstances(
+        new: [String: DesiredInstance], old: [String: DesiredInstance], changed: Set<String>, firstWave: Set<String>, promoted: Bool,
+        state: RolloutState
+    ) -> [DesiredInstance] {
+        var desired: [DesiredInstance] = []
+        for (key, instance) in new {
+            guard changed.contains(key) else {
+                desired.append(instance)
+                continue
+            }
+            // Side by side unless both publish a host port: then the old makes way (it is
+            // stopped by id, then the new started), still one batch at a time.
+            let keepOld = !state.done.contains(key) || (!promoted && firstWave.contains(key))
+            if keepOld, let previous = old[key], state.placedAt[key] == nil || canRunSideBySide(previous, instance) {
+                desired.append(previous)
+            }
+            if state.placedAt[key] != nil {
+                var placed = instance
+                if !promoted { placed.role = state.strategy == .blueGreen ? .candidate : .canary }
+                desired.append(placed)
+            }
+        }
+        if state.strategy == .blueGreen && !promoted {
+            desired += old.filter { new[$0.key] == nil }.values
+        }
+        return desired.sorted { ($0.id, $0.specHash) < ($1.id, $1.specHash) }
+    }
+
+    private static func finished(_ desired: [DesiredInstance], _ state: RolloutState, _ outcome: RolloutOutcome) -> Plan {
+        var state = state
+        state.waitingFor = ""
+        state.deadline = nil
+        return Plan(desired: desired, state: state, outcome: outcome, requeueAt: nil)
+    }
+
+    private static func progressing(
+        _ desired: [DesiredInstance], _ state: RolloutState, waitingFor: String, deadline: Timestamp?, requeue: [Timestamp]
+    ) -> Plan {
+        var state = state
+        state.waitingFor = waitingFor
+        state.deadline = deadline
         return Plan(
-            desired: desired, state: state,
-            outcome: .progressing(waitingFor: waiting.joined(separator: ", "), deadline: progressDeadline),
-            requeueAt: requeue.min())
+            desired: desired, state: state, outcome: .progressing(waitingFor: waitingFor, deadline: deadline), requeueAt: requeue.min())
     }
 
-    /// Whether two instances of one unit can run at once on a node: not if both publish the
-    /// same host port.
-    static func canRunSideBySide(_ old: DesiredInstance, _ new: DesiredInstance) -> Bool {
-        func published(_ instance: DesiredInstance) -> Set<String> {
-            Set(instance.spec.ports.compactMap { port in port.hostPort.map { "\($0)/\(port.transport.rawValue)" } })
-        }
-        return published(old).isDisjoint(with: published(new))
-    }
-
-    /// `agent/index`: a unit of the rollout.
-    static func unit(_ id: InstanceID) -> String { "\(id.agent)/\(id.index)" }
-
-    /// Running, and (for `checks`) no check failing or pending.
-    public static func isHealthy(_ status: InstanceStatus, signal: UpdatePolicy.HealthSignal) -> Bool {
-        guard status.phase == .running else { return false }
-        switch signal {
-        case .agentStates: return true
-        case .checks: return status.health == nil || status.health == ObservedContainer.Health.none || status.health == .healthy
-        }
+    private static func byUnit(_ instances: [DesiredInstance]) -> [String: DesiredInstance] {
+        Dictionary(instances.map { (unit($0.id), $0) }, uniquingKeysWith: { first, _ in first })
     }
 }

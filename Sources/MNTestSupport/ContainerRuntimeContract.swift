@@ -28,6 +28,9 @@ public enum ContainerRuntimeContract {
         return start
     }
 
+    /// An image no node has: the contract checks that it is reported absent and cannot be run.
+    public static let absentImage = "localhost/mn-contract-absent:0"
+
     /// Every check; run each on a fresh request (fresh name).
     public static let checks: [Check] = [
         Check(name: "create makes a stopped container that list shows with its labels") { runtime, request in
@@ -90,6 +93,17 @@ public enum ContainerRuntimeContract {
             await check("stop") { try await runtime.stop(unknown, signal: "SIGTERM", gracePeriodMs: 0) }
             await check("remove") { try await runtime.remove(unknown) }
             try expect(wrong.isEmpty, wrong.joined(separator: "; "))
+        },
+        Check(name: "an image on the node exists, an absent one does not and cannot be created") { runtime, request in
+            guard case .image(let image) = request.instance.spec.workload else { throw Violation(description: "the request runs no image") }
+            try expect(try await runtime.imageExists(image), "the request's image \(image) is reported absent")
+            try expect(try await !runtime.imageExists(absentImage), "\(absentImage) is reported present")
+            var absent = request
+            absent.instance.spec.workload = .image(absentImage)
+            var created: ContainerID?
+            do { created = try await runtime.create(absent) } catch {}
+            if let created { try await runtime.remove(created) }
+            try expect(created == nil, "a container of an absent image was created")
         },
         Check(name: "a running container cannot be removed before it is stopped") { runtime, request in
             let id = try await runtime.create(request)

@@ -29,8 +29,14 @@ public actor FakeContainerRuntime: ContainerRuntime {
     /// The time the fake stamps on starts and exits.
     public var now: Timestamp
 
-    /// Creates an empty runtime whose clock reads `now`.
-    public init(now: Timestamp = Timestamp(milliseconds: 0)) { self.now = now }
+    /// The images on the node; `nil` means every image is.
+    private var presentImages: Set<String>?
+
+    /// Creates an empty runtime whose clock reads `now`, holding `images` (every image when `nil`).
+    public init(now: Timestamp = Timestamp(milliseconds: 0), images: Set<String>? = nil) {
+        self.now = now
+        self.presentImages = images
+    }
 
     // MARK: Test controls
 
@@ -79,6 +85,9 @@ public actor FakeContainerRuntime: ContainerRuntime {
             case .exec(let path): path
             }
         try injectFault(.create, image: image)
+        if case .image = request.instance.spec.workload, presentImages?.contains(image) == false {
+            throw RuntimeError(operation: "create", message: "\(image): image not known")
+        }
         if containers.values.contains(where: { $0.name == request.name }) {
             throw RuntimeError(operation: "create", message: "the container name \"\(request.name)\" is already in use")
         }
@@ -120,6 +129,10 @@ public actor FakeContainerRuntime: ContainerRuntime {
         }
         containers[id] = nil
         images[id] = nil
+    }
+
+    public func imageExists(_ reference: String) async throws -> Bool {
+        presentImages?.contains(reference) ?? true
     }
 
     private func noSuchContainer(_ operation: String, _ id: ContainerID) -> RuntimeError {

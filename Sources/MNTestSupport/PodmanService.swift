@@ -30,7 +30,9 @@ public final class PodmanService: Sendable {
         let runtime = PodmanRuntime(socketPath: socketPath, config: try NodeConfig.load(path: nil))
         let deadline = ContinuousClock.now.advanced(by: .seconds(20))
         while ContinuousClock.now < deadline {
-            if await runtime.ping() { return PodmanService(socketPath: socketPath, runtime: runtime, process: process, directory: directory) }
+            if await runtime.ping() {
+                return PodmanService(socketPath: socketPath, runtime: runtime, process: process, directory: directory)
+            }
             try await Task.sleep(for: .milliseconds(10))
         }
         process.signal(SIGKILL)

@@ -26,7 +26,9 @@ struct DeploymentListCommand: AsyncParsableCommand {
             for view in views {
                 let running = view.instances.filter { $0.status.phase == .running }.count
                 let updated = view.versions.last.map { formatTime($0.createdAt) } ?? "-"
-                rows.append([view.key.rawValue, "v\(view.latestVersion)", view.status, "\(running)/\(view.instances.count) running", updated])
+                rows.append([
+                    view.key.rawValue, "v\(view.latestVersion)", view.status, "\(running)/\(view.instances.count) running", updated,
+                ])
             }
             print(table(rows))
         }

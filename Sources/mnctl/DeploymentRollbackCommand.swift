@@ -32,10 +32,13 @@ struct DeploymentRollbackCommand: AsyncParsableCommand {
 
     func run() async throws {
         let node = store.nodeID
-        let result = try await withStore(store) { try await $0.rollback(DeploymentKey(key), to: version, reason: reason, on: node, at: .now()) }
+        let result = try await withStore(store) {
+            try await $0.rollback(DeploymentKey(key), to: version, reason: reason, on: node, at: .now())
+        }
         switch options.output {
         case .json: print(jsonText(result))
-        case .text: print("\(result.deployment): version \(result.version) created from version \(version); node \(result.node) will run it")
+        case .text:
+            print("\(result.deployment): version \(result.version) created from version \(version); node \(result.node) will run it")
         }
     }
 }

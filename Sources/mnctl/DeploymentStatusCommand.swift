@@ -22,7 +22,8 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
         let view = try await withStore(store) { store -> DeploymentView in
             guard let deployment = try await store.deployment(deploymentKey) else {
                 let known = try await store.deployments().map(\.key.rawValue)
-                printError("error: no deployment '\(key)'" + (known.isEmpty ? "; none exist yet" : "; known: \(known.joined(separator: ", "))"))
+                printError(
+                    "error: no deployment '\(key)'" + (known.isEmpty ? "; none exist yet" : "; known: \(known.joined(separator: ", "))"))
                 throw ExitCode(1)
             }
             return DeploymentView(deployment, reports: try await store.allReports())
@@ -35,7 +36,9 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
 
     static func render(_ view: DeploymentView, events: Int) -> String {
         let stable = view.rollbackTarget.map { "   rollback target v\($0)" } ?? ""
-        var lines = ["Deployment \(view.key)   status \(view.status)   version \(view.latestVersion)\(stable)   id \(view.id)", "", "Versions:"]
+        var lines = [
+            "Deployment \(view.key)   status \(view.status)   version \(view.latestVersion)\(stable)   id \(view.id)", "", "Versions:",
+        ]
         lines += table(
             view.versions.map { version in
                 let source: String =

@@ -176,7 +176,7 @@ extension RealProcesses {
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
                 var id: ContainerID?
                 try await harness.eventually("v1 runs and is reported") {
-                    id = try await harness.runningReported(v1.agents[0].specHash)
+                    id = try await harness.runningReported(v1.instanceHash(of: v1.agents[0]))
                     return id != nil
                 }
                 let container = try #require(try await harness.containers().first)
@@ -210,13 +210,13 @@ extension RealProcesses {
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
                 var oldID: ContainerID?
                 try await harness.eventually("v1 runs") {
-                    oldID = try await harness.runningReported(v1.agents[0].specHash)
+                    oldID = try await harness.runningReported(v1.instanceHash(of: v1.agents[0]))
                     return oldID != nil
                 }
                 _ = try await harness.store.apply(v2, to: harness.node, at: .now())
                 try await harness.eventually("v2 replaced v1") {
                     let all = try await harness.containers()
-                    let reported = try await harness.runningReported(v2.agents[0].specHash)
+                    let reported = try await harness.runningReported(v2.instanceHash(of: v2.agents[0]))
                     return all.count == 1 && all[0].id != oldID && reported != nil
                 }
                 #expect(
@@ -237,7 +237,7 @@ extension RealProcesses {
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
                 var id: ContainerID?
                 try await harness.eventually("v1 runs") {
-                    id = try await harness.runningReported(v1.agents[0].specHash)
+                    id = try await harness.runningReported(v1.instanceHash(of: v1.agents[0]))
                     return id != nil
                 }
                 let killedID = try #require(id)
@@ -260,7 +260,7 @@ extension RealProcesses {
                 _ = await harness.runAgent()
                 let v1 = try harness.manifest("v1")
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-                try await harness.eventually("v1 runs") { try await harness.runningReported(v1.agents[0].specHash) != nil }
+                try await harness.eventually("v1 runs") { try await harness.runningReported(v1.instanceHash(of: v1.agents[0])) != nil }
                 let before = try await harness.containers()
 
                 try await harness.store.redis.run("FLUSHALL")
@@ -277,151 +277,163 @@ extension RealProcesses {
         }
 
         @Test("the agent runs http, tcp and exec checks itself and reports healthy or unhealthy")
-    func healthChecks() async throws {
-        try await AgentHarness.with { harness in
-            _ = await harness.runAgent()
-            let good = try harness.manifest(
-                "good",
-                checks: #"[{"kind":"http","port":8080,"path":"/","interval_ms":500,"timeout_ms":500},"#
-                    + #"{"kind":"tcp","port":8080,"interval_ms":500,"timeout_ms":500},"#
-                    + #"{"kind":"exec","command":["sh","-c","test -f /www/index.html"],"interval_ms":1000,"timeout_ms":1000}]"#)
-            _ = try await harness.store.apply(good, to: harness.node, at: .now())
-            try await harness.eventually("every check passes") {
-                try await harness.store.report(of: harness.node)?.instances.first?.health == .healthy
-            }
-            let bad = try harness.manifest(
-                "bad", checks: #"[{"kind":"http","port":8080,"path":"/missing","interval_ms":500,"timeout_ms":500}]"#)
-            _ = try await harness.store.apply(bad, to: harness.node, at: .now())
-            try await harness.eventually("the failing check is reported") {
-                let instance = try await harness.store.report(of: harness.node)?.instances.first { $0.version == 2 }
-                return instance?.health == .unhealthy
-            }
-        }
-    }
-
-    @Test("pause: no actions until resume (a killed container stays down), then the agent acts again")
-    func pauseAndResume() async throws {
-        try await AgentHarness.with { harness in
-            _ = await harness.runAgent()
-            let v1 = try harness.manifest("v1", restartDelayMs: 0)
-            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-            var id: ContainerID?
-            try await harness.eventually("v1 runs") {
-                id = try await harness.runningReported(v1.agents[0].specHash)
-                return id != nil
-            }
-            let key = DeploymentKey(harness.key)
-            try await harness.store.change(key, .pause, reason: "investigating", at: .now())
-            let podman = try #require(ChildProcess.find("podman"))
-            #expect(await (try ChildProcess(executable: podman, arguments: ["kill", "--signal", "KILL", try #require(id).rawValue])).exit() == 0)
-            let killedAt = Timestamp.now()
-            // Two passes after the kill (the resync is 300 ms): the agent saw it and did nothing.
-            try await harness.eventually("the agent passed twice since the kill") {
-                (try await harness.store.nodes()[harness.node] ?? Timestamp(milliseconds: 0)) > killedAt.adding(ms: 400)
-            }
-            #expect(try await harness.containers().map(\.state) == [.exited], "paused: the container is not restarted")
-
-            try await harness.store.change(key, .resume, reason: "go on", at: .now())
-            try await harness.eventually("resumed: the container runs again") {
-                try await harness.containers().map(\.state) == [.running]
+        func healthChecks() async throws {
+            try await AgentHarness.with { harness in
+                _ = await harness.runAgent()
+                let good = try harness.manifest(
+                    "good",
+                    checks: #"[{"kind":"http","port":8080,"path":"/","interval_ms":500,"timeout_ms":500},"#
+                        + #"{"kind":"tcp","port":8080,"interval_ms":500,"timeout_ms":500},"#
+                        + #"{"kind":"exec","command":["sh","-c","test -f /www/index.html"],"interval_ms":1000,"timeout_ms":1000}]"#)
+                _ = try await harness.store.apply(good, to: harness.node, at: .now())
+                try await harness.eventually("every check passes") {
+                    try await harness.store.report(of: harness.node)?.instances.first?.health == .healthy
+                }
+                let bad = try harness.manifest(
+                    "bad", checks: #"[{"kind":"http","port":8080,"path":"/missing","interval_ms":500,"timeout_ms":500}]"#)
+                _ = try await harness.store.apply(bad, to: harness.node, at: .now())
+                try await harness.eventually("the failing check is reported") {
+                    let instance = try await harness.store.report(of: harness.node)?.instances.first { $0.version == 2 }
+                    return instance?.health == .unhealthy
+                }
             }
         }
-    }
 
-    @Test("rolling v1 to v2, max_parallel 1: each new container starts before its old one stops, one batch at a time")
-    func rollingUpdate() async throws {
-        try await AgentHarness.with { harness in
-            _ = await harness.runAgent()
-            let v1 = try harness.manifest("v1", count: 2), v2 = try harness.manifest("v2", count: 2)
-            let key = DeploymentKey(harness.key)
-            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-            try await harness.eventually("v1 runs") { try await harness.store.deployment(key)?.status == .running }
-            _ = try await harness.store.apply(v2, to: harness.node, at: .now())
-            try await harness.eventually("v2 rolled out") {
-                let record = try await harness.store.deployment(key)
-                return record?.status == .running && record?.rollbackTarget == 2
-            }
-            let containers = try await harness.containers()
-            #expect(containers.count == 2 && containers.allSatisfy { $0.specHash == v2.agents[0].specHash && $0.state == .running })
+        @Test("pause: no actions until resume (a killed container stays down), then the agent acts again")
+        func pauseAndResume() async throws {
+            try await AgentHarness.with { harness in
+                _ = await harness.runAgent()
+                let v1 = try harness.manifest("v1", restartDelayMs: 0)
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                var id: ContainerID?
+                try await harness.eventually("v1 runs") {
+                    id = try await harness.runningReported(v1.instanceHash(of: v1.agents[0]))
+                    return id != nil
+                }
+                let key = DeploymentKey(harness.key)
+                try await harness.store.change(key, .pause, reason: "investigating", at: .now())
+                let podman = try #require(ChildProcess.find("podman"))
+                #expect(
+                    await (try ChildProcess(executable: podman, arguments: ["kill", "--signal", "KILL", try #require(id).rawValue])).exit()
+                        == 0)
+                let killedAt = Timestamp.now()
+                // Two passes after the kill (the resync is 300 ms): the agent saw it and did nothing.
+                try await harness.eventually("the agent passed twice since the kill") {
+                    (try await harness.store.nodes()[harness.node] ?? Timestamp(milliseconds: 0)) > killedAt.adding(ms: 400)
+                }
+                #expect(try await harness.containers().map(\.state) == [.exited], "paused: the container is not restarted")
 
-            let events = try await harness.podmanEvents()
-            let (old, new) = (v1.agents[0].specHash.rawValue, v2.agents[0].specHash.rawValue)
-            func first(_ action: String, _ instance: String, _ hash: String) -> Int64? {
-                events.first { $0.action == action && $0.instance == instance && $0.hash == hash }?.at
-            }
-            for index in ["0", "1"] {
-                let created = try #require(first("create", index, new)), removed = try #require(first("remove", index, old))
-                #expect(created < removed, "instance \(index): the new container must start before the old one stops")
-            }
-            let secondBatch = try #require(first("create", "1", new)), firstBatch = try #require(first("create", "0", new))
-            #expect(secondBatch - firstBatch >= 200_000_000, "the second batch waits for the first to be healthy for min_healthy_ms")
-            #expect(try await harness.store.deployment(key)?.events.contains { $0.message == "version 2 rolled out" } == true)
-        }
-    }
-
-    @Test("auto_revert: v2 never becomes healthy, the rollout fails at its deadline and v1's spec returns as version 3")
-    func autoRevert() async throws {
-        try await AgentHarness.with { harness in
-            _ = await harness.runAgent()
-            let key = DeploymentKey(harness.key)
-            let good = #"[{"kind":"http","port":8080,"path":"/","interval_ms":200,"timeout_ms":150}]"#
-            let bad = #"[{"kind":"http","port":8080,"path":"/missing","interval_ms":200,"timeout_ms":150}]"#
-            let v1 = try harness.manifest("v1", checks: good, healthyDeadlineMs: 1_000, autoRevert: true)
-            let v2 = try harness.manifest("v2", checks: bad, healthyDeadlineMs: 1_000, autoRevert: true)
-            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-            try await harness.eventually("v1 runs") { try await harness.store.deployment(key)?.status == .running }
-            _ = try await harness.store.apply(v2, to: harness.node, at: .now())
-            try await harness.eventually("reverted") { try await harness.store.deployment(key)?.status == .rolledBack }
-            let record = try #require(try await harness.store.deployment(key))
-            #expect(record.versions.map(\.number) == [1, 2, 3], "history is appended, not rewritten")
-            #expect(record.versions[2].manifest == record.versions[0].manifest)
-            #expect(record.versions[2].isAutoRevert)
-            #expect(record.rollbackTarget == 3)
-            #expect(record.events.contains { $0.message.hasPrefix("rolling update failed: ") && $0.message.contains("healthy_deadline_ms") })
-            try await harness.eventually("only v1's spec runs") {
-                let all = try await harness.containers()
-                return all.count == 1 && all[0].specHash == v1.agents[0].specHash && all[0].state == .running
+                try await harness.store.change(key, .resume, reason: "go on", at: .now())
+                try await harness.eventually("resumed: the container runs again") {
+                    try await harness.containers().map(\.state) == [.running]
+                }
             }
         }
-    }
 
-    @Test("canary v1 to v2: one canary beside the old until promote, then the rest follows and the old retires")
-    func canaryPromote() async throws {
-        try await AgentHarness.with { harness in
-            _ = await harness.runAgent()
-            let key = DeploymentKey(harness.key)
-            let v1 = try harness.manifest("v1", count: 2), v2 = try harness.manifest("v2", count: 2, canary: 1)
-            _ = try await harness.store.apply(v1, to: harness.node, at: .now())
-            try await harness.eventually("v1 runs") { try await harness.store.deployment(key)?.status == .running }
-            _ = try await harness.store.apply(v2, to: harness.node, at: .now())
-            try await harness.eventually("the canary is healthy and waits") {
-                try await harness.store.deployment(key)?.rollout?.done.contains("httpd/0") == true
-            }
-            let waiting = try await harness.containers()
-            #expect(waiting.filter { $0.specHash == v1.agents[0].specHash }.count == 2, "both old instances still run")
-            #expect(waiting.filter { $0.specHash == v2.agents[0].specHash }.map { $0.labels[ContainerLabel.role] } == ["canary"])
-            #expect(try await harness.store.deployment(key)?.status == .deploying)
+        @Test("rolling v1 to v2, max_parallel 1: each new container starts before its old one stops, one batch at a time")
+        func rollingUpdate() async throws {
+            try await AgentHarness.with { harness in
+                _ = await harness.runAgent()
+                let v1 = try harness.manifest("v1", count: 2)
+                let v2 = try harness.manifest("v2", count: 2)
+                let key = DeploymentKey(harness.key)
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                try await harness.eventually("v1 runs") { try await harness.store.deployment(key)?.status == .running }
+                _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+                try await harness.eventually("v2 rolled out") {
+                    let record = try await harness.store.deployment(key)
+                    return record?.status == .running && record?.rollbackTarget == 2
+                }
+                let containers = try await harness.containers()
+                #expect(
+                    containers.count == 2
+                        && containers.allSatisfy { $0.specHash == v2.instanceHash(of: v2.agents[0]) && $0.state == .running })
 
-            try await harness.store.promote(key, at: .now())
-            try await harness.eventually("v2 rolled out") {
-                let record = try await harness.store.deployment(key)
-                return record?.status == .running && record?.rollbackTarget == 2
-            }
-            try await harness.eventually("only v2 runs") {
-                let all = try await harness.containers()
-                return all.count == 2 && all.allSatisfy { $0.specHash == v2.agents[0].specHash && $0.state == .running }
+                let events = try await harness.podmanEvents()
+                let (old, new) = (v1.instanceHash(of: v1.agents[0]).rawValue, v2.instanceHash(of: v2.agents[0]).rawValue)
+                func first(_ action: String, _ instance: String, _ hash: String) -> Int64? {
+                    events.first { $0.action == action && $0.instance == instance && $0.hash == hash }?.at
+                }
+                for index in ["0", "1"] {
+                    let created = try #require(first("create", index, new))
+                    let removed = try #require(first("remove", index, old))
+                    #expect(created < removed, "instance \(index): the new container must start before the old one stops")
+                }
+                let secondBatch = try #require(first("create", "1", new))
+                let firstBatch = try #require(first("create", "0", new))
+                #expect(secondBatch - firstBatch >= 200_000_000, "the second batch waits for the first to be healthy for min_healthy_ms")
+                #expect(try await harness.store.deployment(key)?.events.contains { $0.message == "version 2 rolled out" } == true)
             }
         }
-    }
 
-    @Test("Redis restarted mid-run: the agent reconnects and leaves containers alone")
+        @Test("auto_revert: v2 never becomes healthy, the rollout fails at its deadline and v1's spec returns as version 3")
+        func autoRevert() async throws {
+            try await AgentHarness.with { harness in
+                _ = await harness.runAgent()
+                let key = DeploymentKey(harness.key)
+                let good = #"[{"kind":"http","port":8080,"path":"/","interval_ms":200,"timeout_ms":150}]"#
+                let bad = #"[{"kind":"http","port":8080,"path":"/missing","interval_ms":200,"timeout_ms":150}]"#
+                let v1 = try harness.manifest("v1", checks: good, healthyDeadlineMs: 1_000, autoRevert: true)
+                let v2 = try harness.manifest("v2", checks: bad, healthyDeadlineMs: 1_000, autoRevert: true)
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                try await harness.eventually("v1 runs") { try await harness.store.deployment(key)?.status == .running }
+                _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+                try await harness.eventually("reverted") { try await harness.store.deployment(key)?.status == .rolledBack }
+                let record = try #require(try await harness.store.deployment(key))
+                #expect(record.versions.map(\.number) == [1, 2, 3], "history is appended, not rewritten")
+                #expect(record.versions[2].manifest == record.versions[0].manifest)
+                #expect(record.versions[2].isAutoRevert)
+                #expect(record.rollbackTarget == 3)
+                #expect(
+                    record.events.contains { $0.message.hasPrefix("rolling update failed: ") && $0.message.contains("healthy_deadline_ms") }
+                )
+                try await harness.eventually("only v1's spec runs") {
+                    let all = try await harness.containers()
+                    return all.count == 1 && all[0].specHash == v1.instanceHash(of: v1.agents[0]) && all[0].state == .running
+                }
+            }
+        }
+
+        @Test("canary v1 to v2: one canary beside the old until promote, then the rest follows and the old retires")
+        func canaryPromote() async throws {
+            try await AgentHarness.with { harness in
+                _ = await harness.runAgent()
+                let key = DeploymentKey(harness.key)
+                let v1 = try harness.manifest("v1", count: 2)
+                let v2 = try harness.manifest("v2", count: 2, canary: 1)
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                try await harness.eventually("v1 runs") { try await harness.store.deployment(key)?.status == .running }
+                _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+                try await harness.eventually("the canary is healthy and waits") {
+                    try await harness.store.deployment(key)?.rollout?.done.contains("httpd/0") == true
+                }
+                let waiting = try await harness.containers()
+                #expect(waiting.filter { $0.specHash == v1.instanceHash(of: v1.agents[0]) }.count == 2, "both old instances still run")
+                #expect(
+                    waiting.filter { $0.specHash == v2.instanceHash(of: v2.agents[0]) }.map { $0.labels[ContainerLabel.role] } == ["canary"]
+                )
+                #expect(try await harness.store.deployment(key)?.status == .deploying)
+
+                try await harness.store.promote(key, at: .now())
+                try await harness.eventually("v2 rolled out") {
+                    let record = try await harness.store.deployment(key)
+                    return record?.status == .running && record?.rollbackTarget == 2
+                }
+                try await harness.eventually("only v2 runs") {
+                    let all = try await harness.containers()
+                    return all.count == 2 && all.allSatisfy { $0.specHash == v2.instanceHash(of: v2.agents[0]) && $0.state == .running }
+                }
+            }
+        }
+
+        @Test("Redis restarted mid-run: the agent reconnects and leaves containers alone")
         func redisRestart() async throws {
             try await AgentHarness.with { harness in
                 _ = await harness.runAgent()
                 let v1 = try harness.manifest("v1")
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
                 try await harness.eventually("v1 runs") {
-                    try await harness.runningReported(v1.agents[0].specHash) != nil
+                    try await harness.runningReported(v1.instanceHash(of: v1.agents[0])) != nil
                 }
                 let before = try await harness.containers()
 
@@ -439,7 +451,7 @@ extension RealProcesses {
                 let v2 = try harness.manifest("v2")
                 _ = try await harness.store.apply(v2, to: harness.node, at: .now())
                 try await harness.eventually("v2 runs") {
-                    try await harness.runningReported(v2.agents[0].specHash) != nil
+                    try await harness.runningReported(v2.instanceHash(of: v2.agents[0])) != nil
                 }
             }
         }

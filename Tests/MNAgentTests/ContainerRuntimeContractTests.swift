@@ -8,7 +8,7 @@ import Testing
 struct ContainerRuntimeContractTests {
     @Test("the fake runtime keeps the contract", arguments: ContainerRuntimeContract.checks)
     func fakeKeepsContract(_ check: ContainerRuntimeContract.Check) async throws {
-        let runtime = FakeContainerRuntime()
+        let runtime = FakeContainerRuntime(images: ["localhost/mn-test:1"])
         try await check.run(runtime, ContainerRuntimeContract.request(image: "localhost/mn-test:1", prefix: "fake"))
     }
 
@@ -30,6 +30,7 @@ struct ContainerRuntimeContractTests {
                 try await inner.stop(id, signal: signal, gracePeriodMs: gracePeriodMs)
             }
             func remove(_ id: ContainerID) async throws { try await inner.remove(id) }
+            func imageExists(_ reference: String) async throws -> Bool { try await inner.imageExists(reference) }
         }
         let check = try #require(ContainerRuntimeContract.checks.first)
         await #expect(throws: ContainerRuntimeContract.Violation.self) {

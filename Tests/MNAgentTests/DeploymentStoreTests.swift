@@ -40,51 +40,60 @@ extension RealProcesses {
         }
 
         @Test("rollback appends a copy of the old version, keeps history, and points the node at it")
-    func rollback() async throws {
-        try await RedisServer.with { server in
-            let store = DeploymentStore(redis: RedisClient(url: server.url))
-            _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
-            _ = try await store.apply(try manifest("v2"), to: "n1", at: Timestamp(milliseconds: 2))
-            let result = try await store.rollback("web", to: 1, reason: "restore stable worker", on: "n1", at: Timestamp(milliseconds: 3))
-            #expect(result.version == 3)
-            let record = try #require(try await store.deployment("web"))
-            #expect(record.versions.map(\.number) == [1, 2, 3])
-            #expect(record.versions[2].manifest == record.versions[0].manifest)
-            #expect(record.versions[2].source == .rollback(from: 1, reason: "restore stable worker"))
-            #expect(try await store.desiredVersions(on: "n1") == ["web": 3])
-            await #expect(throws: DeploymentError.self) {
-                try await store.rollback("web", to: 1, reason: "again", on: "n1", at: Timestamp(milliseconds: 4))
+        func rollback() async throws {
+            try await RedisServer.with { server in
+                let store = DeploymentStore(redis: RedisClient(url: server.url))
+                _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
+                _ = try await store.apply(try manifest("v2"), to: "n1", at: Timestamp(milliseconds: 2))
+                let result = try await store.rollback(
+                    "web", to: 1, reason: "restore stable worker", on: "n1", at: Timestamp(milliseconds: 3))
+                #expect(result.version == 3)
+                let record = try #require(try await store.deployment("web"))
+                #expect(record.versions.map(\.number) == [1, 2, 3])
+                #expect(record.versions[2].manifest == record.versions[0].manifest)
+                #expect(record.versions[2].source == .rollback(from: 1, reason: "restore stable worker"))
+                #expect(try await store.desiredVersions(on: "n1") == ["web": 3])
+                await #expect(throws: DeploymentError.self) {
+                    try await store.rollback("web", to: 1, reason: "again", on: "n1", at: Timestamp(milliseconds: 4))
+                }
+                await #expect(throws: StoreError.self) {
+                    try await store.rollback("nope", to: 1, reason: "x", on: "n1", at: Timestamp(milliseconds: 4))
+                }
+                #expect(try await store.deployment("web")?.versions.count == 3, "a refused rollback writes nothing")
+                await store.redis.close()
             }
-            await #expect(throws: StoreError.self) {
-                try await store.rollback("nope", to: 1, reason: "x", on: "n1", at: Timestamp(milliseconds: 4))
+        }
+
+        @Test("pause, resume and fail change the status with an event, and refuse changes that do not apply")
+        func statusChanges() async throws {
+            try await RedisServer.with { server in
+                let store = DeploymentStore(redis: RedisClient(url: server.url))
+                _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
+                await #expect(throws: StoreError.self) {
+                    try await store.change("web", .resume, reason: "x", at: Timestamp(milliseconds: 2))
+                }
+                #expect(try await store.change("web", .pause, reason: "investigating health", at: Timestamp(milliseconds: 2)) == .paused)
+                await #expect(throws: StoreError.self) {
+                    try await store.change("web", .pause, reason: "x", at: Timestamp(milliseconds: 3))
+                }
+                #expect(try await store.change("web", .resume, reason: "continue rollout", at: Timestamp(milliseconds: 3)) == .deploying)
+                #expect(
+                    try await store.change("web", .fail, reason: "candidate failed health checks", at: Timestamp(milliseconds: 4))
+                        == .failed)
+                let record = try #require(try await store.deployment("web"))
+                #expect(record.status == .failed)
+                #expect(
+                    record.events.suffix(3).map(\.message) == [
+                        "paused: investigating health", "resumed: continue rollout", "failed: candidate failed health checks",
+                    ])
+                await #expect(throws: StoreError.self) {
+                    try await store.change("nope", .pause, reason: "x", at: Timestamp(milliseconds: 5))
+                }
+                await store.redis.close()
             }
-            #expect(try await store.deployment("web")?.versions.count == 3, "a refused rollback writes nothing")
-            await store.redis.close()
         }
-    }
 
-    @Test("pause, resume and fail change the status with an event, and refuse changes that do not apply")
-    func statusChanges() async throws {
-        try await RedisServer.with { server in
-            let store = DeploymentStore(redis: RedisClient(url: server.url))
-            _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
-            await #expect(throws: StoreError.self) { try await store.change("web", .resume, reason: "x", at: Timestamp(milliseconds: 2)) }
-            #expect(try await store.change("web", .pause, reason: "investigating health", at: Timestamp(milliseconds: 2)) == .paused)
-            await #expect(throws: StoreError.self) { try await store.change("web", .pause, reason: "x", at: Timestamp(milliseconds: 3)) }
-            #expect(try await store.change("web", .resume, reason: "continue rollout", at: Timestamp(milliseconds: 3)) == .deploying)
-            #expect(try await store.change("web", .fail, reason: "candidate failed health checks", at: Timestamp(milliseconds: 4)) == .failed)
-            let record = try #require(try await store.deployment("web"))
-            #expect(record.status == .failed)
-            #expect(
-                record.events.suffix(3).map(\.message) == [
-                    "paused: investigating health", "resumed: continue rollout", "failed: candidate failed health checks",
-                ])
-            await #expect(throws: StoreError.self) { try await store.change("nope", .pause, reason: "x", at: Timestamp(milliseconds: 5)) }
-            await store.redis.close()
-        }
-    }
-
-    @Test("apply announces the change on the channel agents watch")
+        @Test("apply announces the change on the channel agents watch")
         func applyPublishes() async throws {
             try await RedisServer.with { server in
                 var events = RedisSubscriber.subscribe(url: server.url, channels: [StoreKeys.changes]).makeAsyncIterator()

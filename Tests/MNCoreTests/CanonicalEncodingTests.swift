@@ -51,7 +51,8 @@ struct CanonicalEncodingTests {
     @Test("an encoded manifest parses back to the same manifest")
     func roundTrip() throws {
         let text = document(
-            agents: #"[{"id":"web","image":"i","ports":[{"name":"http","container_port":80}],"health_checks":[{"kind":"http","port":80},{"kind":"exec","name":"x","command":["true"]}],"resources":{"memory_mb":64,"devices":[{"kind":"gpu","driver":"cuda","count":1}]},"requires_services":[{"name":"vllm","tags":["embedding"]}]},{"id":"db","exec":"/usr/bin/db"}]"#,
+            agents:
+                #"[{"id":"web","image":"i","ports":[{"name":"http","container_port":80}],"health_checks":[{"kind":"http","port":80},{"kind":"exec","name":"x","command":["true"]}],"resources":{"memory_mb":64,"devices":[{"kind":"gpu","driver":"cuda","count":1}]},"requires_services":[{"name":"vllm","tags":["embedding"]}]},{"id":"db","exec":"/usr/bin/db"}]"#,
             extra: #""edges":[{"from":"web","to":"db"}],"type":"service""#)
         let manifest = try Manifest.parse(Data(text.utf8))
         let again = try Manifest.parse(Data(manifest.canonicalBytes))

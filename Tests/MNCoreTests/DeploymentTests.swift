@@ -41,7 +41,9 @@ struct DeploymentTests {
     @Test("a manifest for another key is refused")
     func otherKey() throws {
         var deployment = Deployment(first: try manifest(image: "a:1"), at: Timestamp(milliseconds: 1))
-        #expect(throws: DeploymentError.self) { try deployment.append(try manifest(image: "a:1", key: "other"), at: Timestamp(milliseconds: 2)) }
+        #expect(throws: DeploymentError.self) {
+            try deployment.append(try manifest(image: "a:1", key: "other"), at: Timestamp(milliseconds: 2))
+        }
     }
 
     @Test("a record round-trips, and one with a gap in its versions is refused")

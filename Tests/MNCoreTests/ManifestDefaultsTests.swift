@@ -72,7 +72,8 @@ struct ManifestDefaultsTests {
                "reschedule":{"unlimited":true,"delay_ms":5000,"delay_function":"exponential","max_delay_ms":300000}}}
             """
         let explicit = try Manifest.parse(Data(text.utf8))
-        let implicit = try Manifest.parse(Data(#"{"deployment":{"key":"agent-api"},"agents":[{"id":"worker","image":"localhost/worker:1"}]}"#.utf8))
+        let implicit = try Manifest.parse(
+            Data(#"{"deployment":{"key":"agent-api"},"agents":[{"id":"worker","image":"localhost/worker:1"}]}"#.utf8))
         #expect(explicit == implicit)
     }
 }

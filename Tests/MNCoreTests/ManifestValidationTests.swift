@@ -101,7 +101,9 @@ struct ManifestValidationTests {
         Case(
             name: "health check on an undeclared port, timeout over interval",
             text: document(
-                agents: #"[{"id":"web","image":"i","ports":[{"name":"http","container_port":8080}],"health_checks":[{"kind":"http","port":9090,"interval_ms":1000,"timeout_ms":2000}]}]"#),
+                agents:
+                    #"[{"id":"web","image":"i","ports":[{"name":"http","container_port":8080}],"health_checks":[{"kind":"http","port":9090,"interval_ms":1000,"timeout_ms":2000}]}]"#
+            ),
             expected: [
                 "agents[0].health_checks[0].timeout_ms: must not exceed interval_ms (1000), got 2000",
                 "agents[0].health_checks[0].port: 9090 is not a container port of agent 'web' (declared: 8080); add it under ports",
@@ -109,7 +111,9 @@ struct ManifestValidationTests {
         Case(
             name: "check kinds need their fields",
             text: document(
-                agents: #"[{"id":"web","image":"i","health_checks":[{"kind":"tcp","name":"t"},{"kind":"exec","name":"e","path":"/x"},{"kind":"grpc"}]}]"#),
+                agents:
+                    #"[{"id":"web","image":"i","health_checks":[{"kind":"tcp","name":"t"},{"kind":"exec","name":"e","path":"/x"},{"kind":"grpc"}]}]"#
+            ),
             expected: [
                 "agents[0].health_checks[0].port: is required for a 'tcp' check",
                 "agents[0].health_checks[1].command: must list the program and its arguments for an 'exec' check",
@@ -119,7 +123,9 @@ struct ManifestValidationTests {
         Case(
             name: "ports out of range and host port published twice",
             text: document(
-                agents: #"[{"id":"a","image":"i","ports":[{"name":"p","container_port":80,"host_port":8080},{"name":"q","container_port":70000}]},{"id":"b","image":"i","ports":[{"name":"p","container_port":80,"host_port":8080}]}]"#),
+                agents:
+                    #"[{"id":"a","image":"i","ports":[{"name":"p","container_port":80,"host_port":8080},{"name":"q","container_port":70000}]},{"id":"b","image":"i","ports":[{"name":"p","container_port":80,"host_port":8080}]}]"#
+            ),
             expected: [
                 "agents[0].ports[1].container_port: must be at most 65535, got 70000",
                 "agents[1].ports[0].host_port: host port 8080/tcp is already published by agents[0].ports[0]",

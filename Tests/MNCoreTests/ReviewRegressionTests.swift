@@ -45,10 +45,14 @@ struct ManifestEdgeCaseTests {
 
     @Test("the canonical form leaves defaults out, so new defaulted fields never change a hash")
     func canonicalIsMinimal() throws {
-        let agent = try #require(try Manifest.parse(Data(document(agents: #"[{"id":"web","image":"i","count":1,"lifecycle":{"grace_period_ms":30000}}]"#).utf8)).agents.first)
+        let agent = try #require(
+            try Manifest.parse(Data(document(agents: #"[{"id":"web","image":"i","count":1,"lifecycle":{"grace_period_ms":30000}}]"#).utf8))
+                .agents.first)
         #expect(String(decoding: agent.canonicalInstanceBytes, as: UTF8.self) == #"{"id":"web","image":"i"}"#)
         let manifest = try Manifest.parse(Data(document().utf8))
-        #expect(String(decoding: manifest.canonicalBytes, as: UTF8.self) == #"{"agents":[{"id":"web","image":"localhost/web:1"}],"deployment":{"key":"web"}}"#)
+        #expect(
+            String(decoding: manifest.canonicalBytes, as: UTF8.self)
+                == #"{"agents":[{"id":"web","image":"localhost/web:1"}],"deployment":{"key":"web"}}"#)
     }
 
     @Test("a problem after an unreadable element names the element's index in the document")
@@ -56,17 +60,29 @@ struct ManifestEdgeCaseTests {
         let found = problems(document(extra: #""edges":[{"from":"web"},{"from":"web","to":"zz"}]"#))
         #expect(found.sorted() == ["edges[0].to: is required", "edges[1].to: no agent 'zz' in this manifest (agents: web)"])
         let ports = problems(
-            document(agents: #"[{"id":"web","image":"i","ports":[{"name":"a","container_port":0},{"name":"b","container_port":80}],"health_checks":[{"kind":"tcp","port":81}]}]"#))
-        #expect(ports.contains("agents[0].health_checks[0].port: 81 is not a container port of agent 'web' (declared: 80); add it under ports"))
+            document(
+                agents:
+                    #"[{"id":"web","image":"i","ports":[{"name":"a","container_port":0},{"name":"b","container_port":80}],"health_checks":[{"kind":"tcp","port":81}]}]"#
+            ))
+        #expect(
+            ports.contains("agents[0].health_checks[0].port: 81 is not a container port of agent 'web' (declared: 80); add it under ports"))
         #expect(ports.contains("agents[0].ports[0].container_port: must be at least 1, got 0"))
     }
 
     @Test("a key written twice in one JSON object is an error at its path, not a silently dropped value")
     func duplicateKeys() {
         let found = problems(
-            #"{"deployment":{"key":"web"},"agents":[{"id":"a","image":"i:1"},{"id":"web","image":"i:1","env":{"X":"{\"","X":"2"},"image":"i:2"}]}"#)
-        #expect(found.sorted() == ["agents[1].env.X: appears twice in the same object; keep one", "agents[1].image: appears twice in the same object; keep one"])
-        #expect(problems(#"{"a":{"k":1},"b":{"k":2},"deployment":{"key":"web"},"agents":[{"id":"web","image":"i"}]}"#).allSatisfy { !$0.contains("twice") })
+            #"{"deployment":{"key":"web"},"agents":[{"id":"a","image":"i:1"},{"id":"web","image":"i:1","env":{"X":"{\"","X":"2"},"image":"i:2"}]}"#
+        )
+        #expect(
+            found.sorted() == [
+                "agents[1].env.X: appears twice in the same object; keep one",
+                "agents[1].image: appears twice in the same object; keep one",
+            ])
+        #expect(
+            problems(#"{"a":{"k":1},"b":{"k":2},"deployment":{"key":"web"},"agents":[{"id":"web","image":"i"}]}"#).allSatisfy {
+                !$0.contains("twice")
+            })
     }
 
     @Test("an unreadable strategy is reported once, with no follow-on about the default")

@@ -37,7 +37,8 @@ enum Fixture {
         attempts: Int = 3, intervalMs: Int = 600_000, delayMs: Int = 1_000, function: DelayFunction = .exponential,
         maxDelayMs: Int = 30_000, mode: RestartPolicy.Mode = .fail
     ) -> RestartPolicy {
-        RestartPolicy(attempts: attempts, intervalMs: intervalMs, delayMs: delayMs, delayFunction: function, maxDelayMs: maxDelayMs, mode: mode)
+        RestartPolicy(
+            attempts: attempts, intervalMs: intervalMs, delayMs: delayMs, delayFunction: function, maxDelayMs: maxDelayMs, mode: mode)
     }
 
     static func reconcile(

@@ -25,7 +25,10 @@ struct NodeReconcilerPropertyTests {
             let plan = NodeReconciler.reconcile(scenario.input)
             let (runtime, executed) = await apply(plan, to: scenario)
             let observed = (try? await runtime.listManaged()) ?? []
-            let again = NodeReconciler.reconcile(.init(node: Fixture.node, desired: scenario.desired, observed: observed, records: executed.records, frozen: scenario.frozen, now: scenario.now))
+            let again = NodeReconciler.reconcile(
+                .init(
+                    node: Fixture.node, desired: scenario.desired, observed: observed, records: executed.records, frozen: scenario.frozen,
+                    now: scenario.now))
             #expect(again.actions.isEmpty, "second pass still acts: \(again.actions) for \(scenario)")
             let foreignBefore = scenario.observed.filter { !$0.isManaged(by: Fixture.node) }.sorted { $0.id < $1.id }
             let foreignAfter = await runtime.all.filter { !$0.isManaged(by: Fixture.node) }
@@ -95,7 +98,9 @@ struct NodeReconcilerPropertyTests {
             let observed = (try? await runtime.listManaged()) ?? []
             func at(_ time: Timestamp, records: [InstanceRecord]) -> NodePlan {
                 NodeReconciler.reconcile(
-                    .init(node: Fixture.node, desired: scenario.desired, observed: observed, records: records, frozen: scenario.frozen, now: time))
+                    .init(
+                        node: Fixture.node, desired: scenario.desired, observed: observed, records: records, frozen: scenario.frozen,
+                        now: time))
             }
             let settled = at(scenario.now, records: executed.records)
             guard let due = settled.requeueAt else {

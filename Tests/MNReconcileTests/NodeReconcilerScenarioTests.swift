@@ -98,8 +98,10 @@ struct NodeReconcilerScenarioTests {
             if case .create(let name) = call { return name }
             return nil
         }
-        #expect(creates.filter { $0 == StartContainer(instance: v1, node: Fixture.node).name }.count == 1, "v1 was created once, at the start")
-        #expect(creates.filter { $0 == StartContainer(instance: v2, node: Fixture.node).name }.count == 4, "first try + 3 restarts: \(creates)")
+        #expect(
+            creates.filter { $0 == StartContainer(instance: v1, node: Fixture.node).name }.count == 1, "v1 was created once, at the start")
+        #expect(
+            creates.filter { $0 == StartContainer(instance: v2, node: Fixture.node).name }.count == 4, "first try + 3 restarts: \(creates)")
         let last = try await loop.tick(at: Fixture.t0.adding(ms: 100_000))
         guard case .failed(let final, nil) = last.instances.first?.phase else {
             Issue.record("expected a final Failed, got \(String(describing: last.instances.first?.phase))")
@@ -169,7 +171,9 @@ struct NodeReconcilerScenarioTests {
     func restartById() {
         let instance = Fixture.desired()
         let plan = Fixture.reconcile(
-            [instance], [Fixture.container(for: instance, id: "c9", state: .exited, exitCode: 137, finishedAt: Fixture.t0.adding(ms: -1_000))])
-        #expect(plan.actions == [.restart(RestartContainer(container: "c9", instance: instance.id, specHash: instance.specHash, attempt: 1))])
+            [instance],
+            [Fixture.container(for: instance, id: "c9", state: .exited, exitCode: 137, finishedAt: Fixture.t0.adding(ms: -1_000))])
+        #expect(
+            plan.actions == [.restart(RestartContainer(container: "c9", instance: instance.id, specHash: instance.specHash, attempt: 1))])
     }
 }

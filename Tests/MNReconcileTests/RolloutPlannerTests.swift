@@ -37,14 +37,17 @@ struct SimulatedNode {
             let healthyAfter = instance.version == 1 ? 0 : fate(instance.id)
             let healthy = healthyAfter.map { now.milliseconds(since: placed) >= $0 } ?? false
             return InstanceStatus(
-                id: instance.id, version: instance.version, specHash: instance.specHash, phase: .running, health: healthy ? .healthy : .unhealthy)
+                id: instance.id, version: instance.version, specHash: instance.specHash, phase: .running,
+                health: healthy ? .healthy : .unhealthy)
         }
     }
 
     /// The next moment an instance's health changes.
     func nextChange(after now: Timestamp, desired: [DesiredInstance]) -> Timestamp? {
         desired.compactMap { instance -> Timestamp? in
-            guard instance.version != 1, let delay = fate(instance.id), let placed = placedAt["\(instance.id)#\(instance.specHash)"] else { return nil }
+            guard instance.version != 1, let delay = fate(instance.id), let placed = placedAt["\(instance.id)#\(instance.specHash)"] else {
+                return nil
+            }
             let at = placed.adding(ms: delay)
             return at > now ? at : nil
         }.min()
@@ -63,7 +66,8 @@ struct RolloutRun {
 /// Drives the planner against a simulated node, waking at the planner's requeue or when health changes.
 func simulate(from: Manifest, to: Manifest, fate: @escaping (InstanceID) -> Int64?, start: Timestamp) -> RolloutRun {
     var node = SimulatedNode(fate: fate)
-    let old = VersionedManifest(version: 1, manifest: from), new = VersionedManifest(version: 2, manifest: to)
+    let old = VersionedManifest(version: 1, manifest: from)
+    let new = VersionedManifest(version: 2, manifest: to)
     var state = RolloutState(target: 2, now: start)
     var now = start
     var statuses = node.run(from.desiredInstances(version: 1), now: start)
@@ -109,8 +113,10 @@ struct RolloutPlannerTests {
 
     @Test("batches of max_parallel, new beside old, old dropped after min_healthy, unchanged agents untouched")
     func rollingBatches() {
-        let from = rollingManifest(image: "web:1", count: 3, maxParallel: 2, minHealthyMs: 1_000, healthyDeadlineMs: 5_000, progressDeadlineMs: 20_000)
-        let to = rollingManifest(image: "web:2", count: 3, maxParallel: 2, minHealthyMs: 1_000, healthyDeadlineMs: 5_000, progressDeadlineMs: 20_000)
+        let from = rollingManifest(
+            image: "web:1", count: 3, maxParallel: 2, minHealthyMs: 1_000, healthyDeadlineMs: 5_000, progressDeadlineMs: 20_000)
+        let to = rollingManifest(
+            image: "web:2", count: 3, maxParallel: 2, minHealthyMs: 1_000, healthyDeadlineMs: 5_000, progressDeadlineMs: 20_000)
         let first = RolloutPlanner.plan(
             .init(
                 from: .init(version: 1, manifest: from), to: .init(version: 2, manifest: to), state: RolloutState(target: 2, now: t0),
@@ -118,13 +124,15 @@ struct RolloutPlannerTests {
         let web = first.desired.filter { $0.id.agent == "web" }
         #expect(web.filter { $0.version == 1 }.count == 3, "every old instance keeps running")
         #expect(web.filter { $0.version == 2 }.map(\.id.index) == [0, 1], "the first batch is max_parallel wide")
-        #expect(first.desired.filter { $0.id.agent == "steady" }.map(\.version) == [2], "an unchanged agent moves on without a change of spec")
+        #expect(
+            first.desired.filter { $0.id.agent == "steady" }.map(\.version) == [2], "an unchanged agent moves on without a change of spec")
         #expect(first.requeueAt == t0.adding(ms: 5_000), "the healthy deadline is the next thing to check")
     }
 
     @Test("units that publish a host port are replaced in place, one batch at a time")
     func hostPortsReplaceInPlace() {
-        var from = rollingManifest(image: "web:1", count: 2, maxParallel: 1, minHealthyMs: 0, healthyDeadlineMs: 5_000, progressDeadlineMs: 9_000)
+        var from = rollingManifest(
+            image: "web:1", count: 2, maxParallel: 1, minHealthyMs: 0, healthyDeadlineMs: 5_000, progressDeadlineMs: 9_000)
         from.agents[0].ports = [PortMapping(name: "http", containerPort: 80, hostPort: 18080)]
         from.agents[0].count = 1
         var to = from
@@ -138,7 +146,8 @@ struct RolloutPlannerTests {
 
     @Test("canary: canaries beside the old, then a wait for promotion with no deadline, then batches; auto_promote goes on alone")
     func canary() {
-        var from = rollingManifest(image: "web:1", count: 3, maxParallel: 1, minHealthyMs: 0, healthyDeadlineMs: 5_000, progressDeadlineMs: 9_000)
+        var from = rollingManifest(
+            image: "web:1", count: 3, maxParallel: 1, minHealthyMs: 0, healthyDeadlineMs: 5_000, progressDeadlineMs: 9_000)
         from.policies.update.strategy = .canary
         from.policies.update.canary = 1
         var to = from
@@ -155,7 +164,8 @@ struct RolloutPlannerTests {
 
         // Long after the progress deadline, healthy canaries still just wait for a person.
         let muchLater = t0.adding(ms: 600_000)
-        plan = RolloutPlanner.plan(.init(from: versions.0, to: versions.1, state: plan.state, instances: healthy(plan.desired), now: muchLater))
+        plan = RolloutPlanner.plan(
+            .init(from: versions.0, to: versions.1, state: plan.state, instances: healthy(plan.desired), now: muchLater))
         guard case .progressing(let waitingFor, nil) = plan.outcome else {
             Issue.record("expected to wait for promotion, got \(plan.outcome)")
             return
@@ -181,16 +191,21 @@ struct RolloutPlannerTests {
         var automatic = to
         automatic.policies.update.autoPromote = true
         var auto = RolloutPlanner.plan(
-            .init(from: versions.0, to: .init(version: 2, manifest: automatic), state: RolloutState(target: 2, now: t0), instances: [], now: t0))
+            .init(
+                from: versions.0, to: .init(version: 2, manifest: automatic), state: RolloutState(target: 2, now: t0), instances: [],
+                now: t0))
         auto = RolloutPlanner.plan(
-            .init(from: versions.0, to: .init(version: 2, manifest: automatic), state: auto.state, instances: healthy(auto.desired), now: t0))
+            .init(
+                from: versions.0, to: .init(version: 2, manifest: automatic), state: auto.state, instances: healthy(auto.desired), now: t0))
         #expect(auto.state.promotedAt == t0, "auto_promote promotes healthy canaries by itself")
     }
 
     @Test("a new instance that never becomes healthy fails the rollout at the healthy deadline, not later")
     func healthyDeadlineFires() {
-        let from = rollingManifest(image: "web:1", count: 2, maxParallel: 1, minHealthyMs: 500, healthyDeadlineMs: 3_000, progressDeadlineMs: 10_000)
-        let to = rollingManifest(image: "web:2", count: 2, maxParallel: 1, minHealthyMs: 500, healthyDeadlineMs: 3_000, progressDeadlineMs: 10_000)
+        let from = rollingManifest(
+            image: "web:1", count: 2, maxParallel: 1, minHealthyMs: 500, healthyDeadlineMs: 3_000, progressDeadlineMs: 10_000)
+        let to = rollingManifest(
+            image: "web:2", count: 2, maxParallel: 1, minHealthyMs: 500, healthyDeadlineMs: 3_000, progressDeadlineMs: 10_000)
         let run = simulate(from: from, to: to, fate: { _ in nil }, start: t0)
         guard case .failed(let reason) = run.outcome else {
             Issue.record("expected a failure, got \(String(describing: run.outcome))")
@@ -220,10 +235,12 @@ struct RolloutPlannerTests {
             #expect(run.maxUnavailable <= maxParallel, "more than max_parallel units without a healthy instance")
             let fated = (0..<count).map { never[$0] ? nil : delays[$0] }
             let batches = (count + maxParallel - 1) / maxParallel
-            #expect(run.endedAt <= t0.adding(ms: Int64(batches * progressDeadline)), "not terminal in time: \(String(describing: run.outcome))")
+            #expect(
+                run.endedAt <= t0.adding(ms: Int64(batches * progressDeadline)), "not terminal in time: \(String(describing: run.outcome))")
             switch run.outcome {
             case .succeeded?:
-                #expect(fated.allSatisfy { $0 != nil && $0! < healthyDeadline }, "succeeded although an instance could not be healthy in time")
+                #expect(
+                    fated.allSatisfy { $0 != nil && $0! < healthyDeadline }, "succeeded although an instance could not be healthy in time")
             case .failed?:
                 #expect(fated.contains { $0 == nil || $0! >= healthyDeadline }, "failed although every instance became healthy in time")
             default:

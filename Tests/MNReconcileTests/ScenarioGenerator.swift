@@ -17,7 +17,9 @@ struct Scenario: Sendable, CustomStringConvertible {
     }
 
     var description: String {
-        let containers = observed.map { "\($0.id.rawValue):\($0.instanceID?.description ?? "-"):\($0.specHash?.short.prefix(4) ?? "-"):\($0.state.rawValue)" }
+        let containers = observed.map {
+            "\($0.id.rawValue):\($0.instanceID?.description ?? "-"):\($0.specHash?.short.prefix(4) ?? "-"):\($0.state.rawValue)"
+        }
         return "desired=\(desired.map { "\($0.id)#\($0.specHash.short.prefix(4))" }) observed=\(containers) records=\(records.count)"
     }
 }
@@ -58,14 +60,16 @@ extension Gen where Value == Scenario {
                         mode: pick(RestartPolicy.Mode.allCases))
                     let jobType: Manifest.JobType = chance(80) ? .service : pick(Manifest.JobType.allCases)
                     for index in 0..<4 {
-                        let instance = isDesired && index < count
+                        let instance =
+                            isDesired && index < count
                             ? DesiredInstance(
                                 key: DeploymentKey(key), spec: chosen, index: index, version: 2, restart: policy, jobType: jobType)
                             : nil
                         if let instance {
                             desired.append(instance)
                             if chance(50) {
-                                var record = InstanceRecord(id: instance.id, specHash: chance(80) ? instance.specHash : pick(variants).specHash)
+                                var record = InstanceRecord(
+                                    id: instance.id, specHash: chance(80) ? instance.specHash : pick(variants).specHash)
                                 record.started = chance(70)
                                 // Restarts near the edge of the interval make the count change while waiting.
                                 record.restarts = (0..<int(0...4)).map { _ in now.adding(ms: -Int64(int(0...(policy.intervalMs + 2_000)))) }

@@ -54,10 +54,11 @@ struct DeployCommandTests {
         let tree = JSONValue.object(["policies": .object(["restart": .object(["attempts": .integer(1)])])])
         let set = tree.setting(["policies", "update", "strategy"], to: .string("canary"))
         #expect(
-            set == .object([
-                "policies": .object([
-                    "restart": .object(["attempts": .integer(1)]), "update": .object(["strategy": .string("canary")]),
-                ])
-            ]))
+            set
+                == .object([
+                    "policies": .object([
+                        "restart": .object(["attempts": .integer(1)]), "update": .object(["strategy": .string("canary")]),
+                    ])
+                ]))
     }
 }

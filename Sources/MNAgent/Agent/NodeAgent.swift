@@ -169,7 +169,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
         var running: [ContainerID: [HealthCheck]] = [:]
         for status in plan.instances where status.phase == .running {
-            if let container = status.container, let slotChecks = checks["\(status.id)#\(status.specHash)"] { running[container] = slotChecks }
+            if let container = status.container, let slotChecks = checks["\(status.id)#\(status.specHash)"] {
+                running[container] = slotChecks
+            }
         }
         let (verdicts, next) = await health.update(running: running, now: now)
         for index in plan.instances.indices {
@@ -185,8 +187,8 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         var instances: [DesiredInstance] = []
         /// Paused deployments, and those whose rolling update failed: no actions.
         var frozen: Set<DeploymentKey> = []
-        /// Deployments in a rolling update, with the version and the planner's decision.
-        var rollouts: [DeploymentKey: (version: Int, plan: RolloutPlanner.Plan)] = [:]
+        /// Deployments in an update, with the version, the planner's decision and what healthy means.
+        var rollouts: [DeploymentKey: (version: Int, plan: RolloutPlanner.Plan, signal: UpdatePolicy.HealthSignal)] = [:]
         /// Deployments placed directly (first version, steady state, or no rolling strategy).
         var direct: [DeploymentKey: (version: Int, signal: UpdatePolicy.HealthSignal)] = [:]
         /// When a rollout needs a look even if nothing changes.
@@ -195,35 +197,96 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
 
     /// The instances this node should run, or `nil` when Redis holds no desired state for it
     /// (a fresh or wiped Redis is no reason to stop anything). Any unreadable part fails the
-    /// pass: a partial desired state would stop containers that should keep running.
+    /// pass: a partial desired state would stop containers that should keep running. A version
+    /// still Validating is checked here first; nothing of it starts unless it passes.
     func desiredState(now: Timestamp, lastStatuses: [InstanceStatus]) async throws -> DesiredState? {
         guard let versions = try await store.desiredVersions(on: settings.node) else { return nil }
-        var result = DesiredState()
+        var deployments: [(deployment: Deployment, number: Int)] = []
         for (key, number) in versions.sorted(by: { $0.key < $1.key }) {
-            guard let deployment = try await store.deployment(key), let target = deployment.version(number) else {
+            guard let deployment = try await store.deployment(key), deployment.version(number) != nil else {
                 throw StoreError("node \(settings.node) should run \(key) version \(number), which the store does not have")
             }
-            let policy = target.manifest.policies.update
+            deployments.append((deployment, number))
+        }
+        var result = DesiredState()
+        for (deployment, number) in deployments {
+            let key = deployment.key
+            let target = deployment.version(number)!
+            let stable = deployment.rollbackTarget.flatMap { $0 == number ? nil : deployment.version($0) }
+            var failedValidation =
+                deployment.status == .failed && deployment.failure?.phase == .validating && deployment.failure?.version == number
+            if deployment.status == .validating && deployment.latest.number == number {
+                let others = deployments.filter { $0.deployment.key != key }.map(\.deployment)
+                failedValidation = try await !validate(deployment, number: number, stable: stable, others: others, now: now)
+            }
+            if failedValidation {
+                // Nothing of the new version starts; the version before it keeps running as it was.
+                if let stable {
+                    result.instances += stable.manifest.desiredInstances(version: stable.number)
+                } else {
+                    result.frozen.insert(key)
+                }
+                continue
+            }
             let failedRollout = deployment.status == .failed && deployment.rollout?.target == number
             if deployment.status == .paused || failedRollout { result.frozen.insert(key) }
-            if let stableNumber = deployment.rollbackTarget, stableNumber != number, let stable = deployment.version(stableNumber),
-                policy.strategy == .rolling || policy.strategy == .canary
-            {
+            if let stable {
                 let rolloutState = deployment.rollout.flatMap { $0.target == number ? $0 : nil } ?? RolloutState(target: number, now: now)
                 let plan = RolloutPlanner.plan(
                     .init(
-                        from: VersionedManifest(version: stableNumber, manifest: stable.manifest),
+                        from: VersionedManifest(version: stable.number, manifest: stable.manifest),
                         to: VersionedManifest(version: number, manifest: target.manifest), state: rolloutState,
                         instances: lastStatuses.filter { $0.id.key == key }, now: now))
                 result.instances += plan.desired
-                result.rollouts[key] = (number, plan)
+                result.rollouts[key] = (number, plan, target.manifest.policies.update.healthCheck)
                 if let at = plan.requeueAt { result.requeueAt = min(result.requeueAt ?? at, at) }
             } else {
                 result.instances += target.manifest.desiredInstances(version: number)
-                result.direct[key] = (number, policy.healthCheck)
+                result.direct[key] = (number, target.manifest.policies.update.healthCheck)
             }
         }
         return result
+    }
+
+    /// Runs the ``MNReconcile/Preflight`` checks for version `number` on this node and records
+    /// the verdict: Deploying, or Failed in Validating with every problem. Returns whether it passed.
+    private func validate(_ deployment: Deployment, number: Int, stable: DeploymentVersion?, others: [Deployment], now: Timestamp)
+        async throws -> Bool
+    {
+        let target = deployment.version(number)!.manifest
+        var missing: Set<String> = []
+        for agent in target.agents {
+            if case .image(let image) = agent.workload, !missing.contains(image), try await !runtime.imageExists(image) {
+                missing.insert(image)
+            }
+        }
+        var portsInUse: [String: DeploymentKey] = [:]
+        for other in others {
+            for manifest in [other.latest.manifest, other.rollbackTarget.flatMap { other.version($0)?.manifest }].compactMap({ $0 }) {
+                for port in Preflight.hostPorts(of: manifest) { portsInUse[port] = other.key }
+            }
+        }
+        let problems = Preflight.problems(
+            .init(from: stable?.manifest, to: target, node: settings.node, missingImages: missing, portsInUse: portsInUse))
+        let node = settings.node
+        try await store.updateRecord(deployment.key) { record in
+            guard record.status == .validating, record.latest.number == number else { return false }
+            if problems.isEmpty {
+                record.status = .deploying
+                record.record(DeploymentEvent(at: now, version: number, message: "validation passed on node \(node)"))
+            } else {
+                let reason = problems.joined(separator: "; ")
+                record.status = .failed
+                record.failure = DeploymentFailure(version: number, phase: .validating, reason: reason, at: now)
+                record.record(DeploymentEvent(at: now, version: number, message: "validation failed on node \(node): \(reason)"))
+            }
+            return true
+        }
+        if !problems.isEmpty {
+            logger.error(
+                "version \(number) of \(deployment.key) failed validation; nothing of it starts", metadata: ["problems": "\(problems)"])
+        }
+        return problems.isEmpty
     }
 
     /// Records each deployment's standing: rollout progress, success (the version becomes the
@@ -233,12 +296,16 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         guard let desired else { return }
         for (key, rollout) in desired.rollouts.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
             let (version, plan) = (rollout.version, rollout.plan)
+            let health = Self.healthSummaries(desired: plan.desired, statuses: statuses.filter { $0.id.key == key }, signal: rollout.signal)
             try await store.updateRecord(key) { deployment in
+                let healthChanged = deployment.health != health
+                deployment.health = health
                 switch plan.outcome {
                 case .progressing:
-                    guard deployment.status != .deploying || deployment.rollout != plan.state else { return false }
+                    guard deployment.status != .deploying || deployment.rollout != plan.state || healthChanged else { return false }
                     if deployment.rollout?.target != version {
-                        deployment.record(DeploymentEvent(at: now, version: version, message: "rolling update to version \(version) started"))
+                        deployment.record(
+                            DeploymentEvent(at: now, version: version, message: "rolling update to version \(version) started"))
                     }
                     deployment.status = .deploying
                     deployment.rollout = plan.state
@@ -250,6 +317,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 case .failed(let reason):
                     deployment.status = .failed
                     deployment.rollout = plan.state
+                    deployment.failure = DeploymentFailure(version: version, phase: .deploying, reason: reason, at: now)
                     deployment.record(DeploymentEvent(at: now, version: version, message: "rolling update failed: \(reason)"))
                 }
                 return true
@@ -258,22 +326,41 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
         for (key, direct) in desired.direct.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
             let mine = statuses.filter { $0.id.key == key }
-            let up = !mine.isEmpty && mine.allSatisfy { $0.version == direct.version && RolloutPlanner.isHealthy($0, signal: direct.signal) }
+            let up =
+                !mine.isEmpty && mine.allSatisfy { $0.version == direct.version && RolloutPlanner.isHealthy($0, signal: direct.signal) }
+            let health = Self.healthSummaries(
+                desired: desired.instances.filter { $0.id.key == key }, statuses: mine, signal: direct.signal)
             try await store.updateRecord(key) { deployment in
                 guard deployment.status != .paused, deployment.status != .failed else { return false }
+                let healthChanged = deployment.health != health
+                deployment.health = health
                 if up {
                     // Running and RolledBack are both settled on this version: nothing to record.
                     let settled = deployment.status == .running || deployment.status == .rolledBack
-                    guard !settled || deployment.rollbackTarget != direct.version else { return false }
+                    guard !settled || deployment.rollbackTarget != direct.version else { return healthChanged }
                     deployment.status = .running
                     deployment.rollbackTarget = direct.version
                     deployment.record(DeploymentEvent(at: now, version: direct.version, message: "version \(direct.version) running"))
                     return true
                 }
-                guard deployment.status != .deploying else { return false }
+                guard deployment.status != .deploying else { return healthChanged }
                 deployment.status = .deploying
                 return true
             }
+        }
+    }
+
+    /// Per version: instances desired now, placed (with a container), healthy and unhealthy.
+    static func healthSummaries(desired: [DesiredInstance], statuses: [InstanceStatus], signal: UpdatePolicy.HealthSignal)
+        -> [HealthSummary]
+    {
+        let versions = Set(desired.map(\.version)).union(statuses.map(\.version)).sorted()
+        return versions.map { version in
+            let placed = statuses.filter { $0.version == version && $0.container != nil }
+            let healthy = placed.filter { RolloutPlanner.isHealthy($0, signal: signal) }.count
+            return HealthSummary(
+                version: version, desired: desired.filter { $0.version == version }.count, placed: placed.count, healthy: healthy,
+                unhealthy: placed.count - healthy)
         }
     }
 
@@ -285,15 +372,19 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             failed.manifest.policies.update.autoRevert, !failed.isAutoRevert, let stable = deployment.rollbackTarget,
             deployment.latest.number == failedVersion
         else { return }
-        let revert = try await store.rollback(key, to: stable, reason: "\(VersionSource.autoRevertPrefix)\(reason)", on: settings.node, at: now)
-        logger.warning("rolling update of \(key) to version \(failedVersion) failed (\(reason)); reverting to version \(stable) as version \(revert.version)")
+        let revert = try await store.rollback(
+            key, to: stable, reason: "\(VersionSource.autoRevertPrefix)\(reason)", on: settings.node, at: now)
+        logger.warning(
+            "rolling update of \(key) to version \(failedVersion) failed (\(reason)); reverting to version \(stable) as version \(revert.version)"
+        )
     }
 
     private func log(_ outcome: ActionOutcome) {
         let what: String
         switch outcome.action {
         case .start(let start): what = "start \(start.instance.id) as \(start.name)"
-        case .restart(let restart): what = "restart \(restart.instance) (\(restart.container.rawValue.prefix(12)), attempt \(restart.attempt))"
+        case .restart(let restart):
+            what = "restart \(restart.instance) (\(restart.container.rawValue.prefix(12)), attempt \(restart.attempt))"
         case .replace(let replace):
             what = "replace \(replace.new.instance.id): stop \(replace.old.container.rawValue.prefix(12)), start \(replace.new.name)"
         case .stop(let stop): what = "stop \(stop.container.rawValue.prefix(12)) (\(stop.reason.rawValue))"

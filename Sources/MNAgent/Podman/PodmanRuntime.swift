@@ -74,6 +74,12 @@ public final class PodmanRuntime: ContainerRuntime {
         try expect([.ok, .noContent], try await request(.DELETE, "/containers/\(id)?force=false"), operation: "remove", container: id)
     }
 
+    public func imageExists(_ reference: String) async throws -> Bool {
+        let name = reference.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? reference
+        let response = try expect([.noContent, .notFound], try await request(.GET, "/images/\(name)/exists"), operation: "image exists")
+        return response.status == .noContent
+    }
+
     // MARK: Requests
 
     /// The libpod create spec for a start: identity labels, the stop signal and grace baked
@@ -81,10 +87,12 @@ public final class PodmanRuntime: ContainerRuntime {
     func createSpec(for request: StartContainer) throws -> [UInt8] {
         let spec = request.instance.spec
         guard case .image(let image) = spec.workload else {
-            throw RuntimeError(operation: "create", message: "agent '\(spec.id)' runs an executable (exec), which runs under systemd, not podman")
+            throw RuntimeError(
+                operation: "create", message: "agent '\(spec.id)' runs an executable (exec), which runs under systemd, not podman")
         }
         guard spec.resources.devices.isEmpty else {
-            throw RuntimeError(operation: "create", message: "agent '\(spec.id)' requests devices, which this node's podman runtime cannot provide yet")
+            throw RuntimeError(
+                operation: "create", message: "agent '\(spec.id)' requests devices, which this node's podman runtime cannot provide yet")
         }
         guard let signal = Self.signalNumbers[spec.lifecycle.stopSignal] else {
             throw RuntimeError(operation: "create", message: "unknown stop signal \(spec.lifecycle.stopSignal)")
@@ -149,7 +157,8 @@ public final class PodmanRuntime: ContainerRuntime {
     }
 
     @discardableResult
-    func expect(_ statuses: [HTTPResponseStatus], _ response: Response, operation: String, container: ContainerID? = nil) throws -> Response {
+    func expect(_ statuses: [HTTPResponseStatus], _ response: Response, operation: String, container: ContainerID? = nil) throws -> Response
+    {
         guard statuses.contains(response.status) else {
             struct Failure: Decodable {
                 let message: String?

@@ -28,7 +28,8 @@ public enum LocalRedis {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             guard chmod(directory.path, 0o700) == 0 else { throw RedisError(String(cString: strerror(errno))) }
         } catch {
-            throw RedisError("cannot create the state directory \(stateDirectory): \(error.localizedDescription); set --state-dir or MN_STATE_DIR")
+            throw RedisError(
+                "cannot create the state directory \(stateDirectory): \(error.localizedDescription); set --state-dir or MN_STATE_DIR")
         }
         let url = RedisURL(endpoint: .unix(path: directory.appendingPathComponent("redis.sock").path))
         if await answers(url) { return url }
@@ -47,13 +48,15 @@ public enum LocalRedis {
         guard let executable = ChildProcess.find("redis-server") else {
             throw RedisError("redis-server is not installed; install it (Debian: apt-get install redis-server) or pass --redis URL")
         }
-        let daemonizing = try ChildProcess(executable: executable, arguments: [
-            "--daemonize", "yes", "--port", "0",
-            "--unixsocket", directory.appendingPathComponent("redis.sock").path, "--unixsocketperm", "700",
-            "--dir", directory.path, "--appendonly", "yes", "--appendfilename", "mn.aof", "--save", "",
-            "--pidfile", directory.appendingPathComponent("redis.pid").path,
-            "--logfile", directory.appendingPathComponent("redis.log").path,
-        ])
+        let daemonizing = try ChildProcess(
+            executable: executable,
+            arguments: [
+                "--daemonize", "yes", "--port", "0",
+                "--unixsocket", directory.appendingPathComponent("redis.sock").path, "--unixsocketperm", "700",
+                "--dir", directory.path, "--appendonly", "yes", "--appendfilename", "mn.aof", "--save", "",
+                "--pidfile", directory.appendingPathComponent("redis.pid").path,
+                "--logfile", directory.appendingPathComponent("redis.log").path,
+            ])
         await daemonizing.exit()
         let deadline = ContinuousClock.now.advanced(by: .seconds(10))
         while ContinuousClock.now < deadline {

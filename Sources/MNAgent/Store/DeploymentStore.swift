@@ -59,7 +59,8 @@ public struct DeploymentStore: Sendable {
             let result = ApplyResult(deployment: manifest.key, version: version.number, created: created, node: node)
             if !created && replies[1].string == String(version.number) { return .skip(result) }
             if !created {
-                deployment.record(DeploymentEvent(at: now, version: version.number, message: "version \(version.number) placed on node \(node)"))
+                deployment.record(
+                    DeploymentEvent(at: now, version: version.number, message: "version \(version.number) placed on node \(node)"))
             }
             deployment.revision += 1
             return .write(
@@ -122,9 +123,18 @@ public struct DeploymentStore: Sendable {
             case (.pause, .paused): throw StoreError("deployment '\(key)' is already paused")
             case (.pause, _): status = .paused
             case (.resume, .paused): status = .deploying
-            case (.resume, let current): throw StoreError("deployment '\(key)' is \(current.rawValue), not paused; nothing to resume")
+            case (.resume, .failed)
+            where deployment.failure?.phase == .validating && deployment.failure?.version == deployment.latest.number:
+                // Validation failed and nothing started: check again (the image may be there now).
+                status = .validating
+                deployment.failure = nil
+            case (.resume, let current):
+                throw StoreError(
+                    "deployment '\(key)' is \(current.rawValue), not paused (or failed in validation); nothing to resume")
             case (.fail, .failed): throw StoreError("deployment '\(key)' is already failed")
-            case (.fail, _): status = .failed
+            case (.fail, let current):
+                status = .failed
+                deployment.failure = DeploymentFailure(version: deployment.latest.number, phase: current, reason: reason, at: now)
             }
             deployment.status = status
             deployment.record(DeploymentEvent(at: now, version: deployment.latest.number, message: "\(change.pastTense): \(reason)"))
@@ -140,16 +150,23 @@ public struct DeploymentStore: Sendable {
         let recordKey = StoreKeys.deployment(key)
         try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
             guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
-            guard var rollout = deployment.rollout, deployment.status == .deploying || deployment.status == .paused,
-                let target = deployment.version(rollout.target), target.manifest.policies.update.strategy == .canary
+            guard var rollout = deployment.rollout, deployment.status == .deploying || deployment.status == .paused, rollout.needsPromotion
             else {
-                throw StoreError("deployment '\(key)' has no canary update in progress; nothing to promote")
+                throw StoreError("deployment '\(key)' has no canary or blue-green update in progress; nothing to promote")
             }
             guard rollout.promotedAt == nil else { throw StoreError("version \(rollout.target) of '\(key)' is already promoted") }
+            guard rollout.awaitingPromotion else {
+                let waiting = rollout.waitingFor.isEmpty ? "" : " (waiting for \(rollout.waitingFor))"
+                throw StoreError(
+                    "version \(rollout.target) of '\(key)' is not healthy yet\(waiting); promote once `mnctl deployment status \(key)` "
+                        + "says it waits for promotion")
+            }
             rollout.promotedAt = now
             rollout.lastProgressAt = now
+            rollout.awaitingPromotion = false
             deployment.rollout = rollout
-            deployment.record(DeploymentEvent(at: now, version: rollout.target, message: "canaries promoted"))
+            let what = rollout.strategy == .blueGreen ? "version \(rollout.target) promoted to primary" : "canaries promoted"
+            deployment.record(DeploymentEvent(at: now, version: rollout.target, message: what))
             deployment.revision += 1
             return .write([["SET", recordKey, try Self.encode(deployment)], ["PUBLISH", StoreKeys.changes, key.rawValue]], ())
         }

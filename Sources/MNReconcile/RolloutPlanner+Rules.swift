@@ -1,0 +1,53 @@
+public import MNCore
+
+extension RolloutPlanner {
+    /// The strategy an update from `from` to `to` runs: the target's policy, except that a
+    /// topology change (agents added or removed, edges changed) is always a whole-job blue-green.
+    public static func strategy(from: Manifest?, to: Manifest) -> UpdatePolicy.Strategy {
+        if let from, from.topology != to.topology { return .blueGreen }
+        return to.policies.update.strategy
+    }
+
+    /// Why the target cannot run beside the old version on one node, one line per clash: a
+    /// host port both publish, unless the old instance is the very one kept (same hash).
+    public static func sideBySideConflicts(from: Manifest?, to: Manifest) -> [String] {
+        guard let from else { return [] }
+        let kept = Set(to.agents.map { to.instanceHash(of: $0) }).intersection(from.agents.map { from.instanceHash(of: $0) })
+        var oldPorts: [String: AgentID] = [:]
+        for agent in from.agents where !kept.contains(from.instanceHash(of: agent)) {
+            for port in agent.ports { if let host = port.hostPort { oldPorts["\(host)/\(port.transport.rawValue)"] = agent.id } }
+        }
+        var problems: [String] = []
+        for agent in to.agents where !kept.contains(to.instanceHash(of: agent)) {
+            for port in agent.ports {
+                guard let host = port.hostPort, let holder = oldPorts["\(host)/\(port.transport.rawValue)"] else { continue }
+                problems.append(
+                    "blue-green runs both versions side by side, but agent '\(agent.id)' publishes host port \(host)/\(port.transport.rawValue), "
+                        + "which the old version's agent '\(holder)' holds: give the new version another host port, or use strategy rolling "
+                        + "with the same agents and edges")
+            }
+        }
+        return problems
+    }
+
+    /// Whether two instances of one unit can run at once on a node: not if both publish the
+    /// same host port.
+    static func canRunSideBySide(_ old: DesiredInstance, _ new: DesiredInstance) -> Bool {
+        func published(_ instance: DesiredInstance) -> Set<String> {
+            Set(instance.spec.ports.compactMap { port in port.hostPort.map { "\($0)/\(port.transport.rawValue)" } })
+        }
+        return published(old).isDisjoint(with: published(new))
+    }
+
+    /// `agent/index`: a unit of the rollout.
+    static func unit(_ id: InstanceID) -> String { "\(id.agent)/\(id.index)" }
+
+    /// Running, and (for `checks`) no check failing or pending.
+    public static func isHealthy(_ status: InstanceStatus, signal: UpdatePolicy.HealthSignal) -> Bool {
+        guard status.phase == .running else { return false }
+        switch signal {
+        case .agentStates: return true
+        case .checks: return status.health == nil || status.health == ObservedContainer.Health.none || status.health == .healthy
+        }
+    }
+}
