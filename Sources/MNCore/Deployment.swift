@@ -127,7 +127,7 @@ public struct Deployment: Hashable, Sendable {
     public var status: DeploymentStatus
     /// The version a revert goes back to: the last one that reached Running.
     public var rollbackTarget: Int?
-    /// The rolling update in progress (or the one that failed), if any.
+    /// The update in progress (or the one that failed), if any.
     public var rollout: RolloutState?
     /// Why the deployment failed, while its status is ``DeploymentStatus/failed``.
     public var failure: DeploymentFailure?
@@ -199,6 +199,18 @@ public struct Deployment: Hashable, Sendable {
             throw DeploymentError("version \(number) has the same manifest as the latest version \(latest.number); nothing to roll back")
         }
         return add(target.manifest, hash: target.contentHash, at: time, source: .rollback(from: number, reason: reason))
+    }
+
+    /// With `auto_revert`, a failed update of version `failedVersion` is followed by a copy of
+    /// the last stable version (the rollback target), appended as a new version. Nothing happens
+    /// — `nil` — when the policy does not ask for it, when a newer version exists, when there is
+    /// no stable version or it has the same manifest, or when the failed version is itself an
+    /// automatic revert: a revert is never reverted, so there is no loop (Nomad #10337).
+    public mutating func revertAfterFailure(of failedVersion: Int, reason: String, at time: Timestamp) -> DeploymentVersion? {
+        guard let failed = version(failedVersion), failed.manifest.policies.update.autoRevert, !failed.isAutoRevert,
+            latest.number == failedVersion, let stable = rollbackTarget
+        else { return nil }
+        return try? rollback(to: stable, reason: VersionSource.autoRevertPrefix + reason, at: time)
     }
 
     /// Adds an event, dropping the oldest beyond ``eventLimit``.

@@ -12,7 +12,7 @@ public struct VersionedManifest: Hashable, Sendable {
     }
 }
 
-/// Where a rolling update stands after a decision.
+/// Where an update stands after a decision.
 public enum RolloutOutcome: Hashable, Sendable {
     /// Still going; `waitingFor` says on what, `deadline` when it fails if nothing changes
     /// (none while a healthy first wave waits for promotion).
@@ -52,14 +52,21 @@ public enum RolloutPlanner {
         /// What the nodes report for this deployment's instances.
         public var instances: [InstanceStatus]
         public var now: Timestamp
+        /// Whether `to` is an automatic revert: it goes back at once, every unit in one batch,
+        /// with no canary phase or wait for promotion (Nomad #10882).
+        public var isRevert: Bool
 
         /// Creates an input.
-        public init(from: VersionedManifest?, to: VersionedManifest, state: RolloutState, instances: [InstanceStatus], now: Timestamp) {
+        public init(
+            from: VersionedManifest?, to: VersionedManifest, state: RolloutState, instances: [InstanceStatus], now: Timestamp,
+            isRevert: Bool = false
+        ) {
             self.from = from
             self.to = to
             self.state = state
             self.instances = instances
             self.now = now
+            self.isRevert = isRevert
         }
     }
 
@@ -77,10 +84,15 @@ public enum RolloutPlanner {
     /// Decides the next step.
     public static func plan(_ input: Input) -> Plan {
         let to = input.to
-        let policy = to.manifest.policies.update
+        var policy = to.manifest.policies.update
         let now = input.now
         var state = input.state
         state.strategy = strategy(from: input.from?.manifest, to: to.manifest)
+        if input.isRevert {
+            if state.strategy == .canary { state.strategy = .rolling }
+            policy.maxParallel = Int.max
+            policy.autoPromote = true
+        }
         let newInstances = byUnit(to.manifest.desiredInstances(version: to.version))
         let oldInstances = byUnit(input.from.map { $0.manifest.desiredInstances(version: $0.version) } ?? [])
         let changed = newInstances.keys.filter { key in

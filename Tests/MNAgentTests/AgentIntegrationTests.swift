@@ -47,18 +47,19 @@ struct AgentHarness {
 
     func manifest(
         _ greeting: String, restartDelayMs: Int = 200, checks: String = "[]", count: Int = 1, healthyDeadlineMs: Int = 5_000,
-        autoRevert: Bool = false, canary: Int = 0
+        autoRevert: Bool = false, canary: Int = 0, blueGreen: Bool = false, image: String = PodmanService.testImage
     ) throws -> Manifest {
         try Manifest.parse(
             Data(
                 """
-                {"deployment":{"key":"\(key)"},"agents":[{"id":"httpd","image":"\(PodmanService.testImage)","count":\(count),
+                {"deployment":{"key":"\(key)"},"agents":[{"id":"httpd","image":"\(image)","count":\(count),
                  "args":["httpd","-f","-p","8080","-h","/www"],"env":{"GREETING":"\(greeting)"},
                  "ports":[{"name":"http","container_port":8080}],"health_checks":\(checks),
                  "lifecycle":{"grace_period_ms":2000}}],
                  "policies":{"restart":{"attempts":5,"interval_ms":60000,"delay_ms":\(restartDelayMs),"delay_function":"constant"},
                   "update":{"min_healthy_ms":200,"healthy_deadline_ms":\(healthyDeadlineMs),"progress_deadline_ms":10000,
-                    "auto_revert":\(autoRevert)\(canary > 0 ? #","strategy":"canary","canary":\#(canary)"# : "")}}}
+                    "auto_revert":\(autoRevert)\(canary > 0 ? #","strategy":"canary","canary":\#(canary)"# : "")\(
+                        blueGreen ? #","strategy":"blue-green""# : "")}}}
                 """.utf8))
     }
 
@@ -385,11 +386,74 @@ extension RealProcesses {
                 #expect(record.versions[2].isAutoRevert)
                 #expect(record.rollbackTarget == 3)
                 #expect(
-                    record.events.contains { $0.message.hasPrefix("rolling update failed: ") && $0.message.contains("healthy_deadline_ms") }
+                    record.events.contains { $0.message.hasPrefix("update failed: ") && $0.message.contains("healthy_deadline_ms") }
                 )
                 try await harness.eventually("only v1's spec runs") {
                     let all = try await harness.containers()
                     return all.count == 1 && all[0].specHash == v1.instanceHash(of: v1.agents[0]) && all[0].state == .running
+                }
+            }
+        }
+
+        @Test("blue-green v1 to v2: the whole new version runs beside the old as candidates until promote, then the old retires at once")
+        func blueGreenPromote() async throws {
+            try await AgentHarness.with { harness in
+                _ = await harness.runAgent()
+                let key = DeploymentKey(harness.key)
+                let v1 = try harness.manifest("v1", count: 2, blueGreen: true)
+                let v2 = try harness.manifest("v2", count: 2, blueGreen: true)
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                try await harness.eventually("v1 runs") { try await harness.store.deployment(key)?.status == .running }
+                var refused = false
+                do { try await harness.store.promote(key, at: .now()) } catch { refused = true }
+                #expect(refused, "nothing to promote before an update")
+                _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+                try await harness.eventually("the new version is healthy and waits for promotion") {
+                    try await harness.store.deployment(key)?.rollout?.awaitingPromotion == true
+                }
+                let waiting = try await harness.containers().filter { $0.state == .running }
+                let old = v1.instanceHash(of: v1.agents[0])
+                let new = v2.instanceHash(of: v2.agents[0])
+                #expect(waiting.filter { $0.specHash == old }.count == 2, "the old version keeps serving")
+                #expect(waiting.filter { $0.specHash == new }.map { $0.labels[ContainerLabel.role] } == ["candidate", "candidate"])
+                let record = try #require(try await harness.store.deployment(key))
+                #expect(record.status == .deploying && record.rollout?.strategy == .blueGreen && record.rollout?.deadline == nil)
+                let counts = record.health.first { $0.version == 2 }
+                #expect(counts?.desired == 2 && counts?.healthy == 2, "per-version counts: \(record.health)")
+
+                try await harness.store.promote(key, at: .now())
+                try await harness.eventually("v2 is primary and v1 retired") {
+                    let all = try await harness.containers()
+                    let record = try await harness.store.deployment(key)
+                    return record?.status == .running && record?.rollbackTarget == 2 && all.count == 2
+                        && all.allSatisfy { $0.specHash == new }
+                }
+                #expect(try await harness.store.deployment(key)?.events.contains { $0.message == "version 2 promoted to primary" } == true)
+            }
+        }
+
+        @Test("an image missing on the node: the version fails in Validating with the reason, nothing of it starts, the old keeps running")
+        func missingImageFailsValidation() async throws {
+            try await AgentHarness.with { harness in
+                _ = await harness.runAgent()
+                let key = DeploymentKey(harness.key)
+                let v1 = try harness.manifest("v1")
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                try await harness.eventually("v1 runs") { try await harness.store.deployment(key)?.status == .running }
+                let before = try await harness.containers()
+                let v2 = try harness.manifest("v2", image: ContainerRuntimeContract.absentImage)
+                _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+                try await harness.eventually("validation failed") { try await harness.store.deployment(key)?.status == .failed }
+                let record = try #require(try await harness.store.deployment(key))
+                #expect(record.failure?.phase == .validating && record.failure?.version == 2)
+                #expect(record.failure?.reason.contains("image '\(ContainerRuntimeContract.absentImage)' is not on node") == true)
+                let after = try await harness.containers()
+                #expect(
+                    after.map(\.id) == before.map(\.id) && after.allSatisfy { $0.state == .running }, "v1 untouched, nothing of v2 created")
+                // Once validation failed, resume checks again (still failing here) instead of refusing.
+                #expect(try await harness.store.change(key, .resume, reason: "image pulled", at: .now()) == .validating)
+                try await harness.eventually("validated again, failing again") {
+                    try await harness.store.deployment(key)?.status == .failed
                 }
             }
         }

@@ -60,11 +60,22 @@ struct RolloutRun {
     var everyUnitServed = true
     /// The most units at once with no healthy instance running.
     var maxUnavailable = 0
+    /// The longest a decision saw the rollout without progress (waits for a person excepted).
+    var maxSilenceMs: Int64 = 0
+    /// At the promotion: the units done, and those reported healthy on the new version.
+    var promotion: (done: Set<String>, healthy: Set<String>)?
+    /// When the rollout was promoted, if it was.
+    var promotedAt: Timestamp?
     var endedAt: Timestamp
+    var finalDesired: [DesiredInstance] = []
 }
 
-/// Drives the planner against a simulated node, waking at the planner's requeue or when health changes.
-func simulate(from: Manifest, to: Manifest, fate: @escaping (InstanceID) -> Int64?, start: Timestamp) -> RolloutRun {
+/// Drives the planner against a simulated node, waking at the planner's requeue or when health
+/// changes. An operator promotes `operatorDelayMs` after the rollout starts waiting for promotion
+/// (never when `nil`).
+func simulate(
+    from: Manifest, to: Manifest, fate: @escaping (InstanceID) -> Int64?, start: Timestamp, operatorDelayMs: Int64? = nil
+) -> RolloutRun {
     var node = SimulatedNode(fate: fate)
     let old = VersionedManifest(version: 1, manifest: from)
     let new = VersionedManifest(version: 2, manifest: to)
@@ -72,8 +83,29 @@ func simulate(from: Manifest, to: Manifest, fate: @escaping (InstanceID) -> Int6
     var now = start
     var statuses = node.run(from.desiredInstances(version: 1), now: start)
     var run = RolloutRun(endedAt: start)
+    var awaitingSince: Timestamp?
+    /// What was true at the promotion: the units done, and those reported healthy on the new version.
+    func snapshot(done: Set<String>) {
+        let healthy = statuses.filter { $0.version == 2 && $0.health == .healthy }.map { "\($0.id.agent)/\($0.id.index)" }
+        run.promotion = (done, Set(healthy))
+    }
     for _ in 0..<10_000 {
+        if state.awaitingPromotion, state.promotedAt == nil, let delay = operatorDelayMs, let since = awaitingSince,
+            now >= since.adding(ms: delay)
+        {
+            // What `mnctl deployment promote` does to the record (it refuses unless awaitingPromotion).
+            snapshot(done: state.done)
+            state.promotedAt = now
+            state.lastProgressAt = now
+            run.promotedAt = now
+        }
         let plan = RolloutPlanner.plan(.init(from: old, to: new, state: state, instances: statuses, now: now))
+        if state.promotedAt == nil, plan.state.promotedAt != nil {
+            snapshot(done: plan.state.done)
+            run.promotedAt = now
+        }
+        if !plan.state.awaitingPromotion { run.maxSilenceMs = max(run.maxSilenceMs, now.milliseconds(since: plan.state.lastProgressAt)) }
+        if plan.state.awaitingPromotion && awaitingSince == nil { awaitingSince = now }
         state = plan.state
         let inFlight = state.placedAt.keys.filter { !state.done.contains($0) }.count
         run.maxInFlight = max(run.maxInFlight, inFlight)
@@ -91,10 +123,12 @@ func simulate(from: Manifest, to: Manifest, fate: @escaping (InstanceID) -> Int6
             }
         }
         run.maxUnavailable = max(run.maxUnavailable, unavailable)
+        run.finalDesired = plan.desired
         if case .progressing = plan.outcome {
-            let next = [plan.requeueAt, node.nextChange(after: now, desired: plan.desired)].compactMap { $0 }.min()
-            guard let next, next > now else {
-                // Reported health changed at `now` itself: decide again at the same time.
+            var wakes = [plan.requeueAt, node.nextChange(after: now, desired: plan.desired)]
+            if let delay = operatorDelayMs, let since = awaitingSince, state.promotedAt == nil { wakes.append(since.adding(ms: delay)) }
+            guard let next = wakes.compactMap({ $0 }).min(), next > now else {
+                // Reported health changed at `now` itself, or the operator acts now: decide again at the same time.
                 continue
             }
             now = next

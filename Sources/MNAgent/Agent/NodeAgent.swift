@@ -185,7 +185,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     /// What this node should run, per deployment.
     struct DesiredState {
         var instances: [DesiredInstance] = []
-        /// Paused deployments, and those whose rolling update failed: no actions.
+        /// Paused deployments, and those whose update failed: no actions.
         var frozen: Set<DeploymentKey> = []
         /// Deployments in an update, with the version, the planner's decision and what healthy means.
         var rollouts: [DeploymentKey: (version: Int, plan: RolloutPlanner.Plan, signal: UpdatePolicy.HealthSignal)] = [:]
@@ -236,7 +236,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                     .init(
                         from: VersionedManifest(version: stable.number, manifest: stable.manifest),
                         to: VersionedManifest(version: number, manifest: target.manifest), state: rolloutState,
-                        instances: lastStatuses.filter { $0.id.key == key }, now: now))
+                        instances: lastStatuses.filter { $0.id.key == key }, now: now, isRevert: target.isAutoRevert))
                 result.instances += plan.desired
                 result.rollouts[key] = (number, plan, target.manifest.policies.update.healthCheck)
                 if let at = plan.requeueAt { result.requeueAt = min(result.requeueAt ?? at, at) }
@@ -305,7 +305,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                     guard deployment.status != .deploying || deployment.rollout != plan.state || healthChanged else { return false }
                     if deployment.rollout?.target != version {
                         deployment.record(
-                            DeploymentEvent(at: now, version: version, message: "rolling update to version \(version) started"))
+                            DeploymentEvent(
+                                at: now, version: version, message: "update to version \(version) started (\(plan.state.strategy.rawValue))"
+                            ))
                     }
                     deployment.status = .deploying
                     deployment.rollout = plan.state
@@ -318,7 +320,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                     deployment.status = .failed
                     deployment.rollout = plan.state
                     deployment.failure = DeploymentFailure(version: version, phase: .deploying, reason: reason, at: now)
-                    deployment.record(DeploymentEvent(at: now, version: version, message: "rolling update failed: \(reason)"))
+                    deployment.record(DeploymentEvent(at: now, version: version, message: "update failed: \(reason)"))
                 }
                 return true
             }
@@ -364,19 +366,15 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
     }
 
-    /// With `auto_revert`, a failed rolling update is followed at once by a new version copied
-    /// from the last stable one (history is appended, never rewritten). A version that is itself
-    /// an automatic revert is never reverted again, so there is no loop.
+    /// With `auto_revert`, a failed update is followed at once by a new version copied from the
+    /// last stable one, skipping any canary phase (history is appended, never rewritten; a revert
+    /// is never reverted again, so there is no loop).
     private func autoRevert(_ key: DeploymentKey, failedVersion: Int, reason: String, at now: Timestamp) async throws {
-        guard let deployment = try await store.deployment(key), let failed = deployment.version(failedVersion),
-            failed.manifest.policies.update.autoRevert, !failed.isAutoRevert, let stable = deployment.rollbackTarget,
-            deployment.latest.number == failedVersion
-        else { return }
-        let revert = try await store.rollback(
-            key, to: stable, reason: "\(VersionSource.autoRevertPrefix)\(reason)", on: settings.node, at: now)
+        guard let revert = try await store.revertAfterFailure(key, of: failedVersion, reason: reason, on: settings.node, at: now) else {
+            return
+        }
         logger.warning(
-            "rolling update of \(key) to version \(failedVersion) failed (\(reason)); reverting to version \(stable) as version \(revert.version)"
-        )
+            "update of \(key) to version \(failedVersion) failed (\(reason)); reverting to the last stable version as version \(revert)")
     }
 
     private func log(_ outcome: ActionOutcome) {

@@ -95,6 +95,29 @@ public struct DeploymentStore: Sendable {
         }
     }
 
+    /// After version `failedVersion` failed, appends a copy of the last stable version if its
+    /// policy asks for `auto_revert` (see ``MNCore/Deployment/revertAfterFailure(of:reason:at:)``),
+    /// makes it what `node` runs and announces it, in one transaction.
+    /// - Returns: The revert's version number, or `nil` when there is nothing to revert.
+    public func revertAfterFailure(_ key: DeploymentKey, of failedVersion: Int, reason: String, on node: NodeID, at now: Timestamp)
+        async throws -> Int?
+    {
+        let recordKey = StoreKeys.deployment(key)
+        let desiredKey = StoreKeys.desired(node)
+        return try await redis.transaction(watching: [recordKey, desiredKey], reads: [["GET", recordKey]]) { replies in
+            guard var deployment = try Self.decodeRecord(replies[0]),
+                let revert = deployment.revertAfterFailure(of: failedVersion, reason: reason, at: now)
+            else { return .skip(nil) }
+            deployment.revision += 1
+            return .write(
+                [
+                    ["SET", recordKey, try Self.encode(deployment)],
+                    ["HSET", desiredKey, key.rawValue, String(revert.number), StoreKeys.desiredSentinel, node.rawValue],
+                    ["PUBLISH", StoreKeys.changes, key.rawValue],
+                ], revert.number)
+        }
+    }
+
     /// A change of a deployment's status by an operator.
     public enum StatusChange: String, Sendable {
         case pause, resume, fail
