@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The mn demo on this machine: installs what it needs, starts mnagent (which starts a local
 # redis-server and podman service in the state directory), then deploys v1 of a small
-# busybox httpd service, rolls it to v2, runs v3 as a canary and promotes it, rolls back to
-# v1's manifest, shows that a broken manifest changes nothing, and stops the agent, leaving
+# busybox httpd service, rolls it to v2, runs v3 as a canary and promotes it, sees v4 fail its
+# health check and auto-revert to v3, rolls back to v1's manifest, shows that a broken manifest changes nothing, and stops the agent, leaving
 # the service running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,23 +19,13 @@ if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 say() { printf '\n%s# %s%s\n' "$bold" "$*" "$plain"; }
 
-# Waits until the agent has rolled out the latest version (or it failed, or 60 s pass).
+# Waits until the latest version is Running (exit 0), or Failed / RolledBack (exit 1), as
+# `mnctl deployment status --watch` reports it; gives up after 90 s.
+wait_settled() {
+    timeout 90 "$bin/mnctl" deployment status web --watch --output json >/dev/null
+}
 wait_running() {
-    local status
-    for _ in $(seq 1 600); do
-        status="$(mnctl deployment status web --output json | python3 -c '
-import json, sys
-view = json.load(sys.stdin)
-done = view["status"] == "Running" and view.get("rollback_target") == view["latest_version"]
-print("Running" if done else ("Failed" if view["status"] == "Failed" else "waiting"))')"
-        case "$status" in
-            Running) return 0 ;;
-            Failed) echo "deployment failed:" >&2; mnctl deployment status web >&2; return 1 ;;
-        esac
-        sleep 0.1
-    done
-    echo "timed out waiting for the deployment to run" >&2
-    return 1
+    wait_settled || { echo "the deployment did not reach Running:" >&2; mnctl deployment status web >&2; return 1; }
 }
 
 # A clean slate: the previous demo's service and state go.
@@ -50,9 +40,8 @@ wait_canary() {
     for _ in $(seq 1 600); do
         mnctl deployment status web --output json | python3 -c '
 import json, sys
-view = json.load(sys.stdin)
-r = view.get("rollout")
-sys.exit(0 if r and r["done"] and not r["in_progress"] and r.get("promoted_at") is None else 1)' && return 0
+r = json.load(sys.stdin).get("rollout")
+sys.exit(0 if r and r["awaiting_promotion"] else 1)' && return 0
         sleep 0.1
     done
     echo "timed out waiting for the canary" >&2
@@ -84,6 +73,11 @@ step mnctl deployment status web
 step mnctl deployment promote web
 wait_running
 step mnctl deployment status web
+
+say "v4's health check fails: the update fails at healthy_deadline_ms and auto_revert brings back v3's manifest at once"
+step mnctl apply Examples/web-v4.json
+if wait_settled; then echo "v4 should not have become healthy" >&2; exit 1; fi
+step mnctl deployment status web --events 4
 
 say "rolling back: version 1's manifest becomes a new version; history is never rewritten"
 step mnctl deployment rollback web --version 1 --reason "restore the v1 greeting"

@@ -103,7 +103,7 @@ check "mnctl deployment pause, resume and fail change the status (and refuse a s
 promote_without_canary_is_refused() {
     local out status=0
     out="$("$mnctl" deployment promote web 2>&1)" || status=$?
-    [ "$status" -eq 1 ] && grep -q "has no canary update in progress; nothing to promote" <<<"$out"
+    [ "$status" -eq 1 ] && grep -q "has no canary or blue-green update in progress; nothing to promote" <<<"$out"
 }
 check "mnctl deployment promote refuses when no canary waits, saying why" promote_without_canary_is_refused
 

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import MNAgent
 import MNCore
 import MNReconcile
 
@@ -6,7 +8,16 @@ import MNReconcile
 struct DeploymentStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show one deployment: versions, instances with their container ids, and recent events.")
+        abstract: "Show one deployment: state, what a rollout waits for and its deadline, health per version, instances, events.",
+        discussion: """
+            States: Validating (checks before anything starts), Deploying, Running, Paused, Failed (with where and why), \
+            RolledBack (an update failed and the last stable version was restored).
+
+            Examples:
+              mnctl deployment status shop
+              mnctl deployment status shop --watch          # redraw until Running, Failed or RolledBack
+              mnctl deployment status shop --output json
+            """)
 
     @Argument(help: "The deployment key.")
     var key: String
@@ -14,27 +25,58 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
     @Option(help: "How many recent events to show.")
     var events: Int = 10
 
+    @Flag(help: "Redraw on every change until the deployment is Running, Failed or RolledBack (exit 0 only for Running). With --output json, one JSON line per change.")
+    var watch = false
+
+    @Option(help: "With --watch: milliseconds between looks.")
+    var interval: Int = 500
+
     @OptionGroup var store: StoreOptions
     @OptionGroup var options: OutputOptions
 
     func run() async throws {
         let deploymentKey = DeploymentKey(key)
-        let view = try await withStore(store) { store -> DeploymentView in
-            guard let deployment = try await store.deployment(deploymentKey) else {
-                let known = try await store.deployments().map(\.key.rawValue)
-                printError(
-                    "error: no deployment '\(key)'" + (known.isEmpty ? "; none exist yet" : "; known: \(known.joined(separator: ", "))"))
-                throw ExitCode(1)
+        try await withStore(store) { store in
+            guard watch else {
+                show(try await view(store, deploymentKey), redraw: false)
+                return
             }
-            return DeploymentView(deployment, reports: try await store.allReports())
-        }
-        switch options.output {
-        case .json: print(jsonText(view))
-        case .text: print(Self.render(view, events: events))
+            var last: String?
+            while true {
+                let view = try await view(store, deploymentKey)
+                let text = options.output == .json ? jsonLine(view) : Self.render(view, events: events)
+                if text != last { show(view, redraw: true) }
+                last = text
+                if view.isTerminal {
+                    if view.status != "Running" { throw ExitCode(1) }
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(interval))
+            }
         }
     }
 
-    static func render(_ view: DeploymentView, events: Int) -> String {
+    private func view(_ store: DeploymentStore, _ key: DeploymentKey) async throws -> DeploymentView {
+        guard let deployment = try await store.deployment(key) else {
+            let known = try await store.deployments().map(\.key.rawValue)
+            printError("error: no deployment '\(key)'" + (known.isEmpty ? "; none exist yet" : "; known: \(known.joined(separator: ", "))"))
+            throw ExitCode(1)
+        }
+        return DeploymentView(deployment, reports: try await store.allReports())
+    }
+
+    /// Prints a view; when redrawing text on a terminal, clears the screen first.
+    private func show(_ view: DeploymentView, redraw: Bool) {
+        switch options.output {
+        case .json: print(redraw ? jsonLine(view) : jsonText(view))
+        case .text:
+            if redraw && isatty(STDOUT_FILENO) != 0 { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+            print(Self.render(view, events: events) + (redraw && isatty(STDOUT_FILENO) == 0 ? "\n" : ""))
+        }
+        fflush(nil)
+    }
+
+    static func render(_ view: DeploymentView, events: Int, now: Timestamp = .now()) -> String {
         let stable = view.rollbackTarget.map { "   rollback target v\($0)" } ?? ""
         var lines = [
             "Deployment \(view.key)   status \(view.status)   version \(view.latestVersion)\(stable)   id \(view.id)", "", "Versions:",
@@ -49,13 +91,29 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
                 return ["  v\(version.number)", formatTime(version.createdAt), version.contentHash.short, source]
             }
         ).split(separator: "\n").map(String.init)
+        if let failure = view.failure {
+            lines += ["", "Failed in \(DeploymentView.name(of: failure.phase)) (v\(failure.version), \(formatTime(failure.at))): \(failure.reason)"]
+            if failure.phase == .validating { lines.append("  nothing of v\(failure.version) started; fix it, then: mnctl deployment resume \(view.key)") }
+        }
         if let rollout = view.rollout {
-            var line = "Rollout to v\(rollout.target): \(rollout.done.count) done"
+            var line = "Rollout to v\(rollout.target) (\(rollout.strategy.rawValue)): \(rollout.done.count) done"
             if !rollout.inProgress.isEmpty { line += ", in progress: \(rollout.inProgress.joined(separator: ", "))" }
-            if view.status == "Deploying", rollout.inProgress.isEmpty, rollout.promotedAt == nil, !rollout.done.isEmpty {
-                line += "; canaries healthy, waiting for: mnctl deployment promote \(view.key)"
-            }
             lines += ["", line]
+            if view.status == "Deploying" || view.status == "Paused" {
+                if !rollout.waitingFor.isEmpty { lines.append("  waiting for \(rollout.waitingFor)") }
+                if let deadline = rollout.deadline {
+                    lines.append("  fails at \(formatTime(deadline)) (\(untilText(deadline, now: now))) if nothing progresses")
+                } else if rollout.awaitingPromotion {
+                    lines.append("  no deadline: the old version keeps serving until you run: mnctl deployment promote \(view.key)")
+                }
+            }
+        }
+        if !view.health.isEmpty {
+            lines += ["", "Health:"]
+            lines += table(
+                [["  VERSION", "DESIRED", "PLACED", "HEALTHY", "UNHEALTHY"]]
+                    + view.health.map { ["  v\($0.version)", "\($0.desired)", "\($0.placed)", "\($0.healthy)", "\($0.unhealthy)"] }
+            ).split(separator: "\n").map(String.init)
         }
         lines += ["", "Instances:"]
         if view.instances.isEmpty {

@@ -31,18 +31,25 @@ struct DeploymentView: Encodable {
         }
     }
 
-    /// A rolling or canary update in progress (or failed).
+    /// An update in progress (or failed): its strategy, the units done and in flight, what it
+    /// waits for and when it fails if nothing changes.
     struct Rollout: Encodable {
         let target: Int
+        let strategy: UpdatePolicy.Strategy
         let done: [String]
         let inProgress: [String]
         let promotedAt: Timestamp?
+        let awaitingPromotion: Bool
+        let waitingFor: String
+        let deadline: Timestamp?
         let startedAt: Timestamp
 
         enum CodingKeys: String, CodingKey {
-            case target, done
+            case target, strategy, done, deadline
             case inProgress = "in_progress"
             case promotedAt = "promoted_at"
+            case awaitingPromotion = "awaiting_promotion"
+            case waitingFor = "waiting_for"
             case startedAt = "started_at"
         }
     }
@@ -50,16 +57,22 @@ struct DeploymentView: Encodable {
     let key: DeploymentKey
     let id: DeploymentID
     let status: String
+    /// Why it failed, and in which state (Validating: nothing of the version started).
+    let failure: DeploymentFailure?
     let rollout: Rollout?
+    /// Instance counts per version.
+    let health: [HealthSummary]
     let latestVersion: Int
     /// The last version that reached Running: where a rollback or revert goes.
     let rollbackTarget: Int?
     let versions: [Version]
     let instances: [Instance]
     let events: [DeploymentEvent]
+    /// Whether the deployment is settled (Running, Failed, RolledBack): where `--watch` stops.
+    let isTerminal: Bool
 
     enum CodingKeys: String, CodingKey {
-        case key, id, status, versions, instances, events, rollout
+        case key, id, status, versions, instances, events, rollout, failure, health
         case latestVersion = "latest_version"
         case rollbackTarget = "rollback_target"
     }
@@ -77,12 +90,16 @@ struct DeploymentView: Encodable {
         events = deployment.events
         rollbackTarget = deployment.rollbackTarget
         status = Self.name(of: deployment.status)
+        failure = deployment.status == .failed ? deployment.failure : nil
+        health = deployment.health
         rollout = deployment.rollout.map { state in
             Rollout(
-                target: state.target, done: state.done.sorted(),
+                target: state.target, strategy: state.strategy, done: state.done.sorted(),
                 inProgress: state.placedAt.keys.filter { !state.done.contains($0) }.sorted(), promotedAt: state.promotedAt,
+                awaitingPromotion: state.awaitingPromotion, waitingFor: state.waitingFor, deadline: state.deadline,
                 startedAt: state.startedAt)
         }
+        isTerminal = deployment.status.isTerminal
     }
 
     /// The status as printed: Validating, Deploying, Running, Paused, Draining, Failed, RolledBack.
@@ -106,6 +123,14 @@ func formatTime(_ time: Timestamp) -> String {
     formatter.timeZone = TimeZone(identifier: "UTC")
     formatter.locale = Locale(identifier: "en_US_POSIX")
     return formatter.string(from: Date(timeIntervalSince1970: Double(time.milliseconds) / 1_000)) + "Z"
+}
+
+/// `in 4m 10s`, or `overdue` once past.
+func untilText(_ time: Timestamp, now: Timestamp) -> String {
+    let ms = time.milliseconds(since: now)
+    guard ms > 0 else { return "overdue" }
+    let seconds = (ms + 999) / 1_000
+    return seconds >= 60 ? "in \(seconds / 60)m \(seconds % 60)s" : "in \(seconds)s"
 }
 
 /// Pads columns to their widest cell.

@@ -28,3 +28,14 @@ func jsonText<T: Encodable>(_ value: T) -> String {
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
+
+/// Compact, key-sorted JSON on one line, for streams (`status --watch --output json`).
+func jsonLine<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    do {
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    } catch {
+        preconditionFailure("mnctl output must encode: \(error)")
+    }
+}

@@ -297,12 +297,21 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         for (key, rollout) in desired.rollouts.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
             let (version, plan) = (rollout.version, rollout.plan)
             let health = Self.healthSummaries(desired: plan.desired, statuses: statuses.filter { $0.id.key == key }, signal: rollout.signal)
-            try await store.updateRecord(key) { deployment in
+            let recorded = try await store.updateRecord(key) { deployment in
+                // A newer version, a pause or a fail that arrived while this pass ran is for the next pass to act on.
+                guard deployment.latest.number == version, deployment.status != .paused, deployment.status != .failed else { return false }
+                var state = plan.state
+                if state.promotedAt == nil, let promoted = deployment.rollout?.promotedAt, deployment.rollout?.target == version {
+                    // Promoted by an operator while this pass ran: keep it.
+                    state.promotedAt = promoted
+                    state.lastProgressAt = max(state.lastProgressAt, promoted)
+                    state.awaitingPromotion = false
+                }
                 let healthChanged = deployment.health != health
                 deployment.health = health
                 switch plan.outcome {
                 case .progressing:
-                    guard deployment.status != .deploying || deployment.rollout != plan.state || healthChanged else { return false }
+                    guard deployment.status != .deploying || deployment.rollout != state || healthChanged else { return false }
                     if deployment.rollout?.target != version {
                         deployment.record(
                             DeploymentEvent(
@@ -310,7 +319,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                             ))
                     }
                     deployment.status = .deploying
-                    deployment.rollout = plan.state
+                    deployment.rollout = state
                 case .succeeded:
                     deployment.status = deployment.version(version)?.isAutoRevert == true ? .rolledBack : .running
                     deployment.rollbackTarget = version
@@ -318,13 +327,13 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                     deployment.record(DeploymentEvent(at: now, version: version, message: "version \(version) rolled out"))
                 case .failed(let reason):
                     deployment.status = .failed
-                    deployment.rollout = plan.state
+                    deployment.rollout = state
                     deployment.failure = DeploymentFailure(version: version, phase: .deploying, reason: reason, at: now)
                     deployment.record(DeploymentEvent(at: now, version: version, message: "update failed: \(reason)"))
                 }
                 return true
             }
-            if case .failed(let reason) = plan.outcome { try await autoRevert(key, failedVersion: version, reason: reason, at: now) }
+            if recorded, case .failed(let reason) = plan.outcome { try await autoRevert(key, failedVersion: version, reason: reason, at: now) }
         }
         for (key, direct) in desired.direct.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
             let mine = statuses.filter { $0.id.key == key }
@@ -333,7 +342,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             let health = Self.healthSummaries(
                 desired: desired.instances.filter { $0.id.key == key }, statuses: mine, signal: direct.signal)
             try await store.updateRecord(key) { deployment in
-                guard deployment.status != .paused, deployment.status != .failed else { return false }
+                guard deployment.latest.number == direct.version, deployment.status != .paused, deployment.status != .failed else {
+                    return false
+                }
                 let healthChanged = deployment.health != health
                 deployment.health = health
                 if up {
