@@ -13,34 +13,54 @@ public struct ActionOutcome: Hashable, Sendable {
     public var succeeded: Bool { error == nil }
 }
 
-/// Runs a ``NodePlan``'s actions through a ``ContainerRuntime``, in the plan's order.
+/// Runs a ``NodePlan``'s actions through a ``ContainerRuntime``, up to `concurrency` at once.
 ///
-/// A failed action is recorded in the returned plan (the instance is Failed with the
-/// runtime's message) and the next actions still run: roll-forward, never revert.
+/// Actions may run side by side because the node reconciler never gives two actions the same
+/// container or the same slot, and an in-place replacement (stop, then start on the same host
+/// port) is one action. Outcomes come back in the plan's order. A failed action is recorded in
+/// the returned plan (the instance is Failed with the runtime's message) and the other actions
+/// still run: roll-forward, never revert.
 public struct PlanExecutor<Runtime: ContainerRuntime>: Sendable {
     public let runtime: Runtime
+    /// The most actions in flight at once (a batch of `max_parallel` stops waits for the
+    /// longest grace period, not for their sum).
+    public let concurrency: Int
 
     /// Creates an executor over `runtime`.
-    public init(runtime: Runtime) { self.runtime = runtime }
+    public init(runtime: Runtime, concurrency: Int = 8) {
+        self.runtime = runtime
+        self.concurrency = max(1, concurrency)
+    }
 
     /// Executes every action of `plan`.
-    /// - Returns: Each action's outcome, and the plan updated with any failures.
+    /// - Returns: Each action's outcome, in the plan's order, and the plan updated with any failures.
     public func execute(_ plan: NodePlan) async -> (outcomes: [ActionOutcome], plan: NodePlan) {
-        var outcomes: [ActionOutcome] = []
-        var result = plan
-        for action in plan.actions {
-            var outcome = ActionOutcome(action: action)
-            do {
-                outcome.created = try await perform(action)
-            } catch {
-                let runtimeError = error as? RuntimeError ?? RuntimeError(operation: "runtime", message: "\(error)")
-                outcome.error = runtimeError
-                if let slot = action.placedSlot {
-                    result = result.recordingFailure(
-                        of: slot.instance, specHash: slot.specHash, message: runtimeError.description, at: plan.now)
+        var outcomes = plan.actions.map { ActionOutcome(action: $0) }
+        await withTaskGroup(of: (Int, Result<ContainerID?, any Error>).self) { group in
+            var next = 0
+            func launch() {
+                let index = next
+                let action = plan.actions[index]
+                next += 1
+                group.addTask {
+                    do { return (index, .success(try await perform(action))) } catch { return (index, .failure(error)) }
                 }
             }
-            outcomes.append(outcome)
+            while next < min(concurrency, plan.actions.count) { launch() }
+            for await (index, result) in group {
+                switch result {
+                case .success(let created): outcomes[index].created = created
+                case .failure(let error):
+                    outcomes[index].error = error as? RuntimeError ?? RuntimeError(operation: "runtime", message: "\(error)")
+                }
+                if next < plan.actions.count { launch() }
+            }
+        }
+        var result = plan
+        for outcome in outcomes {
+            if let error = outcome.error, let slot = outcome.action.placedSlot {
+                result = result.recordingFailure(of: slot.instance, specHash: slot.specHash, message: error.description, at: plan.now)
+            }
         }
         return (outcomes, result)
     }

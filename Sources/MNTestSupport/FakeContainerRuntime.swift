@@ -24,6 +24,12 @@ public actor FakeContainerRuntime: ContainerRuntime {
     private var nextID = 1
     private var faults: [(operation: Operation, image: String?, message: String, remaining: Int)] = []
 
+    /// How long a stop of a running container takes (its grace period, as podman would wait it out).
+    private var stopLatencyMs: Int64 = 0
+    private var stopsInFlight = 0
+    /// The most stops that were in progress at once.
+    public private(set) var maxStopsInFlight = 0
+
     /// Every call received, in order.
     public private(set) var calls: [Call] = []
     /// The time the fake stamps on starts and exits.
@@ -65,6 +71,9 @@ public actor FakeContainerRuntime: ContainerRuntime {
 
     /// Every container, mn's and foreign, sorted by id.
     public var all: [ObservedContainer] { containers.values.sorted { $0.id < $1.id } }
+
+    /// Makes every stop of a running container take `ms` milliseconds.
+    public func setStopLatency(ms: Int64) { stopLatencyMs = ms }
 
     /// Forgets the call log.
     public func clearCalls() { calls.removeAll() }
@@ -114,6 +123,13 @@ public actor FakeContainerRuntime: ContainerRuntime {
         guard var container = containers[id] else { throw noSuchContainer("stop", id) }
         try injectFault(.stop, image: nil)
         guard container.isAlive else { return }
+        if stopLatencyMs > 0 {
+            stopsInFlight += 1
+            maxStopsInFlight = max(maxStopsInFlight, stopsInFlight)
+            try? await Task.sleep(for: .milliseconds(stopLatencyMs))
+            stopsInFlight -= 1
+            container = containers[id] ?? container
+        }
         container.state = .exited
         container.exitCode = 143
         container.finishedAt = now

@@ -25,7 +25,10 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
     @Option(help: "How many recent events to show.")
     var events: Int = 10
 
-    @Flag(help: "Redraw on every change until the deployment is Running, Failed or RolledBack (exit 0 only for Running). With --output json, one JSON line per change.")
+    @Flag(
+        help:
+            "Redraw on every change until the deployment is Running, Failed or RolledBack (exit 0 only for Running). With --output json, one JSON line per change."
+    )
     var watch = false
 
     @Option(help: "With --watch: milliseconds between looks.")
@@ -92,8 +95,13 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
             }
         ).split(separator: "\n").map(String.init)
         if let failure = view.failure {
-            lines += ["", "Failed in \(DeploymentView.name(of: failure.phase)) (v\(failure.version), \(formatTime(failure.at))): \(failure.reason)"]
-            if failure.phase == .validating { lines.append("  nothing of v\(failure.version) started; fix it, then: mnctl deployment resume \(view.key)") }
+            lines += [
+                "",
+                "Failed in \(DeploymentView.name(of: failure.phase)) (v\(failure.version), \(formatTime(failure.at))): \(failure.reason)",
+            ]
+            if failure.phase == .validating {
+                lines.append("  nothing of v\(failure.version) started; fix it, then: mnctl deployment resume \(view.key)")
+            }
         }
         if let rollout = view.rollout {
             var line = "Rollout to v\(rollout.target) (\(rollout.strategy.rawValue)): \(rollout.done.count) done"

@@ -62,4 +62,24 @@ struct PlanExecutorTests {
         #expect(outcomes.map(\.succeeded) == [false, true])
         #expect(executed.instances.map(\.phase) == [.pending])
     }
+
+    @Test("a batch of stops runs side by side up to the executor's concurrency, and outcomes keep the plan's order")
+    func stopsRunConcurrently() async throws {
+        for concurrency in [1, 3, 8] {
+            let runtime = FakeContainerRuntime(now: now)
+            let strays = (0..<5).map { index in
+                ObservedContainer(
+                    id: ContainerID("stray\(index)"), name: "mn-shop-old-\(index)",
+                    labels: StartContainer(instance: instance("old\(index)", image: "i"), node: "n1").labels, state: .running)
+            }
+            await runtime.seed(strays)
+            await runtime.setStopLatency(ms: 250)
+            let plan = NodeReconciler.reconcile(.init(node: "n1", desired: [], observed: strays, now: now))
+            let (outcomes, _) = await PlanExecutor(runtime: runtime, concurrency: concurrency).execute(plan)
+            #expect(outcomes.map(\.action) == plan.actions)
+            #expect(outcomes.allSatisfy { $0.succeeded })
+            #expect(await runtime.maxStopsInFlight == min(concurrency, 5), "concurrency \(concurrency)")
+            #expect(try await runtime.listManaged().isEmpty)
+        }
+    }
 }

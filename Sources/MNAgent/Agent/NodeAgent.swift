@@ -333,7 +333,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 }
                 return true
             }
-            if recorded, case .failed(let reason) = plan.outcome { try await autoRevert(key, failedVersion: version, reason: reason, at: now) }
+            if recorded, case .failed(let reason) = plan.outcome {
+                try await autoRevert(key, failedVersion: version, reason: reason, at: now)
+            }
         }
         for (key, direct) in desired.direct.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
             let mine = statuses.filter { $0.id.key == key }
