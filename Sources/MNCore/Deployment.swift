@@ -133,6 +133,8 @@ public struct Deployment: Hashable, Sendable {
     public var failure: DeploymentFailure?
     /// Instance counts per version, oldest version first.
     public var health: [HealthSummary]
+    /// Batch and sysbatch only: every run, oldest first (see ``BatchRun``).
+    public internal(set) var runs: [BatchRun]
     /// The most recent events, oldest first, at most ``eventLimit``.
     public private(set) var events: [DeploymentEvent]
     /// Bumped on every write, for compare-and-set in the store.
@@ -152,9 +154,11 @@ public struct Deployment: Hashable, Sendable {
         rollout = nil
         failure = nil
         health = []
+        runs = []
         events = []
         revision = 0
         record(DeploymentEvent(at: time, version: 1, message: "version 1 created (applied)"))
+        if !manifest.type.isLongRunning { _ = startRun(at: time) }
     }
 
     /// The newest version, which the deployment is rolling to or running.
@@ -231,13 +235,15 @@ public struct Deployment: Hashable, Sendable {
             case .rollback(let from, let reason): "rolled back to version \(from): \(reason)"
             }
         record(DeploymentEvent(at: time, version: version.number, message: "version \(version.number) created (\(origin))"))
+        // Batch jobs are not updated in place: a new version is a new run.
+        if !manifest.type.isLongRunning { _ = startRun(at: time) }
         return version
     }
 }
 
 extension Deployment: Codable {
     enum CodingKeys: String, CodingKey {
-        case key, versions, status, health, events, revision, rollout, failure
+        case key, versions, status, health, events, revision, rollout, failure, runs
         case rollbackTarget = "rollback_target"
     }
 
@@ -249,6 +255,7 @@ extension Deployment: Codable {
         rollbackTarget = try container.decodeIfPresent(Int.self, forKey: .rollbackTarget)
         rollout = try container.decodeIfPresent(RolloutState.self, forKey: .rollout)
         failure = try container.decodeIfPresent(DeploymentFailure.self, forKey: .failure)
+        runs = try container.decodeIfPresent([BatchRun].self, forKey: .runs) ?? []
         health = (try? container.decodeIfPresent([HealthSummary].self, forKey: .health)) ?? []
         events = try container.decode([DeploymentEvent].self, forKey: .events)
         revision = try container.decode(Int.self, forKey: .revision)

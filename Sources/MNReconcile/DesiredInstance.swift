@@ -49,11 +49,14 @@ public struct DesiredInstance: Hashable, Sendable, Encodable {
 
 extension Manifest {
     /// Every instance of version `version` of this manifest, all on one node, as primaries.
+    /// For a batch run, `run` makes the instances (and their containers) that run's own: a rerun
+    /// of the same version starts fresh containers.
     ///
     /// Placement across nodes belongs to the rollout level; this is the single-node view.
-    public func desiredInstances(version: Int, role: InstanceRole = .primary) -> [DesiredInstance] {
+    public func desiredInstances(version: Int, role: InstanceRole = .primary, run: Int? = nil) -> [DesiredInstance] {
         agents.flatMap { agent in
-            let hash = instanceHash(of: agent)
+            var hash = instanceHash(of: agent)
+            if let run { hash = SpecHash(of: Array("\(hash.rawValue)\nrun \(run)".utf8)) }
             return (0..<agent.count).map { index in
                 DesiredInstance(
                     key: key, spec: agent, index: index, version: version, role: role,

@@ -8,5 +8,6 @@ struct DeploymentCommand: AsyncParsableCommand {
         subcommands: [
             DeploymentDeployCommand.self, DeploymentListCommand.self, DeploymentStatusCommand.self, DeploymentRollbackCommand.self,
             DeploymentPromoteCommand.self, DeploymentPauseCommand.self, DeploymentResumeCommand.self, DeploymentFailCommand.self,
+            DeploymentRerunCommand.self,
         ])
 }

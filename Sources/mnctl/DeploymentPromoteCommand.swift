@@ -6,9 +6,9 @@ import MNCore
 struct DeploymentPromoteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "promote",
-        abstract: "Promote the healthy canaries of a canary update: the rest follows and the old version retires.",
+        abstract: "Promote a waiting canary or blue-green update: the rest follows and the old version retires.",
         discussion: """
-            A canary update places its canary instances beside the old ones and waits; promotion lets the remaining instances move to the new version in batches of max_parallel, retiring the old.
+            A canary update places its canary instances beside the old ones and waits; promotion lets the remaining instances move to the new version in batches of max_parallel, retiring the old. A blue-green update (or any update that changes the agents or edges) starts the whole new version beside the old and waits; promotion makes it primary and retires the old at once. Promotion is accepted only once the waiting instances are healthy: status says "waiting for promotion".
 
               mnctl deployment deploy Examples/web-v2.json --key web --strategy canary --canary 1
               mnctl deployment status web
@@ -30,7 +30,7 @@ struct DeploymentPromoteCommand: AsyncParsableCommand {
                 let promoted: Bool
             }
             print(jsonText(Result(deployment: key, promoted: true)))
-        case .text: print("\(key): canaries promoted")
+        case .text: print("\(key): promoted")
         }
     }
 }

@@ -116,6 +116,18 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
                 }
             }
         }
+        if !view.runs.isEmpty {
+            lines += ["", "Runs:"]
+            lines += table(
+                [["  RUN", "VERSION", "STARTED", "FINISHED", "OUTCOME"]]
+                    + view.runs.map { run in
+                        [
+                            "  \(run.number)", "v\(run.version)", formatTime(run.startedAt), run.finishedAt.map(formatTime) ?? "-",
+                            run.outcome ?? "running",
+                        ]
+                    }
+            ).split(separator: "\n").map(String.init)
+        }
         if !view.health.isEmpty {
             lines += ["", "Health:"]
             lines += table(

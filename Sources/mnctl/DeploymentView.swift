@@ -62,6 +62,8 @@ struct DeploymentView: Encodable {
     let rollout: Rollout?
     /// Instance counts per version.
     let health: [HealthSummary]
+    /// Batch and sysbatch runs, oldest first.
+    let runs: [BatchRun]
     let latestVersion: Int
     /// The last version that reached Running: where a rollback or revert goes.
     let rollbackTarget: Int?
@@ -72,7 +74,7 @@ struct DeploymentView: Encodable {
     let isTerminal: Bool
 
     enum CodingKeys: String, CodingKey {
-        case key, id, status, versions, instances, events, rollout, failure, health
+        case key, id, status, versions, instances, events, rollout, failure, health, runs
         case latestVersion = "latest_version"
         case rollbackTarget = "rollback_target"
     }
@@ -92,6 +94,7 @@ struct DeploymentView: Encodable {
         status = Self.name(of: deployment.status)
         failure = deployment.status == .failed ? deployment.failure : nil
         health = deployment.health
+        runs = deployment.runs
         rollout = deployment.rollout.map { state in
             Rollout(
                 target: state.target, strategy: state.strategy, done: state.done.sorted(),

@@ -458,6 +458,40 @@ extension RealProcesses {
             }
         }
 
+        @Test("batch: a run completes and is kept; a rerun runs the same version in a fresh container; a new version is a new run")
+        func batchRuns() async throws {
+            try await AgentHarness.with { harness in
+                _ = await harness.runAgent()
+                let key = DeploymentKey(harness.key)
+                func batch(_ day: String) throws -> Manifest {
+                    try Manifest.parse(
+                        Data(
+                            """
+                            {"deployment":{"key":"\(harness.key)"},"type":"batch","agents":[{"id":"job","image":"\(PodmanService.testImage)",
+                             "args":["sh","-c","echo $DAY"],"env":{"DAY":"\(day)"},"lifecycle":{"grace_period_ms":1000}}]}
+                            """.utf8))
+                }
+                func finishedRuns() async throws -> [String] {
+                    try await harness.store.deployment(key)?.runs.compactMap(\.outcome) ?? []
+                }
+                _ = try await harness.store.apply(try batch("mon"), to: harness.node, at: .now())
+                try await harness.eventually("run 1 complete") { try await finishedRuns() == ["complete"] }
+                #expect(try await harness.store.deployment(key)?.status == .running)
+                try await harness.eventually("the finished run's container is cleaned up") { try await harness.containers().isEmpty }
+
+                let rerun = try await harness.store.rerun(key, on: harness.node, at: .now())
+                #expect(rerun.number == 2 && rerun.version == 1)
+                try await harness.eventually("run 2 complete") { try await finishedRuns() == ["complete", "complete"] }
+
+                _ = try await harness.store.apply(try batch("tue"), to: harness.node, at: .now())
+                try await harness.eventually("run 3, of version 2, complete") { try await finishedRuns().count == 3 }
+                let record = try #require(try await harness.store.deployment(key))
+                #expect(record.runs.map(\.version) == [1, 1, 2])
+                #expect(record.runs.allSatisfy { $0.outcome == "complete" })
+                #expect(record.versions.count == 2, "reruns add runs, not versions")
+            }
+        }
+
         @Test("canary v1 to v2: one canary beside the old until promote, then the rest follows and the old retires")
         func canaryPromote() async throws {
             try await AgentHarness.with { harness in

@@ -191,6 +191,8 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         var rollouts: [DeploymentKey: (version: Int, plan: RolloutPlanner.Plan, signal: UpdatePolicy.HealthSignal)] = [:]
         /// Deployments placed directly (first version, steady state, or no rolling strategy).
         var direct: [DeploymentKey: (version: Int, signal: UpdatePolicy.HealthSignal)] = [:]
+        /// Batch and sysbatch deployments: their unfinished runs, with each run's instances.
+        var batches: [DeploymentKey: [(run: BatchRun, instances: [DesiredInstance])]] = [:]
         /// When a rollout needs a look even if nothing changes.
         var requeueAt: Timestamp?
     }
@@ -226,6 +228,19 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 } else {
                     result.frozen.insert(key)
                 }
+                continue
+            }
+            if !target.manifest.type.isLongRunning {
+                // Batch: every unfinished run's instances; an older run finishes, it is not replaced.
+                var runs: [(run: BatchRun, instances: [DesiredInstance])] = []
+                for run in deployment.runs where !run.isFinished {
+                    guard let version = deployment.version(run.version) else { continue }
+                    let instances = version.manifest.desiredInstances(version: run.version, run: run.number)
+                    result.instances += instances
+                    runs.append((run, instances))
+                }
+                if deployment.status == .paused { result.frozen.insert(key) }
+                result.batches[key] = runs
                 continue
             }
             let failedRollout = deployment.status == .failed && deployment.rollout?.target == number
@@ -294,6 +309,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     /// up. Writes only what changed.
     private func recordDeployments(_ desired: DesiredState?, statuses: [InstanceStatus], now: Timestamp) async throws {
         guard let desired else { return }
+        try await recordRuns(desired, statuses: statuses, now: now)
         for (key, rollout) in desired.rollouts.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
             let (version, plan) = (rollout.version, rollout.plan)
             let health = Self.healthSummaries(desired: plan.desired, statuses: statuses.filter { $0.id.key == key }, signal: rollout.signal)
@@ -361,6 +377,33 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 guard deployment.status != .deploying else { return healthChanged }
                 deployment.status = .deploying
                 return true
+            }
+        }
+    }
+
+    /// Records the end of each batch run whose instances all completed, or one of which failed for good.
+    private func recordRuns(_ desired: DesiredState, statuses: [InstanceStatus], now: Timestamp) async throws {
+        for (key, runs) in desired.batches.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
+            var ended: [(run: Int, outcome: String)] = []
+            for (run, instances) in runs {
+                let hashes = Set(instances.map(\.specHash))
+                let mine = statuses.filter { $0.id.key == key && hashes.contains($0.specHash) }
+                let failed = mine.lazy.compactMap { status -> String? in
+                    if case .failed(let reason, nil) = status.phase { return "\(status.id): \(reason)" }
+                    return nil
+                }.first
+                if let failed {
+                    ended.append((run.number, "failed: \(failed)"))
+                } else if mine.count == instances.count, mine.allSatisfy({ $0.phase == .complete }) {
+                    ended.append((run.number, "complete"))
+                }
+            }
+            try await store.updateRecord(key) { [ended] deployment in
+                // Validated and started: a batch deployment runs until its run ends.
+                var changed = deployment.status == .deploying
+                if changed { deployment.status = .running }
+                for (run, outcome) in ended { changed = deployment.finishRun(run, outcome: outcome, at: now) || changed }
+                return changed
             }
         }
     }

@@ -118,6 +118,24 @@ public struct DeploymentStore: Sendable {
         }
     }
 
+    /// Starts another run of a batch or sysbatch deployment's latest version on `node`, and
+    /// announces it (see ``MNCore/Deployment/rerun(at:)``).
+    public func rerun(_ key: DeploymentKey, on node: NodeID, at now: Timestamp) async throws -> BatchRun {
+        let recordKey = StoreKeys.deployment(key)
+        let desiredKey = StoreKeys.desired(node)
+        return try await redis.transaction(watching: [recordKey, desiredKey], reads: [["GET", recordKey]]) { replies in
+            guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
+            let run = try deployment.rerun(at: now)
+            deployment.revision += 1
+            return .write(
+                [
+                    ["SET", recordKey, try Self.encode(deployment)],
+                    ["HSET", desiredKey, key.rawValue, String(run.version), StoreKeys.desiredSentinel, node.rawValue],
+                    ["PUBLISH", StoreKeys.changes, key.rawValue],
+                ], run)
+        }
+    }
+
     /// A change of a deployment's status by an operator.
     public enum StatusChange: String, Sendable {
         case pause, resume, fail
