@@ -15,14 +15,20 @@ public enum Preflight {
         public var missingImages: Set<String>
         /// Host ports (`8080/tcp`) that other deployments publish on the node, with the deployment.
         public var portsInUse: [String: DeploymentKey]
+        /// Host ports `to` publishes that a process mn does not manage holds on the node.
+        public var portsHeldOutsideMN: Set<String>
 
         /// Creates an input.
-        public init(from: Manifest?, to: Manifest, node: NodeID, missingImages: Set<String>, portsInUse: [String: DeploymentKey]) {
+        public init(
+            from: Manifest?, to: Manifest, node: NodeID, missingImages: Set<String>, portsInUse: [String: DeploymentKey],
+            portsHeldOutsideMN: Set<String> = []
+        ) {
             self.from = from
             self.to = to
             self.node = node
             self.missingImages = missingImages
             self.portsInUse = portsInUse
+            self.portsHeldOutsideMN = portsHeldOutsideMN
         }
     }
 
@@ -42,6 +48,11 @@ public enum Preflight {
                     problems.append(
                         "agent '\(agent.id)' publishes host port \(published), which deployment '\(holder)' already uses on node \(input.node): "
                             + "choose a free host port")
+                }
+                if input.portsHeldOutsideMN.contains(published) {
+                    problems.append(
+                        "agent '\(agent.id)' publishes host port \(published), which a process mn does not manage holds on node \(input.node): "
+                            + "stop it or choose a free host port")
                 }
                 if agent.count > 1 {
                     problems.append(

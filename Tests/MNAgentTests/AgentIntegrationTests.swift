@@ -492,6 +492,40 @@ extension RealProcesses {
             }
         }
 
+        @Test("a host port another process holds: the version fails in Validating, naming the port, and nothing starts")
+        func foreignPortFailsValidation() async throws {
+            try await AgentHarness.with { harness in
+                // A listening socket outside mn, on a port the kernel picks.
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                defer { close(fd) }
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_addr = in_addr(s_addr: INADDR_ANY)
+                var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+                let bound = withUnsafeMutablePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        bind(fd, $0, length) == 0 && listen(fd, 1) == 0 && getsockname(fd, $0, &length) == 0
+                    }
+                }
+                try #require(bound)
+                let port = Int(UInt16(bigEndian: address.sin_port))
+
+                _ = await harness.runAgent()
+                let key = DeploymentKey(harness.key)
+                let manifest = try Manifest.parse(
+                    Data(
+                        """
+                        {"deployment":{"key":"\(harness.key)"},"agents":[{"id":"httpd","image":"\(PodmanService.testImage)",
+                         "args":["httpd","-f","-p","8080"],"ports":[{"name":"http","container_port":8080,"host_port":\(port)}]}]}
+                        """.utf8))
+                _ = try await harness.store.apply(manifest, to: harness.node, at: .now())
+                try await harness.eventually("validation failed") { try await harness.store.deployment(key)?.status == .failed }
+                let reason = try #require(try await harness.store.deployment(key)?.failure?.reason)
+                #expect(reason.contains("host port \(port)/tcp, which a process mn does not manage holds"))
+                #expect(try await harness.containers().isEmpty, "nothing was created")
+            }
+        }
+
         @Test("canary v1 to v2: one canary beside the old until promote, then the rest follows and the old retires")
         func canaryPromote() async throws {
             try await AgentHarness.with { harness in

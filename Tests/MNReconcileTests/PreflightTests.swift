@@ -29,6 +29,16 @@ struct PreflightTests {
         #expect(problems.contains { $0.contains("runs 2 instances") && $0.contains("set count to 1") })
     }
 
+    @Test("a host port held by a process outside mn is named")
+    func heldOutsideMN() {
+        let problems = Preflight.problems(
+            .init(from: nil, to: web(hostPort: 8080), node: "n1", missingImages: [], portsInUse: [:], portsHeldOutsideMN: ["8080/tcp"]))
+        #expect(
+            problems == [
+                "agent 'web' publishes host port 8080/tcp, which a process mn does not manage holds on node n1: stop it or choose a free host port"
+            ])
+    }
+
     @Test("blue-green must fit beside the old version; a rolling update on the same port may replace in place")
     func sideBySide() {
         var from = web(hostPort: 8080)

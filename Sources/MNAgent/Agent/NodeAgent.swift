@@ -126,9 +126,10 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         guard let desired else {
             await state.passFinished(at: .now())
             try await store.heartbeat(settings.node, at: .now())
-            if !observed.isEmpty {
+            let mine = observed.filter { $0.labels[ContainerLabel.node] == settings.node.rawValue }
+            if !mine.isEmpty {
                 logger.warning(
-                    "Redis holds no desired state for node \(settings.node); leaving its \(observed.count) containers alone until it does")
+                    "Redis holds no desired state for node \(settings.node); leaving its \(mine.count) containers alone until it does")
             }
             return nil
         }
@@ -281,8 +282,18 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 for port in Preflight.hostPorts(of: manifest) { portsInUse[port] = other.key }
             }
         }
+        // A port no other version of this deployment publishes (those may be held by its own
+        // containers) and no other deployment uses must not be held by anything else on the host.
+        let own = Set(deployment.versions.filter { $0.number != number }.flatMap { Preflight.hostPorts(of: $0.manifest) })
+        var held: Set<String> = []
+        for port in Preflight.hostPorts(of: target).subtracting(own) where portsInUse[port] == nil {
+            let parts = port.split(separator: "/")
+            if let value = Int(parts[0]), !HostPorts.isFree(value, udp: parts.last == "udp") { held.insert(port) }
+        }
         let problems = Preflight.problems(
-            .init(from: stable?.manifest, to: target, node: settings.node, missingImages: missing, portsInUse: portsInUse))
+            .init(
+                from: stable?.manifest, to: target, node: settings.node, missingImages: missing, portsInUse: portsInUse,
+                portsHeldOutsideMN: held))
         let node = settings.node
         try await store.updateRecord(deployment.key) { record in
             guard record.status == .validating, record.latest.number == number else { return false }
