@@ -40,6 +40,11 @@ extension Deployment {
                 "deployment '\(key)' is a \(latest.manifest.type.rawValue) job, which runs until stopped; only batch and sysbatch jobs are rerun"
             )
         }
+        if status == .failed, let failure, failure.phase == .validating, failure.version == latest.number {
+            throw DeploymentError(
+                "version \(failure.version) of '\(key)' failed validation (\(failure.reason)); fix that, then `mnctl deployment resume \(key)` runs it"
+            )
+        }
         if let last = runs.last, !last.isFinished {
             throw DeploymentError(
                 "run \(last.number) of '\(key)' is still in progress; rerun once it has finished (mnctl deployment status \(key))")

@@ -193,7 +193,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         /// Deployments placed directly (first version, steady state, or no rolling strategy).
         var direct: [DeploymentKey: (version: Int, signal: UpdatePolicy.HealthSignal)] = [:]
         /// Batch and sysbatch deployments: their unfinished runs, with each run's instances.
-        var batches: [DeploymentKey: [(run: BatchRun, instances: [DesiredInstance])]] = [:]
+        var batches: [DeploymentKey: (status: DeploymentStatus, runs: [(run: BatchRun, instances: [DesiredInstance])])] = [:]
         /// When a rollout needs a look even if nothing changes.
         var requeueAt: Timestamp?
     }
@@ -222,6 +222,20 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 let others = deployments.filter { $0.deployment.key != key }.map(\.deployment)
                 failedValidation = try await !validate(deployment, number: number, stable: stable, others: others, now: now)
             }
+            if !target.manifest.type.isLongRunning {
+                // Batch: every unfinished run's instances; an older run finishes, it is not replaced.
+                // A version that failed validation has its run held back until it passes.
+                var runs: [(run: BatchRun, instances: [DesiredInstance])] = []
+                for run in deployment.runs where !run.isFinished && !(failedValidation && run.version == number) {
+                    guard let version = deployment.version(run.version) else { continue }
+                    let instances = version.manifest.desiredInstances(version: run.version, run: run.number)
+                    result.instances += instances
+                    runs.append((run, instances))
+                }
+                if deployment.status == .paused { result.frozen.insert(key) }
+                result.batches[key] = (deployment.status, runs)
+                continue
+            }
             if failedValidation {
                 // Nothing of the new version starts; the version before it keeps running as it was.
                 if let stable {
@@ -229,19 +243,6 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 } else {
                     result.frozen.insert(key)
                 }
-                continue
-            }
-            if !target.manifest.type.isLongRunning {
-                // Batch: every unfinished run's instances; an older run finishes, it is not replaced.
-                var runs: [(run: BatchRun, instances: [DesiredInstance])] = []
-                for run in deployment.runs where !run.isFinished {
-                    guard let version = deployment.version(run.version) else { continue }
-                    let instances = version.manifest.desiredInstances(version: run.version, run: run.number)
-                    result.instances += instances
-                    runs.append((run, instances))
-                }
-                if deployment.status == .paused { result.frozen.insert(key) }
-                result.batches[key] = runs
                 continue
             }
             let failedRollout = deployment.status == .failed && deployment.rollout?.target == number
@@ -394,9 +395,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
 
     /// Records the end of each batch run whose instances all completed, or one of which failed for good.
     private func recordRuns(_ desired: DesiredState, statuses: [InstanceStatus], now: Timestamp) async throws {
-        for (key, runs) in desired.batches.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
+        for (key, batch) in desired.batches.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
             var ended: [(run: Int, outcome: String)] = []
-            for (run, instances) in runs {
+            for (run, instances) in batch.runs {
                 let hashes = Set(instances.map(\.specHash))
                 let mine = statuses.filter { $0.id.key == key && hashes.contains($0.specHash) }
                 let failed = mine.lazy.compactMap { status -> String? in
@@ -409,6 +410,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                     ended.append((run.number, "complete"))
                 }
             }
+            guard !ended.isEmpty || batch.status == .deploying else { continue }
             try await store.updateRecord(key) { [ended] deployment in
                 // Validated and started: a batch deployment runs until its run ends.
                 var changed = deployment.status == .deploying
