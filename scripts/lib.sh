@@ -22,6 +22,12 @@ build_mnctl() {
     echo "$(swift build --show-bin-path)/mnctl"
 }
 
+# Builds mnagent and prints the path of the binary.
+build_mnagent() {
+    swift build --product mnagent >&2
+    echo "$(swift build --show-bin-path)/mnagent"
+}
+
 # Installs the named Debian packages that are not installed yet (apt-get update once, first).
 ensure_packages() {
     local missing=()

@@ -14,7 +14,8 @@ cleanup() {
     # A crashed test run can leave its fixtures behind: stop them by their temporary paths.
     pkill -f "${TMPDIR:-/tmp}/mn-redis-[0-9A-F]{8}/redis.sock" 2>/dev/null || true
     pkill -f "${TMPDIR:-/tmp}/mn-podman-[0-9A-F]{8}/podman.sock" 2>/dev/null || true
-    for node in it-node contract; do
+    [ -z "${agent:-}" ] || { kill -TERM "$agent" 2>/dev/null; wait "$agent" 2>/dev/null || true; }
+    for node in it-node contract seed-node; do
         ids="$(podman ps -aq --filter "label=mn.node=$node" 2>/dev/null || true)"
         [ -z "$ids" ] || podman rm -f $ids >/dev/null 2>&1 || true
     done
@@ -106,6 +107,54 @@ promote_without_canary_is_refused() {
     [ "$status" -eq 1 ] && grep -q "has no canary or blue-green update in progress; nothing to promote" <<<"$out"
 }
 check "mnctl deployment promote refuses when no canary waits, saying why" promote_without_canary_is_refused
+
+# Seed 000's command lines, verbatim but for `mnctl`, against a running mnagent and real podman.
+mnagent="$(build_mnagent)"
+bundles="$state/bundles"
+make_bundle() { # make_bundle DIR GREETING
+    mkdir -p "$1"
+    cat >"$1/manifest.json" <<JSON
+{"deployment":{"key":"placeholder"},"agents":[{"id":"worker","image":"localhost/mn-busybox:1","count":2,
+ "args":["httpd","-f","-p","8080","-h","/www"],"env":{"GREETING":"$2"},"ports":[{"name":"http","container_port":8080}],
+ "health_checks":[{"kind":"http","port":8080,"path":"/","interval_ms":300,"timeout_ms":200}],"lifecycle":{"grace_period_ms":1000}}],
+ "policies":{"update":{"min_healthy_ms":300,"healthy_deadline_ms":20000,"progress_deadline_ms":60000}}}
+JSON
+}
+make_bundle "$bundles/bundle" v1
+make_bundle "$bundles/bundle-v2" v2
+MN_NODE_ID=seed-node "$mnagent" --resync-interval 2 --log-level warning >"$state/agent.log" 2>&1 &
+agent=$!
+settled() { timeout 60 "$mnctl" deployment status agent-api --watch --output json >/dev/null; }
+awaiting_promotion() {
+    for _ in $(seq 1 600); do
+        "$mnctl" deployment status agent-api --output json |
+            python3 -c 'import json,sys; r=json.load(sys.stdin).get("rollout"); sys.exit(0 if r and r["awaiting_promotion"] else 1)' && return 0
+        sleep 0.1
+    done
+    return 1
+}
+seed_lines() {
+    export MN_NODE_ID=seed-node
+    "$mnctl" deployment deploy "$bundles/bundle" --key agent-api --strategy rolling --max-parallel 1 | grep -q 'version 1 created' && settled &&
+        "$mnctl" deployment list | grep -q '^agent-api  v1  *Running  2/2 running' &&
+        "$mnctl" deployment status agent-api | grep -q 'status Running   version 1' &&
+        "$mnctl" deployment deploy "$bundles/bundle-v2" --key agent-api --strategy canary --canary 1 | grep -q 'version 2 created' &&
+        awaiting_promotion &&
+        "$mnctl" deployment status agent-api | grep -q 'waiting for promotion of 1 healthy canary' &&
+        [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.role=canary | wc -l)" = 1 ] &&
+        "$mnctl" deployment promote agent-api | grep -q 'promoted' && settled &&
+        [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.version=2 | wc -l)" = 2 ] &&
+        "$mnctl" deployment rollback agent-api --version 1 --reason "restore stable worker" | grep -q 'version 3 created from version 1' && settled &&
+        [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.version=3 | wc -l)" = 2 ] &&
+        "$mnctl" deployment pause agent-api --reason "investigating health" | grep -q 'paused' &&
+        "$mnctl" deployment resume agent-api --reason "continue rollout" | grep -q 'deploying' &&
+        "$mnctl" deployment fail agent-api --reason "candidate failed health checks" | grep -q 'failed' &&
+        "$mnctl" deployment status agent-api | grep -q 'candidate failed health checks'
+}
+check "seed 000's command lines work verbatim against a running mnagent (rolling, canary + promote, rollback, pause, resume, fail)" seed_lines
+kill -TERM "$agent" 2>/dev/null
+wait "$agent" 2>/dev/null || true
+agent=""
 
 echo "$((swift_tests + passed)) passed, $failed failed"
 [ "$failed" -eq 0 ]
