@@ -133,7 +133,9 @@ public enum RolloutPlanner {
             case .canary: Array(changed.prefix(policy.canary))
             case .blueGreen: changed
             }
-        let firstWaveDone = firstWave.allSatisfy(state.done.contains)
+        // Done, and still healthy now: a canary that turned unhealthy after its min_healthy_ms
+        // holds the promotion back (and the progress deadline runs again).
+        let firstWaveDone = firstWave.allSatisfy { state.done.contains($0) && state.healthySince[$0] != nil }
         if !firstWave.isEmpty && state.promotedAt == nil && firstWaveDone && policy.autoPromote {
             state.promotedAt = now
             state.lastProgressAt = now
@@ -186,7 +188,10 @@ public enum RolloutPlanner {
             return finished(desired, state, .failed(reason: "no progress within progress_deadline_ms (\(policy.progressDeadlineMs) ms)"))
         }
         requeue.append(progressDeadline)
-        let waiting = inFlight.map { state.healthySince[$0] == nil ? "\($0) to become healthy" : "\($0) to stay healthy" }
+        var waiting = inFlight.map { state.healthySince[$0] == nil ? "\($0) to become healthy" : "\($0) to stay healthy" }
+        if !promoted {
+            waiting += firstWave.filter { state.done.contains($0) && state.healthySince[$0] == nil }.map { "\($0) to be healthy again" }
+        }
         return progressing(desired, state, waitingFor: waiting.joined(separator: ", "), deadline: progressDeadline, requeue: requeue)
     }
 

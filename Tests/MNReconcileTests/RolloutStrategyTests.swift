@@ -58,6 +58,33 @@ struct RolloutStrategyTests {
         #expect(plan.desired.allSatisfy { $0.version == 2 && $0.role == .primary }, "promotion retires the whole old version")
     }
 
+    @Test("a canary that turns unhealthy after it was done holds promotion back, and the progress deadline runs again")
+    func unhealthyCanaryBlocksPromotion() {
+        let from = strategyManifest(.canary, image: "web:1", count: 2, canary: 1, progressDeadlineMs: 9_000)
+        let to = strategyManifest(.canary, image: "web:2", count: 2, canary: 1, progressDeadlineMs: 9_000)
+        let versions = (VersionedManifest(version: 1, manifest: from), VersionedManifest(version: 2, manifest: to))
+        var plan = RolloutPlanner.plan(
+            .init(from: versions.0, to: versions.1, state: RolloutState(target: 2, now: t0), instances: [], now: t0))
+        plan = RolloutPlanner.plan(.init(from: versions.0, to: versions.1, state: plan.state, instances: healthy(plan.desired), now: t0))
+        #expect(plan.state.awaitingPromotion)
+        let sick = plan.desired.map {
+            InstanceStatus(
+                id: $0.id, version: $0.version, specHash: $0.specHash, phase: .running, health: $0.version == 2 ? .unhealthy : .healthy)
+        }
+        let later = t0.adding(ms: 1_000)
+        plan = RolloutPlanner.plan(.init(from: versions.0, to: versions.1, state: plan.state, instances: sick, now: later))
+        #expect(!plan.state.awaitingPromotion, "promote must be refused while the canary is unhealthy")
+        guard case .progressing(let waitingFor, let deadline) = plan.outcome else {
+            Issue.record("expected progress, got \(plan.outcome)")
+            return
+        }
+        #expect(waitingFor == "web/0 to be healthy again")
+        #expect(deadline == t0.adding(ms: 9_000))
+        let failed = RolloutPlanner.plan(
+            .init(from: versions.0, to: versions.1, state: plan.state, instances: sick, now: t0.adding(ms: 9_000)))
+        #expect(failed.outcome == .failed(reason: "no progress within progress_deadline_ms (9000 ms)"))
+    }
+
     @Test("blue-green keeps units dropped from the target until promotion")
     func blueGreenKeepsRemovedUnits() {
         let from = strategyManifest(.blueGreen, image: "web:1", count: 3)
