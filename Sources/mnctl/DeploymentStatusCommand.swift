@@ -37,6 +37,10 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var options: OutputOptions
 
+    func validate() throws {
+        guard interval >= 50 else { throw ValidationError("--interval: must be at least 50 (milliseconds), got \(interval)") }
+    }
+
     func run() async throws {
         let deploymentKey = DeploymentKey(key)
         try await withStore(store) { store in
