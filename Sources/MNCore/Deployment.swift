@@ -256,6 +256,8 @@ extension Deployment: Codable {
         rollout = try container.decodeIfPresent(RolloutState.self, forKey: .rollout)
         failure = try container.decodeIfPresent(DeploymentFailure.self, forKey: .failure)
         runs = try container.decodeIfPresent([BatchRun].self, forKey: .runs) ?? []
+        // Counts the agents rewrite on every pass: a record from before they were per version
+        // (one object) reads as none yet instead of failing the whole record.
         health = (try? container.decodeIfPresent([HealthSummary].self, forKey: .health)) ?? []
         events = try container.decode([DeploymentEvent].self, forKey: .events)
         revision = try container.decode(Int.self, forKey: .revision)

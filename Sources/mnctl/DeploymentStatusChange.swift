@@ -48,8 +48,12 @@ struct DeploymentPauseCommand: AsyncParsableCommand {
 struct DeploymentResumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume",
-        abstract: "Let agents act for a paused deployment again.",
-        discussion: "  mnctl deployment resume web --reason \"continue rollout\"")
+        abstract: "Let agents act for a paused deployment again, or validate again a version that failed in Validating.",
+        discussion: """
+            A version that failed validation (an image missing on the node, a host port taken) started nothing; once the cause is fixed, resume checks it again and, if it passes, rolls it out.
+
+              mnctl deployment resume web --reason "continue rollout"
+            """)
     @OptionGroup var change: StatusChangeOptions
     @OptionGroup var store: StoreOptions
     @OptionGroup var options: OutputOptions

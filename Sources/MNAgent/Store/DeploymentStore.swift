@@ -62,14 +62,8 @@ public struct DeploymentStore: Sendable {
                 deployment.record(
                     DeploymentEvent(at: now, version: version.number, message: "version \(version.number) placed on node \(node)"))
             }
-            deployment.revision += 1
-            return .write(
-                [
-                    ["SET", recordKey, try Self.encode(deployment)],
-                    ["SADD", StoreKeys.deployments, manifest.key.rawValue],
-                    ["HSET", desiredKey, manifest.key.rawValue, String(version.number), StoreKeys.desiredSentinel, node.rawValue],
-                    ["PUBLISH", StoreKeys.changes, manifest.key.rawValue],
-                ], result)
+            let writes = try Self.placing(&deployment, version: version.number, on: node)
+            return .write(writes + [["SADD", StoreKeys.deployments, manifest.key.rawValue]], result)
         }
     }
 
@@ -85,13 +79,9 @@ public struct DeploymentStore: Sendable {
         return try await redis.transaction(watching: [recordKey, desiredKey], reads: [["GET", recordKey]]) { replies in
             guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
             let version = try deployment.rollback(to: number, reason: reason, at: now)
-            deployment.revision += 1
             return .write(
-                [
-                    ["SET", recordKey, try Self.encode(deployment)],
-                    ["HSET", desiredKey, key.rawValue, String(version.number), StoreKeys.desiredSentinel, node.rawValue],
-                    ["PUBLISH", StoreKeys.changes, key.rawValue],
-                ], ApplyResult(deployment: key, version: version.number, created: true, node: node))
+                try Self.placing(&deployment, version: version.number, on: node),
+                ApplyResult(deployment: key, version: version.number, created: true, node: node))
         }
     }
 
@@ -108,13 +98,7 @@ public struct DeploymentStore: Sendable {
             guard var deployment = try Self.decodeRecord(replies[0]),
                 let revert = deployment.revertAfterFailure(of: failedVersion, reason: reason, at: now)
             else { return .skip(nil) }
-            deployment.revision += 1
-            return .write(
-                [
-                    ["SET", recordKey, try Self.encode(deployment)],
-                    ["HSET", desiredKey, key.rawValue, String(revert.number), StoreKeys.desiredSentinel, node.rawValue],
-                    ["PUBLISH", StoreKeys.changes, key.rawValue],
-                ], revert.number)
+            return .write(try Self.placing(&deployment, version: revert.number, on: node), revert.number)
         }
     }
 
@@ -126,14 +110,20 @@ public struct DeploymentStore: Sendable {
         return try await redis.transaction(watching: [recordKey, desiredKey], reads: [["GET", recordKey]]) { replies in
             guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
             let run = try deployment.rerun(at: now)
-            deployment.revision += 1
-            return .write(
-                [
-                    ["SET", recordKey, try Self.encode(deployment)],
-                    ["HSET", desiredKey, key.rawValue, String(run.version), StoreKeys.desiredSentinel, node.rawValue],
-                    ["PUBLISH", StoreKeys.changes, key.rawValue],
-                ], run)
+            return .write(try Self.placing(&deployment, version: run.version, on: node), run)
         }
+    }
+
+    /// The writes of a change that also decides what `node` runs: the record (its revision
+    /// bumped), `node`'s desired version of it, and the announcement agents watch for.
+    private static func placing(_ deployment: inout Deployment, version: Int, on node: NodeID) throws -> [[String]] {
+        deployment.revision += 1
+        let key = deployment.key.rawValue
+        return [
+            ["SET", StoreKeys.deployment(deployment.key), try encode(deployment)],
+            ["HSET", StoreKeys.desired(node), key, String(version), StoreKeys.desiredSentinel, node.rawValue],
+            ["PUBLISH", StoreKeys.changes, key],
+        ]
     }
 
     /// A change of a deployment's status by an operator.
