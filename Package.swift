@@ -79,6 +79,9 @@ let package = Package(
             dependencies: ["MNAgent", "MNTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "mnctlTests", dependencies: ["mnctl", "MNCore", "MNReconcile"]),
+        // Checks that only mean something in an optimised build; scripts/test.sh runs them in release.
+        .executableTarget(
+            name: "mn-release-checks", dependencies: ["MNAgent", "MNCore", "MNReconcile", "MNTestSupport"], path: "Tests/ReleaseChecks"),
     ],
     swiftLanguageModes: [.v6]
 )

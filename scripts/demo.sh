@@ -11,9 +11,9 @@ bash scripts/setup.sh
 ensure_swift
 
 export MN_STATE_DIR="${MN_STATE_DIR:-$PWD/.mn-demo}"
-swift build --product mnctl >&2
-swift build --product mnagent >&2
-bin="$(swift build --show-bin-path)"
+# Release builds, as users run them.
+build_release mnctl >/dev/null
+bin="$(dirname "$(build_release mnagent)")"
 mnctl() { "$bin/mnctl" "$@"; }
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }

@@ -16,16 +16,10 @@ ensure_swift() {
     fi
 }
 
-# Builds mnctl (debug, sharing the test build) and prints its path.
-build_mnctl() {
-    swift build --product mnctl >&2
-    echo "$(swift build --show-bin-path)/mnctl"
-}
-
-# Builds mnagent and prints the path of the binary.
-build_mnagent() {
-    swift build --product mnagent >&2
-    echo "$(swift build --show-bin-path)/mnagent"
+# Builds a product of this package in release, as users run it, and prints the binary's path.
+build_release() {
+    swift build -c release --product "$1" >&2
+    echo "$(swift build -c release --show-bin-path)/$1"
 }
 
 # Installs the named Debian packages that are not installed yet (apt-get update once, first).

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Swift suites (unit, scenario tables, property tests, runtime
-# contract) and then checks of the real mnctl binary on the shipped examples.
+# contract; debug), then the shipped binaries built in release, as users run them: the release
+# checks, mnctl on the shipped examples, seed 000's command lines against a running mnagent,
+# and the README demo end to end.
 # Idempotent: installs nothing it does not need, safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,11 +17,13 @@ cleanup() {
     pkill -f "${TMPDIR:-/tmp}/mn-redis-[0-9A-F]{8}/redis.sock" 2>/dev/null || true
     pkill -f "${TMPDIR:-/tmp}/mn-podman-[0-9A-F]{8}/podman.sock" 2>/dev/null || true
     [ -z "${agent:-}" ] || { kill -TERM "$agent" 2>/dev/null; wait "$agent" 2>/dev/null || true; }
-    for node in it-node contract seed-node; do
+    for node in it-node contract seed-node "${demo_node:-}"; do
+        [ -n "$node" ] || continue
         ids="$(podman ps -aq --filter "label=mn.node=$node" 2>/dev/null || true)"
         [ -z "$ids" ] || podman rm -f $ids >/dev/null 2>&1 || true
     done
     redis-cli -s "$state/redis.sock" shutdown nosave >/dev/null 2>&1 || true
+    redis-cli -s "$state/demo/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     rm -rf "$log" "$state"
 }
 trap cleanup EXIT
@@ -32,8 +36,13 @@ if [ -z "$swift_tests" ] || [ "$swift_tests" -eq 0 ]; then
     exit 1
 fi
 
-# The binary as a user runs it, with a local Redis in a fresh state directory.
-mnctl="$(build_mnctl)"
+# From here on, release builds: the binaries as users run them (a release-only crash once
+# went unseen by a debug-only suite).
+release_started=$SECONDS
+mnctl="$(build_release mnctl)"
+mnagent="$(build_release mnagent)"
+release_checks="$(build_release mn-release-checks)"
+echo "release build: $((SECONDS - release_started)) s"
 export MN_STATE_DIR="$state"
 passed=0
 failed=0
@@ -76,6 +85,13 @@ same_apply_is_unchanged() {
         [ "$("$mnctl" deployment status web --output json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["versions"]))')" = 1 ]
 }
 
+# Executor, health monitor and the planners' corpus digest, compiled with the optimiser.
+release_checks_pass() {
+    local out
+    out="$("$release_checks" 2>&1)" || { echo "$out"; return 1; }
+}
+check "release checks (plan executor outcomes, health monitor, plans identical to the recorded corpus)" release_checks_pass
+
 for example in Examples/web-v1.json Examples/web-v2.json Examples/web-v3.json Examples/agent-api.yaml; do
     check "mnctl validate $example prints OK" validates_ok "$example"
 done
@@ -109,7 +125,6 @@ promote_without_canary_is_refused() {
 check "mnctl deployment promote refuses when no canary waits, saying why" promote_without_canary_is_refused
 
 # Seed 000's command lines, verbatim but for `mnctl`, against a running mnagent and real podman.
-mnagent="$(build_mnagent)"
 bundles="$state/bundles"
 make_bundle() { # make_bundle DIR GREETING
     mkdir -p "$1"
@@ -155,6 +170,18 @@ check "seed 000's command lines work verbatim against a running mnagent (rolling
 kill -TERM "$agent" 2>/dev/null
 wait "$agent" 2>/dev/null || true
 agent=""
+
+# The README demo, end to end with the release binaries, in a state directory of its own and
+# under a node id of its own (its containers are removed by that label when the tests end).
+demo_node="demo-check-$$"
+demo_passes() {
+    local out
+    out="$(MN_STATE_DIR="$state/demo" MN_NODE_ID="$demo_node" bash scripts/demo.sh 2>&1)" || { echo "$out" | tail -n 30; return 1; }
+    grep -q '^hello from mn' <<<"$out" &&
+        grep -q 'status RolledBack' <<<"$out" &&
+        grep -q '^web  v6  *Running' <<<"$out"
+}
+check "the README demo runs end to end on the release mnagent (v1, rolling v2, canary v3 + promote, v4 auto-reverted, rollback to v1)" demo_passes
 
 echo "$((swift_tests + passed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -36,23 +36,18 @@ public struct PlanExecutor<Runtime: ContainerRuntime>: Sendable {
     /// - Returns: Each action's outcome, in the plan's order, and the plan updated with any failures.
     public func execute(_ plan: NodePlan) async -> (outcomes: [ActionOutcome], plan: NodePlan) {
         var outcomes = plan.actions.map { ActionOutcome(action: $0) }
-        await withTaskGroup(of: (Int, Result<ContainerID?, any Error>).self) { group in
+        await withTaskGroup(of: Completion.self) { group in
             var next = 0
             func launch() {
                 let index = next
                 let action = plan.actions[index]
                 next += 1
-                group.addTask {
-                    do { return (index, .success(try await perform(action))) } catch { return (index, .failure(error)) }
-                }
+                group.addTask { await run(action, index: index) }
             }
             while next < min(concurrency, plan.actions.count) { launch() }
-            for await (index, result) in group {
-                switch result {
-                case .success(let created): outcomes[index].created = created
-                case .failure(let error):
-                    outcomes[index].error = error as? RuntimeError ?? RuntimeError(operation: "runtime", message: "\(error)")
-                }
+            for await completion in group {
+                outcomes[completion.index].created = completion.created
+                outcomes[completion.index].error = completion.error
                 if next < plan.actions.count { launch() }
             }
         }
@@ -63,6 +58,35 @@ public struct PlanExecutor<Runtime: ContainerRuntime>: Sendable {
             }
         }
         return (outcomes, result)
+    }
+
+    /// What a child task of ``execute(_:)`` hands back: which action, and what came of it.
+    private struct Completion: Sendable {
+        var index: Int
+        var created: ContainerID?
+        var error: RuntimeError?
+    }
+
+    /// Runs one action and says how it went.
+    ///
+    /// Swift 6.3.1's optimiser (-O, -Osize; not -Onone) miscompiles a task-group child that
+    /// returns a tuple built around the `try await` itself, as in
+    /// `do { return (index, .success(try await perform(action))) } catch { return (index, .failure(error)) }`
+    /// with children of type `(Int, Result<ContainerID?, any Error>)`: every successful child
+    /// came back with index 0, so a release mnagent wrote outcomes to the wrong actions and died
+    /// of an out-of-range index at its first plan. Await into a local first, then build a
+    /// struct. docs/compiler-bugs/task-group-tuple-result.md has an 11-line reproducer; the
+    /// release checks in scripts/test.sh (mn-release-checks) catch the pattern coming back.
+    private func run(_ action: NodeAction, index: Int) async -> Completion {
+        let created: ContainerID?
+        do {
+            created = try await perform(action)
+        } catch {
+            return Completion(
+                index: index, created: nil,
+                error: error as? RuntimeError ?? RuntimeError(operation: "runtime", message: "\(error)"))
+        }
+        return Completion(index: index, created: created, error: nil)
     }
 
     private func perform(_ action: NodeAction) async throws -> ContainerID? {

@@ -67,4 +67,20 @@ public struct RolloutState: Hashable, Sendable, Codable {
         waitingFor = try container.decodeIfPresent(String.self, forKey: .waitingFor) ?? ""
         deadline = try container.decodeIfPresent(Timestamp.self, forKey: .deadline)
     }
+
+    /// Encodes ``done`` sorted, so the same state is always the same bytes.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(target, forKey: .target)
+        try container.encode(strategy, forKey: .strategy)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(lastProgressAt, forKey: .lastProgressAt)
+        try container.encode(placedAt, forKey: .placedAt)
+        try container.encode(healthySince, forKey: .healthySince)
+        try container.encode(done.sorted(), forKey: .done)
+        try container.encodeIfPresent(promotedAt, forKey: .promotedAt)
+        try container.encode(awaitingPromotion, forKey: .awaitingPromotion)
+        try container.encode(waitingFor, forKey: .waitingFor)
+        try container.encodeIfPresent(deadline, forKey: .deadline)
+    }
 }

@@ -22,7 +22,12 @@ public actor HealthMonitor {
         let prober = self.prober
         let results = await withTaskGroup(of: (ContainerID, CheckResult).self) { group in
             for (container, check) in due {
-                group.addTask { (container, await prober.probe(check, container: container, at: now)) }
+                group.addTask {
+                    // Await first, then build the pair: see PlanExecutor.run(_:index:) for the
+                    // optimiser bug that a tuple built around an `await` in a child task can hit.
+                    let result = await prober.probe(check, container: container, at: now)
+                    return (container, result)
+                }
             }
             return await group.reduce(into: []) { $0.append($1) }
         }
