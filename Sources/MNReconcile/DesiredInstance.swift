@@ -7,7 +7,14 @@ public struct DesiredInstance: Hashable, Sendable, Encodable {
     public var version: Int
     public var role: InstanceRole
     /// What it runs; `spec.lifecycle` says how it is stopped.
-    public var spec: AgentSpec
+    ///
+    /// Held by reference and shared by the instances of one agent, so an instance is cheap to
+    /// copy (planning a fleet copies many); setting it gives this instance a spec of its own.
+    public var spec: AgentSpec {
+        get { shared.spec }
+        set { shared = SharedSpec(newValue) }
+    }
+    private var shared: SharedSpec
     /// ``Manifest/instanceHash(of:)`` of `spec`, the one thing compared to decide a replace.
     public var specHash: SpecHash
     public var restart: RestartPolicy
@@ -19,11 +26,21 @@ public struct DesiredInstance: Hashable, Sendable, Encodable {
         key: DeploymentKey, spec: AgentSpec, index: Int, version: Int, role: InstanceRole = .primary,
         restart: RestartPolicy = .defaults, jobType: Manifest.JobType = .service, specHash: SpecHash? = nil
     ) {
-        self.id = InstanceID(key: key, agent: spec.id, index: index)
+        self.init(
+            key: key, shared: SharedSpec(spec), index: index, version: version, role: role, restart: restart, jobType: jobType,
+            specHash: specHash ?? spec.specHash)
+    }
+
+    /// Instance `index` of a spec shared with the agent's other instances.
+    init(
+        key: DeploymentKey, shared: SharedSpec, index: Int, version: Int, role: InstanceRole, restart: RestartPolicy,
+        jobType: Manifest.JobType, specHash: SpecHash
+    ) {
+        self.id = InstanceID(key: key, agent: shared.spec.id, index: index)
         self.version = version
         self.role = role
-        self.spec = spec
-        self.specHash = specHash ?? spec.specHash
+        self.shared = shared
+        self.specHash = specHash
         self.restart = restart
         self.jobType = jobType
     }
@@ -57,11 +74,23 @@ extension Manifest {
         agents.flatMap { agent in
             var hash = instanceHash(of: agent)
             if let run { hash = SpecHash(of: Array("\(hash.rawValue)\nrun \(run)".utf8)) }
+            let shared = SharedSpec(agent)
             return (0..<agent.count).map { index in
                 DesiredInstance(
-                    key: key, spec: agent, index: index, version: version, role: role,
+                    key: key, shared: shared, index: index, version: version, role: role,
                     restart: policies.restart, jobType: type, specHash: hash)
             }
         }
     }
+}
+
+/// An agent spec shared by reference among its instances (it is never changed in place).
+final class SharedSpec: Hashable, Sendable {
+    let spec: AgentSpec
+
+    init(_ spec: AgentSpec) { self.spec = spec }
+
+    static func == (lhs: SharedSpec, rhs: SharedSpec) -> Bool { lhs === rhs || lhs.spec == rhs.spec }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(spec) }
 }

@@ -11,14 +11,19 @@ extension RolloutPlanner {
     /// Why the target cannot run beside the old version on one node, one line per clash: a
     /// host port both publish, unless the old instance is the very one kept (same hash).
     public static func sideBySideConflicts(from: Manifest?, to: Manifest) -> [String] {
+        sideBySideConflicts(from: from.map { VersionedManifest(version: 0, manifest: $0) }, to: VersionedManifest(version: 0, manifest: to))
+    }
+
+    /// ``sideBySideConflicts(from:to:)`` with the versions' instance hashes already computed.
+    static func sideBySideConflicts(from: VersionedManifest?, to: VersionedManifest) -> [String] {
         guard let from else { return [] }
-        let kept = Set(to.agents.map { to.instanceHash(of: $0) }).intersection(from.agents.map { from.instanceHash(of: $0) })
+        let kept = Set(to.instanceHashes).intersection(from.instanceHashes)
         var oldPorts: [String: AgentID] = [:]
-        for agent in from.agents where !kept.contains(from.instanceHash(of: agent)) {
+        for (agent, hash) in zip(from.manifest.agents, from.instanceHashes) where !kept.contains(hash) {
             for port in agent.ports { if let host = port.hostPort { oldPorts["\(host)/\(port.transport.rawValue)"] = agent.id } }
         }
         var problems: [String] = []
-        for agent in to.agents where !kept.contains(to.instanceHash(of: agent)) {
+        for (agent, hash) in zip(to.manifest.agents, to.instanceHashes) where !kept.contains(hash) {
             for port in agent.ports {
                 guard let host = port.hostPort, let holder = oldPorts["\(host)/\(port.transport.rawValue)"] else { continue }
                 problems.append(
@@ -32,15 +37,12 @@ extension RolloutPlanner {
 
     /// Whether two instances of one unit can run at once on a node: not if both publish the
     /// same host port.
-    static func canRunSideBySide(_ old: DesiredInstance, _ new: DesiredInstance) -> Bool {
-        func published(_ instance: DesiredInstance) -> Set<String> {
-            Set(instance.spec.ports.compactMap { port in port.hostPort.map { "\($0)/\(port.transport.rawValue)" } })
+    static func canRunSideBySide(_ old: AgentSpec, _ new: AgentSpec) -> Bool {
+        func published(_ spec: AgentSpec) -> Set<String> {
+            Set(spec.ports.compactMap { port in port.hostPort.map { "\($0)/\(port.transport.rawValue)" } })
         }
         return published(old).isDisjoint(with: published(new))
     }
-
-    /// `agent/index`: a unit of the rollout.
-    static func unit(_ id: InstanceID) -> String { "\(id.agent)/\(id.index)" }
 
     /// Running, and (for `checks`) no check failing or pending.
     public static func isHealthy(_ status: InstanceStatus, signal: UpdatePolicy.HealthSignal) -> Bool {

@@ -1,14 +1,20 @@
 public import MNCore
 
-/// One version of a deployment: its number and manifest.
+/// One version of a deployment: its number, its manifest and each agent's instance hash.
+///
+/// A version is immutable, so its instance hashes (the canonical spec plus topology, hashed)
+/// are computed once here rather than in every decision about it.
 public struct VersionedManifest: Hashable, Sendable {
-    public var version: Int
-    public var manifest: Manifest
+    public let version: Int
+    public let manifest: Manifest
+    /// ``MNCore/Manifest/instanceHash(of:)`` of each agent, in the manifest's order.
+    public let instanceHashes: [SpecHash]
 
     /// Creates a versioned manifest.
     public init(version: Int, manifest: Manifest) {
         self.version = version
         self.manifest = manifest
+        self.instanceHashes = manifest.agents.map(manifest.instanceHash(of:))
     }
 }
 
@@ -82,6 +88,10 @@ public enum RolloutPlanner {
     }
 
     /// Decides the next step.
+    ///
+    /// Linear in the number of instances: units are visited per agent by index (in the order
+    /// of their names, `agent/index`, which is the order batches go in), and the desired
+    /// instances come out already sorted.
     public static func plan(_ input: Input) -> Plan {
         let to = input.to
         var policy = to.manifest.policies.update
@@ -93,49 +103,44 @@ public enum RolloutPlanner {
             policy.maxParallel = Int.max
             policy.autoPromote = true
         }
-        let newInstances = byUnit(to.manifest.desiredInstances(version: to.version))
-        let oldInstances = byUnit(input.from.map { $0.manifest.desiredInstances(version: $0.version) } ?? [])
-        let changed = newInstances.keys.filter { key in
-            guard let old = oldInstances[key] else { return state.strategy == .blueGreen && !oldInstances.isEmpty }
-            return old.specHash != newInstances[key]!.specHash
-        }.sorted()
+        var table = UnitTable(from: input.from, to: to, strategy: state.strategy, state: state)
+        let changed = table.changed
 
-        if state.strategy == .blueGreen, let conflict = sideBySideConflicts(from: input.from?.manifest, to: to.manifest).first {
+        if state.strategy == .blueGreen, let conflict = sideBySideConflicts(from: input.from, to: to).first {
             // Nothing of the target starts: the old version keeps serving.
             state.awaitingPromotion = false
             state.waitingFor = ""
             state.deadline = nil
-            let old = oldInstances.values.sorted { ($0.id, $0.specHash) < ($1.id, $1.specHash) }
-            return Plan(desired: old, state: state, outcome: .failed(reason: conflict), requeueAt: nil)
+            return Plan(desired: table.oldInstances(), state: state, outcome: .failed(reason: conflict), requeueAt: nil)
         }
 
         // Health of each changed unit's new instance, from the reports.
-        for key in changed {
-            guard let instance = newInstances[key] else { continue }
-            let report = input.instances.first { $0.id == instance.id && $0.specHash == instance.specHash }
-            if report.map({ isHealthy($0, signal: policy.healthCheck) }) ?? false {
-                if state.healthySince[key] == nil { state.healthySince[key] = now }
+        table.readHealth(input.instances, signal: policy.healthCheck)
+        for unit in changed {
+            if table.isHealthy(unit) {
+                if table[unit].healthySince == nil { table[unit].healthySince = now }
             } else {
-                state.healthySince[key] = nil
+                table[unit].healthySince = nil
             }
-            if let since = state.healthySince[key], now.milliseconds(since: since) >= Int64(policy.minHealthyMs), !state.done.contains(key)
-            {
-                state.done.insert(key)
+            if let since = table[unit].healthySince, now.milliseconds(since: since) >= Int64(policy.minHealthyMs), !table[unit].done {
+                table[unit].done = true
                 state.lastProgressAt = now
             }
         }
 
         // The first wave (canaries, or the whole blue-green target) waits for promotion: by an
-        // operator, or by itself with auto_promote once every instance in it is done.
-        let firstWave: [String] =
+        // operator, or by itself with auto_promote once every instance in it is done. It is
+        // always a prefix of the changed units.
+        let firstWaveCount =
             switch state.strategy {
-            case .rolling: []
-            case .canary: Array(changed.prefix(policy.canary))
-            case .blueGreen: changed
+            case .rolling: 0
+            case .canary: min(policy.canary, changed.count)
+            case .blueGreen: changed.count
             }
+        let firstWave = changed[..<firstWaveCount]
         // Done, and still healthy now: a canary that turned unhealthy after its min_healthy_ms
         // holds the promotion back (and the progress deadline runs again).
-        let firstWaveDone = firstWave.allSatisfy { state.done.contains($0) && state.healthySince[$0] != nil }
+        let firstWaveDone = firstWave.allSatisfy { table[$0].done && table[$0].healthySince != nil }
         if !firstWave.isEmpty && state.promotedAt == nil && firstWaveDone && policy.autoPromote {
             state.promotedAt = now
             state.lastProgressAt = now
@@ -144,35 +149,37 @@ public enum RolloutPlanner {
         state.awaitingPromotion = !promoted && firstWaveDone
 
         // The batch in flight: placed, not done. Start the next batch only when it is empty.
-        var inFlight = changed.filter { state.placedAt[$0] != nil && !state.done.contains($0) }
+        var inFlight = changed.filter { table[$0].placedAt != nil && !table[$0].done }
         if inFlight.isEmpty {
-            let (eligible, width) = promoted ? (changed, policy.maxParallel) : (firstWave, firstWave.count)
-            for key in eligible where !state.done.contains(key) && state.placedAt[key] == nil && inFlight.count < width {
-                state.placedAt[key] = now
-                inFlight.append(key)
+            let (eligible, width) = promoted ? (changed[...], policy.maxParallel) : (firstWave, firstWaveCount)
+            for unit in eligible {
+                guard inFlight.count < width else { break }
+                guard !table[unit].done && table[unit].placedAt == nil else { continue }
+                table[unit].placedAt = now
+                inFlight.append(unit)
             }
         }
 
-        let desired = desiredInstances(
-            new: newInstances, old: oldInstances, changed: Set(changed), firstWave: Set(firstWave), promoted: promoted, state: state)
+        let desired = table.desiredInstances(firstWaveCount: firstWaveCount, promoted: promoted)
+        table.store(into: &state)
 
         // Deadlines and what we wait for.
         var requeue: [Timestamp] = []
-        for key in inFlight {
-            guard let placed = state.placedAt[key] else { continue }
-            if let since = state.healthySince[key] {
+        for unit in inFlight {
+            guard let placed = table[unit].placedAt else { continue }
+            if let since = table[unit].healthySince {
                 requeue.append(since.adding(ms: Int64(policy.minHealthyMs)))
             } else {
                 let deadline = placed.adding(ms: Int64(policy.healthyDeadlineMs))
                 if now >= deadline {
                     return finished(
                         desired, state,
-                        .failed(reason: "\(key) was not healthy within healthy_deadline_ms (\(policy.healthyDeadlineMs) ms)"))
+                        .failed(reason: "\(table.name(of: unit)) was not healthy within healthy_deadline_ms (\(policy.healthyDeadlineMs) ms)"))
                 }
                 requeue.append(deadline)
             }
         }
-        if promoted && changed.allSatisfy(state.done.contains) {
+        if promoted && changed.allSatisfy({ table[$0].done }) {
             return finished(desired, state, .succeeded)
         }
         if state.awaitingPromotion {
@@ -188,42 +195,13 @@ public enum RolloutPlanner {
             return finished(desired, state, .failed(reason: "no progress within progress_deadline_ms (\(policy.progressDeadlineMs) ms)"))
         }
         requeue.append(progressDeadline)
-        var waiting = inFlight.map { state.healthySince[$0] == nil ? "\($0) to become healthy" : "\($0) to stay healthy" }
+        var waiting = inFlight.map {
+            table[$0].healthySince == nil ? "\(table.name(of: $0)) to become healthy" : "\(table.name(of: $0)) to stay healthy"
+        }
         if !promoted {
-            waiting += firstWave.filter { state.done.contains($0) && state.healthySince[$0] == nil }.map { "\($0) to be healthy again" }
+            waiting += firstWave.filter { table[$0].done && table[$0].healthySince == nil }.map { "\(table.name(of: $0)) to be healthy again" }
         }
         return progressing(desired, state, waitingFor: waiting.joined(separator: ", "), deadline: progressDeadline, requeue: requeue)
-    }
-
-    /// Unchanged units run the new version; changed units run the old until done (kept while
-    /// they are a waiting first wave), plus the new once placed; units gone from the target are
-    /// kept only by an unpromoted blue-green.
-    private static func desiredInstances(
-        new: [String: DesiredInstance], old: [String: DesiredInstance], changed: Set<String>, firstWave: Set<String>, promoted: Bool,
-        state: RolloutState
-    ) -> [DesiredInstance] {
-        var desired: [DesiredInstance] = []
-        for (key, instance) in new {
-            guard changed.contains(key) else {
-                desired.append(instance)
-                continue
-            }
-            // Side by side unless both publish a host port: then the old makes way (it is
-            // stopped by id, then the new started), still one batch at a time.
-            let keepOld = !state.done.contains(key) || (!promoted && firstWave.contains(key))
-            if keepOld, let previous = old[key], state.placedAt[key] == nil || canRunSideBySide(previous, instance) {
-                desired.append(previous)
-            }
-            if state.placedAt[key] != nil {
-                var placed = instance
-                if !promoted { placed.role = state.strategy == .blueGreen ? .candidate : .canary }
-                desired.append(placed)
-            }
-        }
-        if state.strategy == .blueGreen && !promoted {
-            desired += old.filter { new[$0.key] == nil }.values
-        }
-        return desired.sorted { ($0.id, $0.specHash) < ($1.id, $1.specHash) }
     }
 
     private static func finished(_ desired: [DesiredInstance], _ state: RolloutState, _ outcome: RolloutOutcome) -> Plan {
@@ -241,9 +219,5 @@ public enum RolloutPlanner {
         state.deadline = deadline
         return Plan(
             desired: desired, state: state, outcome: .progressing(waitingFor: waitingFor, deadline: deadline), requeueAt: requeue.min())
-    }
-
-    private static func byUnit(_ instances: [DesiredInstance]) -> [String: DesiredInstance] {
-        Dictionary(instances.map { (unit($0.id), $0) }, uniquingKeysWith: { first, _ in first })
     }
 }

@@ -1,5 +1,5 @@
 import MNCore
-import MNReconcile
+@testable import MNReconcile
 import PropertyBased
 import Testing
 
@@ -281,5 +281,13 @@ struct RolloutPlannerTests {
                 Issue.record("no terminal outcome: \(String(describing: run.outcome))")
             }
         }
+    }
+}
+
+@Suite("Rollout unit order")
+struct RolloutUnitOrderTests {
+    @Test("units of an agent go in the order of their names, as strings sort them", arguments: [0, 1, 2, 9, 10, 11, 99, 100, 101, 1_000, 1_234])
+    func lexicographicIndices(count: Int) {
+        #expect(RolloutPlanner.lexicographicIndices(count) == (0..<count).sorted { String($0) < String($1) })
     }
 }
