@@ -124,7 +124,9 @@ print("| function | N | median | runs | allocations | per instance | growth ×10
 print("|---|---:|---:|---:|---:|---:|---:|")
 var previous: [String: (n: Int, ns: Double)] = [:]
 for n in sizes {
-    for benchmark in planCases(n) + [reconcileCase(n)] {
+    // MN_BENCH_ONLY=reconcile (a part of a case's name) runs only matching cases, for a profiler.
+    let only = ProcessInfo.processInfo.environment["MN_BENCH_ONLY"]
+    for benchmark in planCases(n) + [reconcileCase(n)] where only.map(benchmark.name.contains) ?? true {
         let (ns, runs) = medianNanoseconds(benchmark.run)
         let mallocs = allocations(benchmark.run)
         var growth = ""

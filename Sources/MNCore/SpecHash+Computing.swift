@@ -3,11 +3,7 @@ import Crypto
 extension SpecHash {
     /// The SHA-256 of `bytes`, in lowercase hex.
     public init(of bytes: [UInt8]) {
-        self.init(
-            SHA256.hash(data: bytes).map { byte in
-                let hex = String(byte, radix: 16)
-                return byte < 16 ? "0" + hex : hex
-            }.joined())
+        self.init(digest: SHA256.hash(data: bytes))
     }
 }
 

@@ -43,68 +43,123 @@ public enum NodeReconciler {
     }
 
     /// Decides what to do on one node.
+    ///
+    /// Linear in the number of instances when `desired` and `records` come sorted by instance
+    /// (as plans and the planners give them); otherwise they are sorted first. Containers are
+    /// grouped by the identity their labels were parsed to once.
     public static func reconcile(_ input: Input) -> NodePlan {
-        var builder = PlanBuilder(node: input.node, now: input.now)
+        var builder = PlanBuilder(node: input.node, now: input.now, instances: input.desired.count)
+        let frozen = input.frozen
+        func isFrozen(_ key: DeploymentKey?) -> Bool { !frozen.isEmpty && frozen.contains(key ?? "") }
+
         // Containers of frozen (paused) deployments are neither acted on nor counted as strays.
-        let managed = input.observed.filter { container in
-            container.isManaged(by: input.node)
-                && !input.frozen.contains(DeploymentKey(container.labels[ContainerLabel.deploymentKey] ?? ""))
-        }.sorted(by: containerOrder)
-        let desiredIDs = Set(input.desired.map(\.id))
-        var byInstance: [InstanceID: [ObservedContainer]] = [:]
-        for container in managed {
-            guard let id = container.instanceID else {
-                builder.stop(container, .unrecognized)
+        // The others are chained per instance: `first[id]` is one, `next` links the rest, and
+        // `claimed` says which were taken by a desired instance (the rest are strays).
+        let observed = input.observed
+        var first: [InstanceID: Int] = [:]
+        first.reserveCapacity(observed.count)
+        var next = [Int](repeating: -1, count: observed.count)
+        var claimed = [Bool?](repeating: nil, count: observed.count)
+        for index in observed.indices {
+            guard observed[index].isManaged(by: input.node), !isFrozen(observed[index].identity.key) else { continue }
+            guard let id = observed[index].instanceID else {
+                builder.stop(observed[index], .unrecognized)
                 continue
             }
-            if desiredIDs.contains(id) {
-                byInstance[id, default: []].append(container)
-            } else {
-                builder.stop(container, .notDesired)
-            }
-        }
-        // Contradictory input (two records or two desired entries for one slot) is resolved
-        // by a fixed order, so the plan never depends on list order.
-        var previous: [Slot: InstanceRecord] = [:]
-        for record in input.records.sorted(by: recordOrder) where previous[Slot(record.id, record.specHash)] == nil {
-            previous[Slot(record.id, record.specHash)] = record
-        }
-        var slots: [InstanceID: [DesiredInstance]] = [:]
-        var seen: Set<Slot> = []
-        for instance in input.desired.sorted(by: desiredOrder) where seen.insert(Slot(instance.id, instance.specHash)).inserted {
-            slots[instance.id, default: []].append(instance)
+            claimed[index] = false
+            if let previous = first.updateValue(index, forKey: id) { next[index] = previous }
         }
 
-        for (id, wanted) in slots.sorted(by: { $0.key < $1.key }) {
-            let containers = byInstance[id] ?? []
-            let hashes = Set(wanted.map(\.specHash))
+        // Contradictory input (two records or two desired entries for one slot) is resolved
+        // by a fixed order, so the plan never depends on list order.
+        let desired = sortedIfNeeded(input.desired, by: desiredOrder)
+        let records = sortedIfNeeded(input.records) { $0.id < $1.id }
+        var nextRecord = 0
+        var containers: [ObservedContainer] = []
+        var wanted: [DesiredInstance] = []
+
+        var start = 0
+        while start < desired.count {
+            let id = desired[start].id
+            // This instance's slots, in desired order, the first of each spec hash kept.
+            wanted.removeAll(keepingCapacity: true)
+            var end = start
+            while end < desired.count && desired[end].id == id {
+                if wanted.last?.specHash != desired[end].specHash { wanted.append(desired[end]) }
+                end += 1
+            }
+            start = end
+            // Its records.
+            while nextRecord < records.count && records[nextRecord].id < id { nextRecord += 1 }
+            let recordsStart = nextRecord
+            while nextRecord < records.count && records[nextRecord].id == id { nextRecord += 1 }
+            let mineRecords = records[recordsStart..<nextRecord]
+            // Its containers, running and paused first, then by start time and id.
+            containers.removeAll(keepingCapacity: true)
+            var link = first[id] ?? -1
+            while link >= 0 {
+                containers.append(observed[link])
+                claimed[link] = true
+                link = next[link]
+            }
+            if containers.count > 1 { containers.sort(by: containerOrder) }
+
             // Live containers of a spec no instance wants any more: each can be replaced by id
             // for a slot that has nothing alive; the rest are stopped below.
-            var replaceable = containers.filter { !hashes.contains($0.specHash ?? "") && $0.isAlive }
-            var replaced: Set<ContainerID> = []
+            func isWanted(_ hash: SpecHash?) -> Bool {
+                let hash = hash ?? ""
+                return wanted.count == 1 ? wanted[0].specHash == hash : wanted.contains { $0.specHash == hash }
+            }
+            var replaceable = containers.filter { !isWanted($0.specHash) && $0.isAlive }
+            var replaced: [ContainerID] = []
             for instance in wanted {
-                var record = previous[Slot(instance.id, instance.specHash)] ?? InstanceRecord(id: instance.id, specHash: instance.specHash)
+                var record = previousRecord(for: instance, in: mineRecords) ?? InstanceRecord(id: instance.id, specHash: instance.specHash)
                 if record.restartPolicy != instance.restart {
                     record.exhausted = false
                     record.restartPolicy = instance.restart
                 }
                 // Only the last `attempts` restarts can matter to the policy (and the last one
                 // anchors the next delay); keeping them by count, not by time, keeps plans exact.
-                record.restarts = Array(record.restarts.sorted().suffix(max(1, instance.restart.attempts)))
-                let mine = containers.filter { $0.specHash == instance.specHash }
-                if input.frozen.contains(instance.id.key) {
+                let keep = max(1, instance.restart.attempts)
+                if record.restarts.count > keep || !record.restarts.isSorted {
+                    record.restarts = Array(record.restarts.sorted().suffix(keep))
+                }
+                let mine =
+                    containers.allSatisfy { $0.specHash == instance.specHash }
+                    ? containers : containers.filter { $0.specHash == instance.specHash }
+                if isFrozen(instance.id.key) {
                     report(frozen: instance, live: mine.first(where: \.isAlive), record: record, into: &builder)
                 } else if let old = reconcile(instance, containers: mine, replaceable: &replaceable, record: record, into: &builder) {
-                    replaced.insert(old)
+                    replaced.append(old)
                 }
             }
-            if !input.frozen.contains(id.key) {
-                for stale in containers where !hashes.contains(stale.specHash ?? "") && !replaced.contains(stale.id) {
+            if !isFrozen(id.key) {
+                for stale in containers where !isWanted(stale.specHash) && !replaced.contains(stale.id) {
                     builder.stop(stale, .superseded)
                 }
             }
         }
+        // Containers of instances no longer desired.
+        for index in observed.indices where claimed[index] == false { builder.stop(observed[index], .notDesired) }
         return builder.plan()
+    }
+
+    /// The record of `instance`'s slot among its instance's records: the first in record order.
+    private static func previousRecord(for instance: DesiredInstance, in records: ArraySlice<InstanceRecord>) -> InstanceRecord? {
+        var found: InstanceRecord?
+        for record in records where record.specHash == instance.specHash {
+            if let current = found, !recordOrder(record, current) { continue }
+            found = record
+        }
+        return found
+    }
+
+    /// `items` sorted by `areInIncreasingOrder`, without sorting when they already are.
+    static func sortedIfNeeded<T>(_ items: [T], by areInIncreasingOrder: (T, T) -> Bool) -> [T] {
+        for index in items.indices.dropFirst() where areInIncreasingOrder(items[index], items[index - 1]) {
+            return items.sorted(by: areInIncreasingOrder)
+        }
+        return items
     }
 
     /// One place for an instance: its id and the spec it runs. During a rollout an instance
@@ -240,9 +295,11 @@ struct PlanBuilder {
     private var records: [InstanceRecord] = []
     private var requeueAt: Timestamp?
 
-    init(node: NodeID, now: Timestamp) {
+    init(node: NodeID, now: Timestamp, instances: Int) {
         self.node = node
         self.now = now
+        statuses.reserveCapacity(instances)
+        records.reserveCapacity(instances)
     }
 
     mutating func add(_ action: NodeAction) { actions.append(action) }
@@ -264,6 +321,7 @@ struct PlanBuilder {
     }
 
     func plan() -> NodePlan {
+        // Statuses and records were reported in instance order; only actions need sorting.
         func rank(_ action: NodeAction) -> Int {
             switch action {
             case .stop: 0
@@ -272,14 +330,21 @@ struct PlanBuilder {
             case .start: 3
             }
         }
-        func key(_ action: NodeAction) -> (Int, String, String) {
-            (rank(action), action.instance?.description ?? "", action.containerID?.rawValue ?? "")
+        let keyed = actions.map { action in
+            (key: (rank(action), action.instance?.description ?? "", action.containerID?.rawValue ?? ""), action: action)
         }
         return NodePlan(
-            actions: actions.sorted { key($0) < key($1) },
-            instances: statuses.sorted { $0.id < $1.id },
-            records: records.sorted { $0.id < $1.id },
+            actions: keyed.sorted { $0.key < $1.key }.map(\.action),
+            instances: statuses,
+            records: records,
             requeueAt: requeueAt,
             now: now)
+    }
+}
+
+extension Array where Element: Comparable {
+    /// Whether no element is smaller than the one before it.
+    fileprivate var isSorted: Bool {
+        indices.dropFirst().allSatisfy { self[$0 - 1] <= self[$0] }
     }
 }

@@ -23,50 +23,128 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
         case none, starting, healthy, unhealthy
     }
 
-    public var id: ContainerID
-    public var name: String
-    public var labels: [String: String]
-    public var state: State
-    public var exitCode: Int?
-    public var startedAt: Timestamp?
+    public var id: ContainerID {
+        get { box.fields.id }
+        set { update { $0.id = newValue } }
+    }
+    public var name: String {
+        get { box.fields.name }
+        set { update { $0.name = newValue } }
+    }
+    /// The container's labels; mn's identity labels are read once, when they are set.
+    public var labels: [String: String] {
+        get { box.fields.labels }
+        set {
+            update {
+                $0.labels = newValue
+                $0.identity = Identity(newValue)
+            }
+        }
+    }
+    public var state: State {
+        get { box.fields.state }
+        set { update { $0.state = newValue } }
+    }
+    public var exitCode: Int? {
+        get { box.fields.exitCode }
+        set { update { $0.exitCode = newValue } }
+    }
+    public var startedAt: Timestamp? {
+        get { box.fields.startedAt }
+        set { update { $0.startedAt = newValue } }
+    }
     /// When it last exited; the restart delay counts from here.
-    public var finishedAt: Timestamp?
-    public var health: Health
+    public var finishedAt: Timestamp? {
+        get { box.fields.finishedAt }
+        set { update { $0.finishedAt = newValue } }
+    }
+    public var health: Health {
+        get { box.fields.health }
+        set { update { $0.health = newValue } }
+    }
 
     /// Creates an observation.
     public init(
         id: ContainerID, name: String, labels: [String: String], state: State, exitCode: Int? = nil,
         startedAt: Timestamp? = nil, finishedAt: Timestamp? = nil, health: Health = .none
     ) {
-        self.id = id
-        self.name = name
-        self.labels = labels
-        self.state = state
-        self.exitCode = exitCode
-        self.startedAt = startedAt
-        self.finishedAt = finishedAt
-        self.health = health
+        box = Box(
+            Fields(
+                id: id, name: name, labels: labels, identity: Identity(labels), state: state, exitCode: exitCode, startedAt: startedAt,
+                finishedAt: finishedAt, health: health))
     }
+
+    /// The fields, held by reference so that a container is one pointer to copy (a reconcile
+    /// over many containers copies them often); a change makes a new box.
+    private struct Fields: Hashable, Sendable {
+        var id: ContainerID
+        var name: String
+        var labels: [String: String]
+        var identity: Identity
+        var state: State
+        var exitCode: Int?
+        var startedAt: Timestamp?
+        var finishedAt: Timestamp?
+        var health: Health
+    }
+
+    private final class Box: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private mutating func update(_ change: (inout Fields) -> Void) {
+        var fields = box.fields
+        change(&fields)
+        box = Box(fields)
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.box === rhs.box || lhs.box.fields == rhs.box.fields }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(box.fields) }
+
+    /// What mn's labels say about the container (see ``Identity``).
+    var identity: Identity { box.fields.identity }
 
     /// Running or paused: a process exists.
     public var isAlive: Bool { state == .running || state == .paused }
 
+    /// What mn's labels say about the container, parsed once when the labels are set: a
+    /// reconcile over many containers reads these fields, not the label dictionary.
+    struct Identity: Hashable, Sendable {
+        /// `mn.deployment.key`: present exactly when mn created the container.
+        var key: DeploymentKey?
+        /// `mn.node`.
+        var node: String?
+        /// The instance the labels name, if they name one completely.
+        var instance: InstanceID?
+        /// `mn.spec-hash`.
+        var specHash: SpecHash?
+
+        init(_ labels: [String: String]) {
+            key = labels[ContainerLabel.deploymentKey].map(DeploymentKey.init)
+            node = labels[ContainerLabel.node]
+            specHash = labels[ContainerLabel.specHash].map(SpecHash.init)
+            if let key, let agent = labels[ContainerLabel.agent], let indexText = labels[ContainerLabel.instance],
+                let index = Int(indexText), index >= 0
+            {
+                instance = InstanceID(key: key, agent: AgentID(agent), index: index)
+            }
+        }
+    }
     /// Whether mn created it (it carries `mn.deployment.key`).
-    public var isManaged: Bool { labels[ContainerLabel.deploymentKey] != nil }
+    public var isManaged: Bool { identity.key != nil }
 
     /// Whether the agent of `node` created it, so that agent may act on it.
-    public func isManaged(by node: NodeID) -> Bool { isManaged && labels[ContainerLabel.node] == node.rawValue }
+    public func isManaged(by node: NodeID) -> Bool { identity.key != nil && identity.node == node.rawValue }
 
     /// The instance its labels name, or `nil` if they do not name one completely.
-    public var instanceID: InstanceID? {
-        guard let key = labels[ContainerLabel.deploymentKey], let agent = labels[ContainerLabel.agent],
-            let indexText = labels[ContainerLabel.instance], let index = Int(indexText), index >= 0
-        else { return nil }
-        return InstanceID(key: DeploymentKey(key), agent: AgentID(agent), index: index)
-    }
+    public var instanceID: InstanceID? { identity.instance }
 
     /// The spec hash it was created from.
-    public var specHash: SpecHash? { labels[ContainerLabel.specHash].map(SpecHash.init) }
+    public var specHash: SpecHash? { identity.specHash }
 
     /// How to stop it: the signal and grace its own spec gave it at create.
     public var lifecycle: Lifecycle {
@@ -74,5 +152,32 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
         return Lifecycle(
             stopSignal: labels[ContainerLabel.stopSignal] ?? defaults.stopSignal,
             gracePeriodMs: labels[ContainerLabel.gracePeriodMs].flatMap(Int.init) ?? defaults.gracePeriodMs)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, labels, state, exitCode, startedAt, finishedAt, health
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try container.decode(ContainerID.self, forKey: .id), name: try container.decode(String.self, forKey: .name),
+            labels: try container.decode([String: String].self, forKey: .labels), state: try container.decode(State.self, forKey: .state),
+            exitCode: try container.decodeIfPresent(Int.self, forKey: .exitCode),
+            startedAt: try container.decodeIfPresent(Timestamp.self, forKey: .startedAt),
+            finishedAt: try container.decodeIfPresent(Timestamp.self, forKey: .finishedAt),
+            health: try container.decode(Health.self, forKey: .health))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(labels, forKey: .labels)
+        try container.encode(state, forKey: .state)
+        try container.encodeIfPresent(exitCode, forKey: .exitCode)
+        try container.encodeIfPresent(startedAt, forKey: .startedAt)
+        try container.encodeIfPresent(finishedAt, forKey: .finishedAt)
+        try container.encode(health, forKey: .health)
     }
 }
