@@ -76,18 +76,14 @@ public enum NodeReconciler {
         let records = sortedIfNeeded(input.records) { $0.id < $1.id }
         var nextRecord = 0
         var containers: [ObservedContainer] = []
-        var wanted: [DesiredInstance] = []
 
         var start = 0
         while start < desired.count {
             let id = desired[start].id
-            // This instance's slots, in desired order, the first of each spec hash kept.
-            wanted.removeAll(keepingCapacity: true)
-            var end = start
-            while end < desired.count && desired[end].id == id {
-                if wanted.last?.specHash != desired[end].specHash { wanted.append(desired[end]) }
-                end += 1
-            }
+            // This instance's slots, in desired order: `wanted`, the first of each spec hash.
+            var end = start + 1
+            while end < desired.count && desired[end].id == id { end += 1 }
+            let wanted = desired[start..<end]
             start = end
             // Its records.
             while nextRecord < records.count && records[nextRecord].id < id { nextRecord += 1 }
@@ -108,11 +104,12 @@ public enum NodeReconciler {
             // for a slot that has nothing alive; the rest are stopped below.
             func isWanted(_ hash: SpecHash?) -> Bool {
                 let hash = hash ?? ""
-                return wanted.count == 1 ? wanted[0].specHash == hash : wanted.contains { $0.specHash == hash }
+                return wanted.contains { $0.specHash == hash }
             }
             var replaceable = containers.filter { !isWanted($0.specHash) && $0.isAlive }
             var replaced: [ContainerID] = []
-            for instance in wanted {
+            for slot in wanted.indices where slot == wanted.startIndex || wanted[slot].specHash != wanted[slot - 1].specHash {
+                let instance = wanted[slot]
                 var record = previousRecord(for: instance, in: mineRecords) ?? InstanceRecord(id: instance.id, specHash: instance.specHash)
                 if record.restartPolicy != instance.restart {
                     record.exhausted = false
@@ -146,12 +143,12 @@ public enum NodeReconciler {
 
     /// The record of `instance`'s slot among its instance's records: the first in record order.
     private static func previousRecord(for instance: DesiredInstance, in records: ArraySlice<InstanceRecord>) -> InstanceRecord? {
-        var found: InstanceRecord?
-        for record in records where record.specHash == instance.specHash {
-            if let current = found, !recordOrder(record, current) { continue }
-            found = record
+        var found: Int?
+        for index in records.indices where records[index].specHash == instance.specHash {
+            if let current = found, !recordOrder(records[index], records[current]) { continue }
+            found = index
         }
-        return found
+        return found.map { records[$0] }
     }
 
     /// `items` sorted by `areInIncreasingOrder`, without sorting when they already are.
@@ -160,17 +157,6 @@ public enum NodeReconciler {
             return items.sorted(by: areInIncreasingOrder)
         }
         return items
-    }
-
-    /// One place for an instance: its id and the spec it runs. During a rollout an instance
-    /// can have two side by side (the old spec and the new).
-    struct Slot: Hashable {
-        let id: InstanceID
-        let specHash: SpecHash
-        init(_ id: InstanceID, _ specHash: SpecHash) {
-            self.id = id
-            self.specHash = specHash
-        }
     }
 
     /// Desired entries by id, then spec hash, version and role.
@@ -208,8 +194,9 @@ public enum NodeReconciler {
         var record = record
 
         // A live container of the desired spec: leave it alone, retire its duplicates.
-        if let keeper = current.first(where: \.isAlive) {
-            for other in current where other.id != keeper.id { builder.stop(other, .duplicate) }
+        if let keeperIndex = current.firstIndex(where: { $0.isAlive }) {
+            let keeper = current[keeperIndex]
+            for index in current.indices where current[index].id != keeper.id { builder.stop(current[index], .duplicate) }
             record.started = true
             record.downSince = nil
             record.lastError = nil
