@@ -84,8 +84,9 @@ func reconcileCase(_ n: Int) -> Case {
     return Case(name: "NodeReconciler.reconcile (steady)") { NodeReconciler.reconcile(input).instances.count }
 }
 
-/// Median wall time of `body` in nanoseconds, over enough runs to fill about a second (at least 5).
-func medianNanoseconds(_ body: () -> Int) -> (median: Double, runs: Int) {
+/// Wall time of `body` in nanoseconds (median, fastest, 90th percentile), over enough runs to
+/// fill about a second (at least 5).
+func nanoseconds(_ body: () -> Int) -> (median: Double, min: Double, p90: Double, runs: Int) {
     var sink = body()  // warm-up
     let clock = ContinuousClock()
     var samples: [Double] = []
@@ -99,7 +100,7 @@ func medianNanoseconds(_ body: () -> Int) -> (median: Double, runs: Int) {
     }
     if sink == Int.min { print("") }
     samples.sort()
-    return (samples[samples.count / 2], samples.count)
+    return (samples[samples.count / 2], samples[0], samples[samples.count * 9 / 10], samples.count)
 }
 
 /// Allocations of one call of `body` (0 when the interposer is not preloaded).
@@ -120,20 +121,20 @@ func format(_ ns: Double) -> String {
     }
 }
 
-print("| function | N | median | runs | allocations | per instance | growth ×10 N |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+print("| function | N | median | fastest | p90 | runs | allocations | per instance | growth ×10 N (median) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 var previous: [String: (n: Int, ns: Double)] = [:]
 for n in sizes {
     // MN_BENCH_ONLY=reconcile (a part of a case's name) runs only matching cases, for a profiler.
     let only = ProcessInfo.processInfo.environment["MN_BENCH_ONLY"]
     for benchmark in planCases(n) + [reconcileCase(n)] where only.map(benchmark.name.contains) ?? true {
-        let (ns, runs) = medianNanoseconds(benchmark.run)
+        let (ns, fastest, p90, runs) = nanoseconds(benchmark.run)
         let mallocs = allocations(benchmark.run)
         var growth = ""
         if let last = previous[benchmark.name], n == last.n * 10 { growth = String(format: "%.1f", ns / last.ns) }
         previous[benchmark.name] = (n, ns)
         print(
-            "| \(benchmark.name) | \(n) | \(format(ns)) | \(runs) | \(mallocs) | \(String(format: "%.1f", Double(mallocs) / Double(n))) | \(growth) |")
+            "| \(benchmark.name) | \(n) | \(format(ns)) | \(format(fastest)) | \(format(p90)) | \(runs) | \(mallocs) | \(String(format: "%.1f", Double(mallocs) / Double(n))) | \(growth) |")
     }
 }
 

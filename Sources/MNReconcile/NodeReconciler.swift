@@ -46,34 +46,33 @@ public enum NodeReconciler {
     ///
     /// Linear in the number of instances when `desired` and `records` come sorted by instance
     /// (as plans and the planners give them); otherwise they are sorted first. Containers are
-    /// grouped by the identity their labels were parsed to once.
+    /// found by the identity their labels were parsed to once, per agent by instance index.
     public static func reconcile(_ input: Input) -> NodePlan {
         var builder = PlanBuilder(node: input.node, now: input.now, instances: input.desired.count)
         let frozen = input.frozen
         func isFrozen(_ key: DeploymentKey?) -> Bool { !frozen.isEmpty && frozen.contains(key ?? "") }
 
-        // Containers of frozen (paused) deployments are neither acted on nor counted as strays.
-        // The others are chained per instance: `first[id]` is one, `next` links the rest, and
-        // `claimed` says which were taken by a desired instance (the rest are strays).
-        let observed = input.observed
-        var first: [InstanceID: Int] = [:]
-        first.reserveCapacity(observed.count)
-        var next = [Int](repeating: -1, count: observed.count)
-        var claimed = [Bool?](repeating: nil, count: observed.count)
-        for index in observed.indices {
-            guard observed[index].isManaged(by: input.node), !isFrozen(observed[index].identity.key) else { continue }
-            guard let id = observed[index].instanceID else {
-                builder.stop(observed[index], .unrecognized)
-                continue
-            }
-            claimed[index] = false
-            if let previous = first.updateValue(index, forKey: id) { next[index] = previous }
-        }
-
         // Contradictory input (two records or two desired entries for one slot) is resolved
         // by a fixed order, so the plan never depends on list order.
         let desired = sortedIfNeeded(input.desired, by: desiredOrder)
         let records = sortedIfNeeded(input.records) { $0.id < $1.id }
+
+        // Containers of frozen (paused) deployments are neither acted on nor counted as strays.
+        // The others are indexed by the instance they name; `claimed` says which were taken by
+        // a desired instance (the rest are strays).
+        let observed = input.observed
+        var index = ContainerIndex(desired: desired, containers: observed.count)
+        var claimed = [Bool?](repeating: nil, count: observed.count)
+        for container in observed.indices {
+            guard observed[container].isManaged(by: input.node), !isFrozen(observed[container].identity.key) else { continue }
+            guard let id = observed[container].instanceID else {
+                builder.stop(observed[container], .unrecognized)
+                continue
+            }
+            claimed[container] = false
+            index.add(container, for: id)
+        }
+
         var nextRecord = 0
         var containers: [ObservedContainer] = []
 
@@ -92,11 +91,9 @@ public enum NodeReconciler {
             let mineRecords = records[recordsStart..<nextRecord]
             // Its containers, running and paused first, then by start time and id.
             containers.removeAll(keepingCapacity: true)
-            var link = first[id] ?? -1
-            while link >= 0 {
-                containers.append(observed[link])
-                claimed[link] = true
-                link = next[link]
+            for container in index.containers(of: id) {
+                containers.append(observed[container])
+                claimed[container] = true
             }
             if containers.count > 1 { containers.sort(by: containerOrder) }
 
@@ -161,7 +158,11 @@ public enum NodeReconciler {
 
     /// Desired entries by id, then spec hash, version and role.
     static func desiredOrder(_ a: DesiredInstance, _ b: DesiredInstance) -> Bool {
-        (a.id, a.specHash, a.version, a.role.rawValue) < (b.id, b.specHash, b.version, b.role.rawValue)
+        // Field by field rather than as tuples, which would copy each field first.
+        if a.id != b.id { return a.id < b.id }
+        if a.specHash != b.specHash { return a.specHash < b.specHash }
+        if a.version != b.version { return a.version < b.version }
+        return a.role.rawValue < b.role.rawValue
     }
 
     /// Records by id, then by their canonical JSON: a total order.

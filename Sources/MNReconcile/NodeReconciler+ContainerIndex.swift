@@ -1,0 +1,77 @@
+public import MNCore
+
+extension NodeReconciler {
+    /// A node's containers chained per desired instance, for one reconcile.
+    ///
+    /// Instances are grouped by deployment key and agent, and within a group found by index
+    /// in an array: grouping N containers costs a few string comparisons each (runs of one
+    /// agent are the common case), not a hash of their identity.
+    struct ContainerIndex {
+        private struct Group: Hashable {
+            let key: DeploymentKey
+            let agent: AgentID
+        }
+
+        private var groups: [Group: Int] = [:]
+        /// Per group, per instance index: the last container added, or -1.
+        private var heads: [[Int]] = []
+        /// Per container: the container added before it to the same instance, or -1.
+        private var next: [Int]
+        /// The last group looked up, to skip the hash while a run of one agent goes on.
+        private var last: (group: Group, index: Int?)?
+
+        /// An index for the instances of `desired`, over `containers` containers.
+        init(desired: [DesiredInstance], containers: Int) {
+            next = Array(repeating: -1, count: containers)
+            for instance in desired {
+                let id = instance.id
+                let group: Int
+                if let found = lookUp(id) {
+                    group = found
+                } else {
+                    group = heads.count
+                    heads.append([])
+                    groups[Group(key: id.key, agent: id.agent)] = group
+                    last = nil
+                }
+                if heads[group].count <= id.index {
+                    heads[group].append(contentsOf: repeatElement(-1, count: id.index + 1 - heads[group].count))
+                }
+            }
+        }
+
+        /// Adds container number `container`, labelled for `id` (ignored when no desired instance
+        /// has that identity: it is a stray).
+        mutating func add(_ container: Int, for id: InstanceID) {
+            guard let group = lookUp(id), id.index < heads[group].count else { return }
+            next[container] = heads[group][id.index]
+            heads[group][id.index] = container
+        }
+
+        /// The containers added for `id` (the last added first).
+        mutating func containers(of id: InstanceID) -> ContainerChain {
+            guard let group = lookUp(id), id.index < heads[group].count else { return ContainerChain(links: next, current: -1) }
+            return ContainerChain(links: next, current: heads[group][id.index])
+        }
+
+        private mutating func lookUp(_ id: InstanceID) -> Int? {
+            if let last, last.group.key == id.key, last.group.agent == id.agent { return last.index }
+            let group = Group(key: id.key, agent: id.agent)
+            let index = groups[group]
+            last = (group, index)
+            return index
+        }
+    }
+
+    /// Container numbers linked through a ``ContainerIndex``.
+    struct ContainerChain: Sequence, IteratorProtocol {
+        let links: [Int]
+        var current: Int
+
+        mutating func next() -> Int? {
+            guard current >= 0 else { return nil }
+            defer { current = links[current] }
+            return current
+        }
+    }
+}
