@@ -61,7 +61,7 @@ public enum NodeReconciler {
         // The others are indexed by the instance they name; `claimed` says which were taken by
         // a desired instance (the rest are strays).
         let observed = input.observed
-        var index = ContainerIndex(desired: desired, containers: observed.count)
+        var byInstance = ContainerIndex(desired: desired, containers: observed.count)
         var claimed = [Bool?](repeating: nil, count: observed.count)
         for container in observed.indices {
             guard observed[container].isManaged(by: input.node), !isFrozen(observed[container].identity.key) else { continue }
@@ -70,7 +70,7 @@ public enum NodeReconciler {
                 continue
             }
             claimed[container] = false
-            index.add(container, for: id)
+            byInstance.add(container, for: id)
         }
 
         var nextRecord = 0
@@ -91,7 +91,7 @@ public enum NodeReconciler {
             let mineRecords = records[recordsStart..<nextRecord]
             // Its containers, running and paused first, then by start time and id.
             containers.removeAll(keepingCapacity: true)
-            for container in index.containers(of: id) {
+            for container in byInstance.containers(of: id) {
                 containers.append(observed[container])
                 claimed[container] = true
             }
