@@ -23,8 +23,8 @@ extension NodeReconciler {
         /// An index for the instances of `desired`, over `containers` containers.
         init(desired: [DesiredInstance], containers: Int) {
             next = Array(repeating: -1, count: containers)
-            for instance in desired {
-                let id = instance.id
+            for position in desired.indices {
+                let id = desired[position].id  // the id only: copying whole instances costs
                 let group: Int
                 if let found = lookUp(id) {
                     group = found
