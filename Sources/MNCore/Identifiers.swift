@@ -46,9 +46,17 @@ public struct AgentID: StringIdentifier {
 }
 
 /// A container as the runtime names it; the only way mn refers to a running container.
+///
+/// Podman's ids are 64 hex digits, held as 32 bytes (see ``CompactHex``).
 public struct ContainerID: StringIdentifier {
-    public let rawValue: String
-    public init(_ rawValue: String) { self.rawValue = rawValue }
+    private let value: CompactHex
+    public init(_ rawValue: String) { value = CompactHex(rawValue) }
+    public var rawValue: String { value.text }
+
+    // By the compact value: RawRepresentable's defaults would make the text each time.
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.value == rhs.value }
+    public func hash(into hasher: inout Hasher) { hasher.combine(value) }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.value < rhs.value }
 }
 
 /// A host that runs one `mnagent`.
@@ -59,90 +67,27 @@ public struct NodeID: StringIdentifier {
 
 /// The SHA-256 of an agent's canonical spec, in lowercase hex (see ``AgentSpec/specHash``).
 ///
-/// A digest is held as its 32 bytes, not as 64 characters: plans over many instances copy,
-/// compare and hash spec hashes all the time, and four words do that without reference
-/// counting. Any other text (a label someone else wrote) is kept as it is; it never equals
-/// a digest, and order is always the order of the text.
+/// Held as its 32 bytes (see ``CompactHex``): plans over many instances copy, compare and
+/// hash spec hashes all the time.
 public struct SpecHash: StringIdentifier {
-    private enum Storage: Hashable, Sendable {
-        /// 64 lowercase hex digits, as four big-endian words.
-        case digest(UInt64, UInt64, UInt64, UInt64)
-        case text(String)
-    }
-
-    private let storage: Storage
+    private let value: CompactHex
 
     /// Reads `rawValue`: 64 lowercase hex digits are a digest; anything else is kept as text.
-    public init(_ rawValue: String) {
-        storage = Self.words(ofHex: rawValue).map { .digest($0.0, $0.1, $0.2, $0.3) } ?? .text(rawValue)
-    }
+    public init(_ rawValue: String) { value = CompactHex(rawValue) }
 
     /// A digest from its 32 bytes.
-    public init<Bytes: Sequence>(digest bytes: Bytes) where Bytes.Element == UInt8 {
-        var words: [UInt64] = [0, 0, 0, 0]
-        var count = 0
-        for byte in bytes.prefix(32) {
-            words[count / 8] = words[count / 8] << 8 | UInt64(byte)
-            count += 1
-        }
-        precondition(count == 32, "a SHA-256 digest has 32 bytes")
-        storage = .digest(words[0], words[1], words[2], words[3])
-    }
+    public init<Bytes: Sequence>(digest bytes: Bytes) where Bytes.Element == UInt8 { value = CompactHex(digest: bytes) }
 
     /// The lowercase hex digits (or the text it was read from).
-    public var rawValue: String {
-        switch storage {
-        case .text(let text): return text
-        case .digest(let a, let b, let c, let d):
-            var hex = ""
-            hex.reserveCapacity(64)
-            for word in [a, b, c, d] {
-                let digits = String(word, radix: 16)
-                hex += String(repeating: "0", count: 16 - digits.count) + digits
-            }
-            return hex
-        }
-    }
+    public var rawValue: String { value.text }
 
     /// The first 12 hex digits, enough to tell specs apart in names and logs.
-    public var short: String {
-        guard case .digest(let a, _, _, _) = storage else { return String(rawValue.prefix(12)) }
-        let digits = String(a >> 16, radix: 16)
-        return String(repeating: "0", count: 12 - digits.count) + digits
-    }
+    public var short: String { value.prefix(12) }
 
-    // Compared and hashed by the words: RawRepresentable's defaults would make the hex text each time.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.storage == rhs.storage }
-
-    public func hash(into hasher: inout Hasher) { hasher.combine(storage) }
-
-    /// The order of the hex text, without making it.
-    public static func < (lhs: Self, rhs: Self) -> Bool {
-        if case .digest(let a0, let a1, let a2, let a3) = lhs.storage, case .digest(let b0, let b1, let b2, let b3) = rhs.storage {
-            return (a0, a1, a2, a3) < (b0, b1, b2, b3)
-        }
-        return lhs.rawValue < rhs.rawValue
-    }
-
-    private static func words(ofHex text: String) -> (UInt64, UInt64, UInt64, UInt64)? {
-        guard text.utf8.count == 64 else { return nil }
-        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        for (position, byte) in text.utf8.enumerated() {
-            let nibble: UInt64
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = UInt64(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = UInt64(byte - UInt8(ascii: "a") + 10)
-            default: return nil
-            }
-            switch position / 16 {
-            case 0: words.0 = words.0 << 4 | nibble
-            case 1: words.1 = words.1 << 4 | nibble
-            case 2: words.2 = words.2 << 4 | nibble
-            default: words.3 = words.3 << 4 | nibble
-            }
-        }
-        return words
-    }
+    // By the compact value: RawRepresentable's defaults would make the text each time.
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.value == rhs.value }
+    public func hash(into hasher: inout Hasher) { hasher.combine(value) }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.value < rhs.value }
 }
 
 /// One running copy of an agent: deployment key, agent and instance index.

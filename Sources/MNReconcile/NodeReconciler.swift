@@ -89,6 +89,19 @@ public enum NodeReconciler {
             let recordsStart = nextRecord
             while nextRecord < records.count && records[nextRecord].id == id { nextRecord += 1 }
             let mineRecords = records[recordsStart..<nextRecord]
+
+            // The steady case, most instances on most passes: one slot, and one container, alive
+            // and of its spec. It is kept as it is (what the general case below does too).
+            var chain = byInstance.containers(of: id)
+            if wanted.count == 1, !isFrozen(id.key), let only = chain.next(), chain.next() == nil, observed[only].isAlive,
+                observed[only].specHash == wanted[wanted.startIndex].specHash
+            {
+                claimed[only] = true
+                let instance = wanted[wanted.startIndex]
+                keep(instance, container: observed[only], record: record(for: instance, in: mineRecords), into: &builder)
+                continue
+            }
+
             // Its containers, running and paused first, then by start time and id.
             containers.removeAll(keepingCapacity: true)
             for container in byInstance.containers(of: id) {
@@ -107,17 +120,7 @@ public enum NodeReconciler {
             var replaced: [ContainerID] = []
             for slot in wanted.indices where slot == wanted.startIndex || wanted[slot].specHash != wanted[slot - 1].specHash {
                 let instance = wanted[slot]
-                var record = previousRecord(for: instance, in: mineRecords) ?? InstanceRecord(id: instance.id, specHash: instance.specHash)
-                if record.restartPolicy != instance.restart {
-                    record.exhausted = false
-                    record.restartPolicy = instance.restart
-                }
-                // Only the last `attempts` restarts can matter to the policy (and the last one
-                // anchors the next delay); keeping them by count, not by time, keeps plans exact.
-                let keep = max(1, instance.restart.attempts)
-                if record.restarts.count > keep || !record.restarts.isSorted {
-                    record.restarts = Array(record.restarts.sorted().suffix(keep))
-                }
+                let record = record(for: instance, in: mineRecords)
                 let mine =
                     containers.allSatisfy { $0.specHash == instance.specHash }
                     ? containers : containers.filter { $0.specHash == instance.specHash }
@@ -136,6 +139,33 @@ public enum NodeReconciler {
         // Containers of instances no longer desired.
         for index in observed.indices where claimed[index] == false { builder.stop(observed[index], .notDesired) }
         return builder.plan()
+    }
+
+    /// The record `instance`'s slot starts this pass with: its previous one (or a fresh one),
+    /// under the instance's restart policy, with the restarts that policy can still count.
+    private static func record(for instance: DesiredInstance, in records: ArraySlice<InstanceRecord>) -> InstanceRecord {
+        var record = previousRecord(for: instance, in: records) ?? InstanceRecord(id: instance.id, specHash: instance.specHash)
+        if record.restartPolicy != instance.restart {
+            record.exhausted = false
+            record.restartPolicy = instance.restart
+        }
+        // Only the last `attempts` restarts can matter to the policy (and the last one
+        // anchors the next delay); keeping them by count, not by time, keeps plans exact.
+        let keep = max(1, instance.restart.attempts)
+        if record.restarts.count > keep || !record.restarts.isSorted {
+            record.restarts = Array(record.restarts.sorted().suffix(keep))
+        }
+        return record
+    }
+
+    /// A live container of the slot's spec: left alone, and its record says it runs.
+    private static func keep(_ instance: DesiredInstance, container: ObservedContainer, record: InstanceRecord, into builder: inout PlanBuilder) {
+        var record = record
+        record.started = true
+        record.downSince = nil
+        record.lastError = nil
+        record.exhausted = false
+        builder.report(instance, .running, container: container, record: record)
     }
 
     /// The record of `instance`'s slot among its instance's records: the first in record order.
@@ -175,7 +205,7 @@ public enum NodeReconciler {
     static func containerOrder(_ a: ObservedContainer, _ b: ObservedContainer) -> Bool {
         let rank = { (c: ObservedContainer) in c.isAlive ? 0 : 1 }
         let started = { (c: ObservedContainer) in c.startedAt?.milliseconds ?? Int64.max }
-        return (rank(a), started(a), a.id.rawValue) < (rank(b), started(b), b.id.rawValue)
+        return (rank(a), started(a), a.id) < (rank(b), started(b), b.id)
     }
 
     /// A paused deployment's instance: reported as it stands, with no action and no wake-up.
@@ -198,11 +228,7 @@ public enum NodeReconciler {
         if let keeperIndex = current.firstIndex(where: { $0.isAlive }) {
             let keeper = current[keeperIndex]
             for index in current.indices where current[index].id != keeper.id { builder.stop(current[index], .duplicate) }
-            record.started = true
-            record.downSince = nil
-            record.lastError = nil
-            record.exhausted = false
-            builder.report(instance, .running, container: keeper, record: record)
+            keep(instance, container: keeper, record: record, into: &builder)
             return nil
         }
 
@@ -221,7 +247,7 @@ public enum NodeReconciler {
 
         // Nothing alive: a stopped container of the desired spec is reused.
         let reusable = current.sorted(by: {
-            ($0.finishedAt?.milliseconds ?? 0, $0.id.rawValue) > ($1.finishedAt?.milliseconds ?? 0, $1.id.rawValue)
+            ($0.finishedAt?.milliseconds ?? 0, $0.id) > ($1.finishedAt?.milliseconds ?? 0, $1.id)
         })
         for extra in reusable.dropFirst() { builder.stop(extra, .duplicate) }
         let candidate = reusable.first
