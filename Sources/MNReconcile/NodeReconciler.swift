@@ -54,8 +54,8 @@ public enum NodeReconciler {
 
         // Contradictory input (two records or two desired entries for one slot) is resolved
         // by a fixed order, so the plan never depends on list order.
-        let desired = sortedIfNeeded(input.desired, by: desiredOrder)
-        let records = sortedIfNeeded(input.records) { $0.id < $1.id }
+        let desired = isInDesiredOrder(input.desired) ? input.desired : input.desired.sorted(by: desiredOrder)
+        let records = isSortedByID(input.records) ? input.records : input.records.sorted { $0.id < $1.id }
 
         // Containers of frozen (paused) deployments are neither acted on nor counted as strays.
         // The others are indexed by the instance they name; `claimed` says which were taken by
@@ -178,12 +178,36 @@ public enum NodeReconciler {
         return found.map { records[$0] }
     }
 
-    /// `items` sorted by `areInIncreasingOrder`, without sorting when they already are.
-    static func sortedIfNeeded<T>(_ items: [T], by areInIncreasingOrder: (T, T) -> Bool) -> [T] {
-        for index in items.indices.dropFirst() where areInIncreasingOrder(items[index], items[index - 1]) {
-            return items.sorted(by: areInIncreasingOrder)
+    /// Whether `desired` is in ``desiredOrder`` already. The fields are read in place: passing
+    /// whole instances to a comparator copies them, which cost more than the rest of a pass.
+    static func isInDesiredOrder(_ desired: [DesiredInstance]) -> Bool {
+        for index in desired.indices.dropFirst() {
+            let id = desired[index].id
+            let before = desired[index - 1].id
+            if id != before {
+                if id < before { return false }
+                continue
+            }
+            let hash = desired[index].specHash
+            let hashBefore = desired[index - 1].specHash
+            if hash != hashBefore {
+                if hash < hashBefore { return false }
+                continue
+            }
+            let version = desired[index].version
+            let versionBefore = desired[index - 1].version
+            if version != versionBefore {
+                if version < versionBefore { return false }
+                continue
+            }
+            if desired[index].role.rawValue < desired[index - 1].role.rawValue { return false }
         }
-        return items
+        return true
+    }
+
+    /// Whether `records` are sorted by instance id already (read in place, as above).
+    static func isSortedByID(_ records: [InstanceRecord]) -> Bool {
+        records.indices.dropFirst().allSatisfy { !(records[$0].id < records[$0 - 1].id) }
     }
 
     /// Desired entries by id, then spec hash, version and role.
