@@ -11,10 +11,10 @@ public struct DesiredInstance: Hashable, Sendable, Encodable {
     /// Held by reference and shared by the instances of one agent, so an instance is cheap to
     /// copy (planning a fleet copies many); setting it gives this instance a spec of its own.
     public var spec: AgentSpec {
-        get { shared.spec }
-        set { shared = SharedSpec(newValue) }
+        get { shared.value }
+        set { shared = Shared(newValue) }
     }
-    private var shared: SharedSpec
+    private var shared: Shared<AgentSpec>
     /// ``Manifest/instanceHash(of:)`` of `spec`, the one thing compared to decide a replace.
     public var specHash: SpecHash
     public var restart: RestartPolicy
@@ -27,16 +27,16 @@ public struct DesiredInstance: Hashable, Sendable, Encodable {
         restart: RestartPolicy = .defaults, jobType: Manifest.JobType = .service, specHash: SpecHash? = nil
     ) {
         self.init(
-            key: key, shared: SharedSpec(spec), index: index, version: version, role: role, restart: restart, jobType: jobType,
+            key: key, shared: Shared(spec), index: index, version: version, role: role, restart: restart, jobType: jobType,
             specHash: specHash ?? spec.specHash)
     }
 
     /// Instance `index` of a spec shared with the agent's other instances.
     init(
-        key: DeploymentKey, shared: SharedSpec, index: Int, version: Int, role: InstanceRole, restart: RestartPolicy,
+        key: DeploymentKey, shared: Shared<AgentSpec>, index: Int, version: Int, role: InstanceRole, restart: RestartPolicy,
         jobType: Manifest.JobType, specHash: SpecHash
     ) {
-        self.id = InstanceID(key: key, agent: shared.spec.id, index: index)
+        self.id = InstanceID(key: key, agent: shared.value.id, index: index)
         self.version = version
         self.role = role
         self.shared = shared
@@ -74,7 +74,7 @@ extension Manifest {
         agents.flatMap { agent in
             var hash = instanceHash(of: agent)
             if let run { hash = SpecHash(of: Array("\(hash.rawValue)\nrun \(run)".utf8)) }
-            let shared = SharedSpec(agent)
+            let shared = Shared(agent)
             return (0..<agent.count).map { index in
                 DesiredInstance(
                     key: key, shared: shared, index: index, version: version, role: role,
@@ -82,15 +82,4 @@ extension Manifest {
             }
         }
     }
-}
-
-/// An agent spec shared by reference among its instances (it is never changed in place).
-final class SharedSpec: Hashable, Sendable {
-    let spec: AgentSpec
-
-    init(_ spec: AgentSpec) { self.spec = spec }
-
-    static func == (lhs: SharedSpec, rhs: SharedSpec) -> Bool { lhs === rhs || lhs.spec == rhs.spec }
-
-    func hash(into hasher: inout Hasher) { hasher.combine(spec) }
 }

@@ -9,53 +9,53 @@ public import MNCore
 /// nothing: a steady pass hands each record on as it came, without copying its fields.
 public struct InstanceRecord: Hashable, Sendable, Codable {
     public var id: InstanceID {
-        get { box.fields.id }
-        set { if newValue != box.fields.id { update { $0.id = newValue } } }
+        get { box.value.id }
+        set { if newValue != box.value.id { update { $0.id = newValue } } }
     }
     public var specHash: SpecHash {
-        get { box.fields.specHash }
-        set { if newValue != box.fields.specHash { update { $0.specHash = newValue } } }
+        get { box.value.specHash }
+        set { if newValue != box.value.specHash { update { $0.specHash = newValue } } }
     }
     /// A container was started for this spec at least once (so a missing one was lost, not never placed).
     public var started: Bool {
-        get { box.fields.started }
-        set { if newValue != box.fields.started { update { $0.started = newValue } } }
+        get { box.value.started }
+        set { if newValue != box.value.started { update { $0.started = newValue } } }
     }
     /// When the last restarts were issued, oldest first (at most the policy's `attempts`).
     public var restarts: [Timestamp] {
-        get { box.fields.restarts }
-        set { if newValue != box.fields.restarts { update { $0.restarts = newValue } } }
+        get { box.value.restarts }
+        set { if newValue != box.value.restarts { update { $0.restarts = newValue } } }
     }
     /// When the instance was first seen not running in the current outage.
     public var downSince: Timestamp? {
-        get { box.fields.downSince }
-        set { if newValue != box.fields.downSince { update { $0.downSince = newValue } } }
+        get { box.value.downSince }
+        set { if newValue != box.value.downSince { update { $0.downSince = newValue } } }
     }
     /// Why the last start, restart or replace failed, as the runtime said.
     public var lastError: String? {
-        get { box.fields.lastError }
-        set { if newValue != box.fields.lastError { update { $0.lastError = newValue } } }
+        get { box.value.lastError }
+        set { if newValue != box.value.lastError { update { $0.lastError = newValue } } }
     }
     /// The restart policy ran out in `fail` mode: no more restarts until the spec or the
     /// restart policy changes.
     public var exhausted: Bool {
-        get { box.fields.exhausted }
-        set { if newValue != box.fields.exhausted { update { $0.exhausted = newValue } } }
+        get { box.value.exhausted }
+        set { if newValue != box.value.exhausted { update { $0.exhausted = newValue } } }
     }
     /// The restart policy the record was kept under; a different one clears ``exhausted``.
     public var restartPolicy: RestartPolicy? {
-        get { box.fields.restartPolicy }
-        set { if newValue != box.fields.restartPolicy { update { $0.restartPolicy = newValue } } }
+        get { box.value.restartPolicy }
+        set { if newValue != box.value.restartPolicy { update { $0.restartPolicy = newValue } } }
     }
     /// A batch instance exited 0: it is done, even after its container is removed.
     public var completed: Bool {
-        get { box.fields.completed }
-        set { if newValue != box.fields.completed { update { $0.completed = newValue } } }
+        get { box.value.completed }
+        set { if newValue != box.value.completed { update { $0.completed = newValue } } }
     }
 
     /// A fresh record for an instance that has not been started for `specHash`.
     public init(id: InstanceID, specHash: SpecHash) {
-        box = Box(
+        box = Shared(
             Fields(
                 id: id, specHash: specHash, started: false, restarts: [], downSince: nil, lastError: nil, exhausted: false,
                 restartPolicy: nil, completed: false))
@@ -81,25 +81,16 @@ public struct InstanceRecord: Hashable, Sendable, Codable {
         }
     }
 
-    private final class Box: Sendable {
-        let fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
-    }
-
-    private var box: Box
+    private var box: Shared<Fields>
 
     /// Copies the fields into a new box with `change` made (only called when a value differs).
     private mutating func update(_ change: (inout Fields) -> Void) {
-        var fields = box.fields
+        var fields = box.value
         change(&fields)
-        box = Box(fields)
+        box = Shared(fields)
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.box === rhs.box || lhs.box.fields == rhs.box.fields }
+    public init(from decoder: any Decoder) throws { box = Shared(try Fields(from: decoder)) }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(box.fields) }
-
-    public init(from decoder: any Decoder) throws { box = Box(try Fields(from: decoder)) }
-
-    public func encode(to encoder: any Encoder) throws { try box.fields.encode(to: encoder) }
+    public func encode(to encoder: any Encoder) throws { try box.value.encode(to: encoder) }
 }

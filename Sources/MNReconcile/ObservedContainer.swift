@@ -24,16 +24,16 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
     }
 
     public var id: ContainerID {
-        get { box.fields.id }
+        get { box.value.id }
         set { update { $0.id = newValue } }
     }
     public var name: String {
-        get { box.fields.name }
+        get { box.value.name }
         set { update { $0.name = newValue } }
     }
     /// The container's labels; mn's identity labels are read once, when they are set.
     public var labels: [String: String] {
-        get { box.fields.labels }
+        get { box.value.labels }
         set {
             update {
                 $0.labels = newValue
@@ -42,24 +42,24 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
         }
     }
     public var state: State {
-        get { box.fields.state }
+        get { box.value.state }
         set { update { $0.state = newValue } }
     }
     public var exitCode: Int? {
-        get { box.fields.exitCode }
+        get { box.value.exitCode }
         set { update { $0.exitCode = newValue } }
     }
     public var startedAt: Timestamp? {
-        get { box.fields.startedAt }
+        get { box.value.startedAt }
         set { update { $0.startedAt = newValue } }
     }
     /// When it last exited; the restart delay counts from here.
     public var finishedAt: Timestamp? {
-        get { box.fields.finishedAt }
+        get { box.value.finishedAt }
         set { update { $0.finishedAt = newValue } }
     }
     public var health: Health {
-        get { box.fields.health }
+        get { box.value.health }
         set { update { $0.health = newValue } }
     }
 
@@ -68,7 +68,7 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
         id: ContainerID, name: String, labels: [String: String], state: State, exitCode: Int? = nil,
         startedAt: Timestamp? = nil, finishedAt: Timestamp? = nil, health: Health = .none
     ) {
-        box = Box(
+        box = Shared(
             Fields(
                 id: id, name: name, labels: labels, identity: Identity(labels), state: state, exitCode: exitCode, startedAt: startedAt,
                 finishedAt: finishedAt, health: health))
@@ -88,25 +88,16 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
         var health: Health
     }
 
-    private final class Box: Sendable {
-        let fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
-    }
-
-    private var box: Box
+    private var box: Shared<Fields>
 
     private mutating func update(_ change: (inout Fields) -> Void) {
-        var fields = box.fields
+        var fields = box.value
         change(&fields)
-        box = Box(fields)
+        box = Shared(fields)
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.box === rhs.box || lhs.box.fields == rhs.box.fields }
-
-    public func hash(into hasher: inout Hasher) { hasher.combine(box.fields) }
-
     /// What mn's labels say about the container (see ``Identity``).
-    var identity: Identity { box.fields.identity }
+    var identity: Identity { box.value.identity }
 
     /// Running or paused: a process exists.
     public var isAlive: Bool { state == .running || state == .paused }

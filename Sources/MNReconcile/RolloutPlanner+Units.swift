@@ -12,9 +12,9 @@ extension RolloutPlanner {
     struct AgentRow {
         let id: AgentID
         /// The agent in the target version, if it is there: spec (shared by its instances) and hash.
-        let new: (spec: SharedSpec, hash: SpecHash)?
+        let new: (spec: Shared<AgentSpec>, hash: SpecHash)?
         let newCount: Int
-        let old: (spec: SharedSpec, hash: SpecHash)?
+        let old: (spec: Shared<AgentSpec>, hash: SpecHash)?
         let oldCount: Int
         /// Whether a unit's old and new instances can run at once (no host port both publish).
         let sideBySide: Bool
@@ -40,10 +40,10 @@ extension RolloutPlanner {
             self.from = from
             self.to = to
             self.strategy = strategy
-            var old: [AgentID: (spec: SharedSpec, hash: SpecHash)] = [:]
+            var old: [AgentID: (spec: Shared<AgentSpec>, hash: SpecHash)] = [:]
             if let from {
                 for (agent, hash) in zip(from.manifest.agents, from.instanceHashes) where old[agent.id] == nil {
-                    old[agent.id] = (SharedSpec(agent), hash)
+                    old[agent.id] = (Shared(agent), hash)
                 }
             }
             var rows: [AgentRow] = []
@@ -52,8 +52,8 @@ extension RolloutPlanner {
                 let previous = old[agent.id]
                 rows.append(
                     AgentRow(
-                        id: agent.id, new: (SharedSpec(agent), hash), newCount: agent.count, old: previous,
-                        oldCount: previous?.spec.spec.count ?? 0, sideBySide: previous.map { canRunSideBySide($0.spec.spec, agent) } ?? true,
+                        id: agent.id, new: (Shared(agent), hash), newCount: agent.count, old: previous,
+                        oldCount: previous?.spec.value.count ?? 0, sideBySide: previous.map { canRunSideBySide($0.spec.value, agent) } ?? true,
                         progress: []))
             }
             for agent in from?.manifest.agents ?? [] where seen.insert(agent.id).inserted {
@@ -187,7 +187,7 @@ extension RolloutPlanner {
                 restart: from.manifest.policies.restart, jobType: from.manifest.type, specHash: r.old!.hash)
         }
 
-        private func newInstance(_ new: (spec: SharedSpec, hash: SpecHash), _ index: Int, role: InstanceRole) -> DesiredInstance {
+        private func newInstance(_ new: (spec: Shared<AgentSpec>, hash: SpecHash), _ index: Int, role: InstanceRole) -> DesiredInstance {
             DesiredInstance(
                 key: to.manifest.key, shared: new.spec, index: index, version: to.version, role: role,
                 restart: to.manifest.policies.restart, jobType: to.manifest.type, specHash: new.hash)
