@@ -36,8 +36,8 @@ if [ -z "$swift_tests" ] || [ "$swift_tests" -eq 0 ]; then
     exit 1
 fi
 
-# From here on, release builds: the binaries as users run them (a release-only crash once
-# went unseen by a debug-only suite).
+# From here on, release builds (`swift build -c release`, see build_release in lib.sh):
+# the binaries as users run them (a release-only crash once went unseen by a debug-only suite).
 release_started=$SECONDS
 mnctl="$(build_release mnctl)"
 mnagent="$(build_release mnagent)"
