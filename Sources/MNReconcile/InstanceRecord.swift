@@ -10,47 +10,47 @@ public import MNCore
 public struct InstanceRecord: Hashable, Sendable, Codable {
     public var id: InstanceID {
         get { box.value.id }
-        set { if newValue != box.value.id { update { $0.id = newValue } } }
+        set { if newValue != box.value.id { box = box.changing { $0.id = newValue } } }
     }
     public var specHash: SpecHash {
         get { box.value.specHash }
-        set { if newValue != box.value.specHash { update { $0.specHash = newValue } } }
+        set { if newValue != box.value.specHash { box = box.changing { $0.specHash = newValue } } }
     }
     /// A container was started for this spec at least once (so a missing one was lost, not never placed).
     public var started: Bool {
         get { box.value.started }
-        set { if newValue != box.value.started { update { $0.started = newValue } } }
+        set { if newValue != box.value.started { box = box.changing { $0.started = newValue } } }
     }
     /// When the last restarts were issued, oldest first (at most the policy's `attempts`).
     public var restarts: [Timestamp] {
         get { box.value.restarts }
-        set { if newValue != box.value.restarts { update { $0.restarts = newValue } } }
+        set { if newValue != box.value.restarts { box = box.changing { $0.restarts = newValue } } }
     }
     /// When the instance was first seen not running in the current outage.
     public var downSince: Timestamp? {
         get { box.value.downSince }
-        set { if newValue != box.value.downSince { update { $0.downSince = newValue } } }
+        set { if newValue != box.value.downSince { box = box.changing { $0.downSince = newValue } } }
     }
     /// Why the last start, restart or replace failed, as the runtime said.
     public var lastError: String? {
         get { box.value.lastError }
-        set { if newValue != box.value.lastError { update { $0.lastError = newValue } } }
+        set { if newValue != box.value.lastError { box = box.changing { $0.lastError = newValue } } }
     }
     /// The restart policy ran out in `fail` mode: no more restarts until the spec or the
     /// restart policy changes.
     public var exhausted: Bool {
         get { box.value.exhausted }
-        set { if newValue != box.value.exhausted { update { $0.exhausted = newValue } } }
+        set { if newValue != box.value.exhausted { box = box.changing { $0.exhausted = newValue } } }
     }
     /// The restart policy the record was kept under; a different one clears ``exhausted``.
     public var restartPolicy: RestartPolicy? {
         get { box.value.restartPolicy }
-        set { if newValue != box.value.restartPolicy { update { $0.restartPolicy = newValue } } }
+        set { if newValue != box.value.restartPolicy { box = box.changing { $0.restartPolicy = newValue } } }
     }
     /// A batch instance exited 0: it is done, even after its container is removed.
     public var completed: Bool {
         get { box.value.completed }
-        set { if newValue != box.value.completed { update { $0.completed = newValue } } }
+        set { if newValue != box.value.completed { box = box.changing { $0.completed = newValue } } }
     }
 
     /// A fresh record for an instance that has not been started for `specHash`.
@@ -82,13 +82,6 @@ public struct InstanceRecord: Hashable, Sendable, Codable {
     }
 
     private var box: Shared<Fields>
-
-    /// Copies the fields into a new box with `change` made (only called when a value differs).
-    private mutating func update(_ change: (inout Fields) -> Void) {
-        var fields = box.value
-        change(&fields)
-        box = Shared(fields)
-    }
 
     public init(from decoder: any Decoder) throws { box = Shared(try Fields(from: decoder)) }
 

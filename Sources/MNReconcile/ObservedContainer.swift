@@ -25,17 +25,17 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
 
     public var id: ContainerID {
         get { box.value.id }
-        set { update { $0.id = newValue } }
+        set { box = box.changing { $0.id = newValue } }
     }
     public var name: String {
         get { box.value.name }
-        set { update { $0.name = newValue } }
+        set { box = box.changing { $0.name = newValue } }
     }
     /// The container's labels; mn's identity labels are read once, when they are set.
     public var labels: [String: String] {
         get { box.value.labels }
         set {
-            update {
+            box = box.changing {
                 $0.labels = newValue
                 $0.identity = Identity(newValue)
             }
@@ -43,24 +43,24 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
     }
     public var state: State {
         get { box.value.state }
-        set { update { $0.state = newValue } }
+        set { box = box.changing { $0.state = newValue } }
     }
     public var exitCode: Int? {
         get { box.value.exitCode }
-        set { update { $0.exitCode = newValue } }
+        set { box = box.changing { $0.exitCode = newValue } }
     }
     public var startedAt: Timestamp? {
         get { box.value.startedAt }
-        set { update { $0.startedAt = newValue } }
+        set { box = box.changing { $0.startedAt = newValue } }
     }
     /// When it last exited; the restart delay counts from here.
     public var finishedAt: Timestamp? {
         get { box.value.finishedAt }
-        set { update { $0.finishedAt = newValue } }
+        set { box = box.changing { $0.finishedAt = newValue } }
     }
     public var health: Health {
         get { box.value.health }
-        set { update { $0.health = newValue } }
+        set { box = box.changing { $0.health = newValue } }
     }
 
     /// Creates an observation.
@@ -89,12 +89,6 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
     }
 
     private var box: Shared<Fields>
-
-    private mutating func update(_ change: (inout Fields) -> Void) {
-        var fields = box.value
-        change(&fields)
-        box = Shared(fields)
-    }
 
     /// What mn's labels say about the container (see ``Identity``).
     var identity: Identity { box.value.identity }

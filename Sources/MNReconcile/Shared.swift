@@ -6,6 +6,13 @@ final class Shared<Value: Hashable & Sendable>: Hashable, Sendable {
 
     init(_ value: Value) { self.value = value }
 
+    /// A new box holding the value with `change` made (this one is never changed).
+    func changing(_ change: (inout Value) -> Void) -> Shared {
+        var value = value
+        change(&value)
+        return Shared(value)
+    }
+
     static func == (lhs: Shared, rhs: Shared) -> Bool { lhs === rhs || lhs.value == rhs.value }
 
     func hash(into hasher: inout Hasher) { hasher.combine(value) }
