@@ -1,19 +1,45 @@
+import Synchronization
+
 /// A string that is usually 64 lowercase hex digits (a SHA-256, a podman container id), held
 /// as four words when it is: copied, compared and hashed without reference counting or
-/// looking at 64 characters. Any other text is kept as it is; it never equals a digest, and
-/// the order is always the order of the text.
+/// looking at 64 characters. Any other text is kept in a process-wide table and held by its
+/// number there, so that a value of this type is plain data either way (copying it is a copy
+/// of its bytes, which plans over many instances do a lot). Such texts are rare: made-up ids
+/// in tests, ids typed by hand; podman's ids and mn's hashes are always digests. Equal texts
+/// get one number, so equality is still equality of the text; a text never equals a digest,
+/// and the order is always the order of the text.
 struct CompactHex: Hashable, Comparable, Sendable {
     private enum Storage: Hashable, Sendable {
         /// 64 lowercase hex digits, as four big-endian words.
         case digest(UInt64, UInt64, UInt64, UInt64)
-        case text(String)
+        /// Any other text: its number in ``texts``.
+        case text(Int)
     }
 
     private let storage: Storage
 
+    /// The texts that are not digests, numbered in the order they were first seen.
+    private static let texts = Mutex(TextTable())
+
+    private struct TextTable: ~Copyable {
+        var numbers: [String: Int] = [:]
+        var texts: [String] = []
+
+        mutating func number(of text: String) -> Int {
+            if let number = numbers[text] { return number }
+            texts.append(text)
+            numbers[text] = texts.count - 1
+            return texts.count - 1
+        }
+    }
+
     /// Reads `text`: 64 lowercase hex digits become a digest.
     init(_ text: String) {
-        storage = Self.words(ofHex: text).map { .digest($0.0, $0.1, $0.2, $0.3) } ?? .text(text)
+        if let words = Self.words(ofHex: text) {
+            storage = .digest(words.0, words.1, words.2, words.3)
+        } else {
+            storage = .text(Self.texts.withLock { $0.number(of: text) })
+        }
     }
 
     /// A digest from its first 32 bytes (there must be 32).
@@ -31,7 +57,7 @@ struct CompactHex: Hashable, Comparable, Sendable {
     /// The text: the hex digits of a digest, or the text it was read from.
     var text: String {
         switch storage {
-        case .text(let text): return text
+        case .text(let number): return Self.texts.withLock { $0.texts[number] }
         case .digest(let a, let b, let c, let d): return [a, b, c, d].map(Self.hex).joined()
         }
     }

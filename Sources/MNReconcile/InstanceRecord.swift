@@ -83,6 +83,17 @@ public struct InstanceRecord: Hashable, Sendable, Codable {
 
     private var box: Shared<Fields>
 
+    /// Whether keeping a live container of this record's spec under `policy` leaves the record
+    /// as it is: it says started, with no outage, error or exhaustion, under that policy, with
+    /// restarts that need no trimming. Read in place, for the reconciler's steady case.
+    func isKept(under policy: RestartPolicy) -> Bool {
+        let fields = box
+        guard fields.value.started, fields.value.downSince == nil, fields.value.lastError == nil, !fields.value.exhausted,
+            fields.value.restartPolicy == policy, fields.value.restarts.count <= max(1, policy.attempts)
+        else { return false }
+        return fields.value.restarts.indices.dropFirst().allSatisfy { fields.value.restarts[$0 - 1] <= fields.value.restarts[$0] }
+    }
+
     public init(from decoder: any Decoder) throws { box = Shared(try Fields(from: decoder)) }
 
     public func encode(to encoder: any Encoder) throws { try box.value.encode(to: encoder) }

@@ -70,7 +70,7 @@ public enum NodeReconciler {
                 continue
             }
             claimed[container] = false
-            byInstance.add(container, for: id)
+            byInstance.add(container, observed[container], for: id)
         }
 
         var nextRecord = 0
@@ -82,25 +82,26 @@ public enum NodeReconciler {
             // This instance's slots, in desired order: `wanted`, the first of each spec hash.
             var end = start + 1
             while end < desired.count && desired[end].id == id { end += 1 }
-            let wanted = desired[start..<end]
+            let slots = start..<end
             start = end
             // Its records.
             while nextRecord < records.count && records[nextRecord].id < id { nextRecord += 1 }
             let recordsStart = nextRecord
             while nextRecord < records.count && records[nextRecord].id == id { nextRecord += 1 }
-            let mineRecords = records[recordsStart..<nextRecord]
 
             // The steady case, most instances on most passes: one slot, and one container, alive
             // and of its spec. It is kept as it is (what the general case below does too).
-            var chain = byInstance.containers(of: id)
-            if wanted.count == 1, !isFrozen(id.key), let only = chain.next(), chain.next() == nil, observed[only].isAlive,
-                observed[only].specHash == wanted[wanted.startIndex].specHash
+            if slots.count == 1, !isFrozen(id.key), let only = byInstance.onlyContainer(of: id),
+                byInstance.isAlive(only, withSpec: desired[slots.lowerBound].specHash)
             {
                 claimed[only] = true
-                let instance = wanted[wanted.startIndex]
-                keep(instance, container: observed[only], record: record(for: instance, in: mineRecords), into: &builder)
+                keep(
+                    desired, slots.lowerBound, container: byInstance.id(of: only), health: byInstance.health(of: only),
+                    records: records, recordsStart..<nextRecord, into: &builder)
                 continue
             }
+            let wanted = desired[slots]
+            let mineRecords = records[recordsStart..<nextRecord]
 
             // Its containers, running and paused first, then by start time and id.
             containers.removeAll(keepingCapacity: true)
@@ -158,14 +159,36 @@ public enum NodeReconciler {
         return record
     }
 
+    /// `desired[slot]`, whose one container is alive and of its spec: as ``keep(_:container:health:record:into:)``,
+    /// but a record that would stay as it is (most, on most passes) is handed on without
+    /// copying the instance or the record.
+    private static func keep(
+        _ desired: [DesiredInstance], _ slot: Int, container: ContainerID, health: ObservedContainer.Health,
+        records: [InstanceRecord], _ mine: Range<Int>, into builder: inout PlanBuilder
+    ) {
+        if mine.count == 1, records[mine.lowerBound].specHash == desired[slot].specHash,
+            records[mine.lowerBound].isKept(under: desired[slot].restart)
+        {
+            builder.report(
+                desired[slot].id, version: desired[slot].version, specHash: desired[slot].specHash, .running, container: container,
+                health: health, record: records[mine.lowerBound])
+        } else {
+            let instance = desired[slot]
+            keep(instance, container: container, health: health, record: record(for: instance, in: records[mine]), into: &builder)
+        }
+    }
+
     /// A live container of the slot's spec: left alone, and its record says it runs.
-    private static func keep(_ instance: DesiredInstance, container: ObservedContainer, record: InstanceRecord, into builder: inout PlanBuilder) {
+    private static func keep(
+        _ instance: DesiredInstance, container: ContainerID, health: ObservedContainer.Health, record: InstanceRecord,
+        into builder: inout PlanBuilder
+    ) {
         var record = record
         record.started = true
         record.downSince = nil
         record.lastError = nil
         record.exhausted = false
-        builder.report(instance, .running, container: container, record: record)
+        builder.report(instance, .running, container: container, health: health, record: record)
     }
 
     /// The record of `instance`'s slot among its instance's records: the first in record order.
@@ -252,7 +275,7 @@ public enum NodeReconciler {
         if let keeperIndex = current.firstIndex(where: { $0.isAlive }) {
             let keeper = current[keeperIndex]
             for index in current.indices where current[index].id != keeper.id { builder.stop(current[index], .duplicate) }
-            keep(instance, container: keeper, record: record, into: &builder)
+            keep(instance, container: keeper.id, health: keeper.health, record: record, into: &builder)
             return nil
         }
 
@@ -351,10 +374,25 @@ struct PlanBuilder {
     }
 
     mutating func report(_ instance: DesiredInstance, _ phase: InstancePhase, container: ObservedContainer?, record: InstanceRecord) {
-        statuses.append(
-            InstanceStatus(
-                id: instance.id, version: instance.version, specHash: instance.specHash, phase: phase,
-                container: container?.id, health: container?.health))
+        report(instance, phase, container: container?.id, health: container?.health, record: record)
+    }
+
+    mutating func report(
+        _ instance: DesiredInstance, _ phase: InstancePhase, container: ContainerID?, health: ObservedContainer.Health?,
+        record: InstanceRecord
+    ) {
+        report(
+            instance.id, version: instance.version, specHash: instance.specHash, phase, container: container, health: health,
+            record: record)
+    }
+
+    /// The status of instance `id` of `version` and `specHash`, and the record it keeps. (The
+    /// fields one by one, so that a caller holding the instance in an array need not copy it.)
+    mutating func report(
+        _ id: InstanceID, version: Int, specHash: SpecHash, _ phase: InstancePhase, container: ContainerID?,
+        health: ObservedContainer.Health?, record: InstanceRecord
+    ) {
+        statuses.append(InstanceStatus(id: id, version: version, specHash: specHash, phase: phase, container: container, health: health))
         records.append(record)
     }
 
