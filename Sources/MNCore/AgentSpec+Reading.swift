@@ -44,13 +44,15 @@ extension AgentSpec {
             fields.optional("requires_services") { r, v, p in
                 r.array(v, at: p, element: { ServiceRequirement.read(r, $0, $1) })
             } ?? []
+        let constraints = fields.optional("constraints", PlacementConstraint.readList) ?? []
 
         guard let id else { return nil }
         checkPortsAndChecks(id: id, ports: ports, checks: checks, at: path, problems: problems)
         guard let workload else { return nil }
         return AgentSpec(
             id: AgentID(id), count: count, workload: workload, args: args, env: env, ports: ports.map(\.value),
-            healthChecks: checks.map(\.value), lifecycle: lifecycle, resources: resources, requiresServices: requires)
+            healthChecks: checks.map(\.value), lifecycle: lifecycle, resources: resources, requiresServices: requires,
+            constraints: constraints)
     }
 
     /// Port names and container ports are unique; every http/tcp check targets a declared port.

@@ -21,12 +21,15 @@ public struct AgentSpec: Hashable, Sendable {
     public var lifecycle: Lifecycle
     public var resources: Resources
     public var requiresServices: [ServiceRequirement]
+    /// Rules its nodes must meet, beside the manifest's (`agents[].constraints[]`). Where an
+    /// instance runs, not what it is: not part of its spec hash.
+    public var constraints: [PlacementConstraint]
 
     /// Creates an agent spec; optional parts default to empty.
     public init(
         id: AgentID, count: Int = 1, workload: Workload, args: [String] = [], env: [String: String] = [:],
         ports: [PortMapping] = [], healthChecks: [HealthCheck] = [], lifecycle: Lifecycle = .defaults,
-        resources: Resources = .none, requiresServices: [ServiceRequirement] = []
+        resources: Resources = .none, requiresServices: [ServiceRequirement] = [], constraints: [PlacementConstraint] = []
     ) {
         self.id = id
         self.count = count
@@ -38,6 +41,7 @@ public struct AgentSpec: Hashable, Sendable {
         self.lifecycle = lifecycle
         self.resources = resources
         self.requiresServices = requiresServices
+        self.constraints = constraints
     }
 }
 

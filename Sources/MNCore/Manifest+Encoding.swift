@@ -10,7 +10,7 @@ extension KeyedEncodingContainer {
 }
 
 extension Manifest: Encodable {
-    enum CodingKeys: String, CodingKey { case deployment, type, agents, edges, policies }
+    enum CodingKeys: String, CodingKey { case deployment, type, agents, edges, constraints, policies }
     private enum DeploymentKeys: String, CodingKey { case key }
 
     public func encode(to encoder: any Encoder) throws {
@@ -20,6 +20,7 @@ extension Manifest: Encodable {
         try container.encode(type, forKey: .type, unlessEqualTo: .service)
         try container.encode(agents, forKey: .agents)
         try container.encode(edges, forKey: .edges, unlessEqualTo: [])
+        try container.encode(constraints, forKey: .constraints, unlessEqualTo: [])
         try container.encode(policies, forKey: .policies, unlessEqualTo: .defaults)
     }
 }
@@ -82,7 +83,7 @@ extension ReschedulePolicy {
 
 extension AgentSpec: Encodable {
     enum CodingKeys: String, CodingKey {
-        case id, count, image, exec, args, env, ports, lifecycle, resources
+        case id, count, image, exec, args, env, ports, lifecycle, resources, constraints
         case healthChecks = "health_checks"
         case requiresServices = "requires_services"
     }
@@ -102,6 +103,7 @@ extension AgentSpec: Encodable {
         try container.encode(lifecycle, forKey: .lifecycle, unlessEqualTo: .defaults)
         try container.encode(resources, forKey: .resources, unlessEqualTo: .none)
         try container.encode(requiresServices, forKey: .requiresServices, unlessEqualTo: [])
+        try container.encode(constraints, forKey: .constraints, unlessEqualTo: [])
     }
 }
 

@@ -60,10 +60,12 @@ extension Manifest {
         let agents =
             fields.required("agents") { r, v, p in r.array(v, at: p, element: { AgentSpec.read(r, $0, $1) }) } ?? []
         let edges = fields.optional("edges") { r, v, p in r.indexedArray(v, at: p, element: { TopologyEdge.read(r, $0, $1) }) } ?? []
+        let constraints = fields.optional("constraints", PlacementConstraint.readList) ?? []
         let policies = fields.optional("policies", Policies.read) ?? .defaults
 
         guard let key else { return nil }
-        let manifest = Manifest(key: DeploymentKey(key), type: type, agents: agents, edges: edges.map(\.value), policies: policies)
+        let manifest = Manifest(
+            key: DeploymentKey(key), type: type, agents: agents, edges: edges.map(\.value), constraints: constraints, policies: policies)
         manifest.checkAgentsAndEdges(tree: value, edges: edges, problems: reader.problems)
         return manifest
     }

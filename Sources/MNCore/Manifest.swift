@@ -21,20 +21,26 @@ public struct Manifest: Hashable, Sendable {
     public var type: JobType
     public var agents: [AgentSpec]
     public var edges: [TopologyEdge]
+    /// Rules every agent's nodes must meet (`constraints[]`); agents may add their own.
+    public var constraints: [PlacementConstraint]
     public var policies: Policies
 
     /// Creates a manifest (already validated values are expected; see ``validate()``).
     public init(
         key: DeploymentKey, type: JobType = .service, agents: [AgentSpec], edges: [TopologyEdge] = [],
-        policies: Policies = .defaults
+        constraints: [PlacementConstraint] = [], policies: Policies = .defaults
     ) {
         self.key = key
         self.type = type
         self.agents = agents
         self.edges = edges
+        self.constraints = constraints
         self.policies = policies
     }
 
     /// The agent with `id`, if the manifest has one.
     public func agent(_ id: AgentID) -> AgentSpec? { agents.first { $0.id == id } }
+
+    /// What a node must meet to run `agent`: the manifest's constraints, then the agent's own.
+    public func constraints(of agent: AgentSpec) -> [PlacementConstraint] { constraints + agent.constraints }
 }

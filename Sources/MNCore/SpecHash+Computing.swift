@@ -9,10 +9,12 @@ extension SpecHash {
 
 extension AgentSpec {
     /// The canonical bytes of what an instance runs: the whole spec with defaults filled in,
-    /// except `count`, which says how many instances run, not what each one is.
+    /// except `count` (how many instances run) and `constraints` (where they run), which do
+    /// not change what each one is.
     public var canonicalInstanceBytes: [UInt8] {
         guard case .object(var fields) = CanonicalJSON.tree(of: self) else { preconditionFailure("an agent encodes as an object") }
         fields["count"] = nil
+        fields["constraints"] = nil
         return CanonicalJSON.bytes(.object(fields))
     }
 

@@ -1,0 +1,170 @@
+import MNCore
+import MNReconcile
+import Testing
+
+/// Builders for placement inputs.
+enum PlacementFixture {
+    static func node(
+        _ id: String, cpu: Int = 4_000, memory: Int = 8_192, meta: [String: String] = [:], devices: [NodeDevice] = [],
+        eligible: Bool = true, draining: Bool = false, os: String = "linux", hostname: String? = nil
+    ) -> NodeInfo {
+        NodeInfo(
+            id: NodeID(id), os: os, hostname: hostname ?? "host-\(id)", meta: meta, capacity: NodeCapacity(cpuMillis: cpu, memoryMB: memory),
+            devices: devices, eligible: eligible, draining: draining)
+    }
+
+    static func gpus(_ count: Int, driver: String = "cuda", memory: Int = 40_960) -> [NodeDevice] {
+        (0..<count).map { NodeDevice(id: String($0), kind: "gpu", driver: driver, name: "A100", memoryMB: memory) }
+    }
+
+    static let v1 = SpecHash(String(repeating: "1", count: 64))
+    static let v2 = SpecHash(String(repeating: "2", count: 64))
+
+    /// Requests for instances 0..<count of `agent`.
+    static func requests(
+        _ agent: String, count: Int, key: String = "shop", spec: SpecHash = v1, resources: Resources = .none, ports: [HostPort] = [],
+        constraints: [PlacementConstraint] = []
+    ) -> [Placement.Request] {
+        (0..<count).map { index in
+            Placement.Request(
+                instance: InstanceID(key: DeploymentKey(key), agent: AgentID(agent), index: index), specHash: spec, resources: resources,
+                hostPorts: ports, constraints: constraints)
+        }
+    }
+
+    /// Instances per node id, e.g. `["a": 2, "b": 2]`.
+    static func spread(_ output: Placement.Output) -> [String: Int] {
+        Dictionary(grouping: output.placed, by: \.node.rawValue).mapValues(\.count)
+    }
+}
+
+@Suite("Placement: feasibility, spread, stickiness and reasons")
+struct PlacementTests {
+    typealias F = PlacementFixture
+
+    @Test("a count-6 agent spreads 2/2/2 over three equal nodes")
+    func spreadsEvenly() {
+        let output = Placement.place(.init(nodes: [F.node("c"), F.node("a"), F.node("b")], requests: F.requests("web", count: 6)))
+        #expect(output.unplaced.isEmpty)
+        #expect(F.spread(output) == ["a": 2, "b": 2, "c": 2])
+        // Instance order, node order: 0→a, 1→b, 2→c, 3→a …
+        #expect(output.placed.map(\.node.rawValue) == ["a", "b", "c", "a", "b", "c"])
+    }
+
+    @Test("spread per agent, then the least loaded node: a second agent starts where there is most room")
+    func leastLoaded() {
+        let nodes = [F.node("a", memory: 8_192), F.node("b", memory: 16_384)]
+        let big = F.requests("db", count: 1, resources: Resources(cpuMillis: nil, memoryMB: 4_096, devices: []))
+        let output = Placement.place(.init(nodes: nodes, requests: big + F.requests("web", count: 1, resources: .init(cpuMillis: nil, memoryMB: 1_024, devices: []))))
+        // db on b (25% used after, against 50% on a); web then on a (12.5%) rather than b (31%).
+        #expect(output.placed.map { "\($0.instance.agent)@\($0.node)" } == ["db@b", "web@a"])
+    }
+
+    @Test("an unplaceable agent says why, node by node, and places nothing")
+    func unplaceableSaysWhy() {
+        let nodes = [
+            F.node("a", memory: 65_536),
+            F.node("b", devices: F.gpus(1), draining: true),
+            F.node("c", memory: 15_360, devices: F.gpus(1)),
+        ]
+        let embed = F.requests(
+            "embed", count: 1,
+            resources: Resources(cpuMillis: nil, memoryMB: 16_000, devices: [DeviceRequest(kind: "gpu", driver: "cuda", minMemoryMB: 16_000)]))
+        let output = Placement.place(.init(nodes: nodes, requests: embed))
+        #expect(output.placed.isEmpty)
+        #expect(
+            output.unplaced.map(\.explanation) == [
+                "no node fits agent \"embed\": a: no gpu with driver cuda and 16000 MB; b: draining; c: memory: 15360 MB free < 16000 MB"
+            ])
+        #expect(Placement.place(.init(nodes: [], requests: embed)).unplaced.map(\.explanation) == ["no node fits agent \"embed\": no node is registered"])
+    }
+
+    @Test("down and ineligible nodes take nothing", arguments: [
+        (F.node("a", eligible: false), Set<NodeID>(), "a: not eligible"),
+        (F.node("a"), Set([NodeID("a")]), "a: down"),
+        (F.node("a", draining: true), Set<NodeID>(), "a: draining"),
+    ])
+    func unavailableNodes(node: NodeInfo, down: Set<NodeID>, reason: String) {
+        let output = Placement.place(.init(nodes: [node], down: down, requests: F.requests("web", count: 1)))
+        #expect(output.unplaced.map(\.explanation) == ["no node fits agent \"web\": \(reason)"])
+    }
+
+    @Test("constraints: =, !=, in, regexp and version ranges choose the nodes; a missing attribute meets none")
+    func constraints() {
+        let nodes = [
+            F.node("a", meta: ["rack": "r1", "kernel": "6.1.0-18-amd64"], hostname: "gpu-1"),
+            F.node("b", meta: ["rack": "r2", "kernel": "5.10.0"], hostname: "cpu-1"),
+            F.node("c", hostname: "gpu-2"),
+        ]
+        func placedOn(_ constraint: PlacementConstraint) -> [String] {
+            Placement.place(.init(nodes: nodes, requests: F.requests("web", count: 3, constraints: [constraint])))
+                .placed.map(\.node.rawValue).sorted()
+        }
+        #expect(placedOn(PlacementConstraint(.meta("rack"), .equals("r1"))) == ["a", "a", "a"])
+        #expect(placedOn(PlacementConstraint(.meta("rack"), .notEquals("r1"))) == ["b", "b", "b"])
+        #expect(placedOn(PlacementConstraint(.meta("rack"), .oneOf(["r1", "r2"]))) == ["a", "a", "b"])
+        #expect(placedOn(PlacementConstraint(.hostname, .matches("^gpu-"))) == ["a", "a", "c"])
+        #expect(placedOn(PlacementConstraint(.meta("kernel"), .version(VersionRange(">= 6")!))) == ["a", "a", "a"])
+        #expect(placedOn(PlacementConstraint(.nodeID, .equals("b"))) == ["b", "b", "b"])
+
+        let none = Placement.place(
+            .init(nodes: nodes, requests: F.requests("web", count: 1, constraints: [PlacementConstraint(.meta("rack"), .equals("r3"))])))
+        #expect(
+            none.unplaced.map(\.explanation) == [
+                "no node fits agent \"web\": a: needs meta.rack = r3, has r1; b: needs meta.rack = r3, has r2; c: needs meta.rack = r3, has no meta.rack"
+            ])
+    }
+
+    @Test("devices are handed out by id, never twice; a shortage counts what is free")
+    func devices() {
+        let gpu = Resources(cpuMillis: nil, memoryMB: nil, devices: [DeviceRequest(kind: "gpu", count: 2)])
+        let output = Placement.place(.init(nodes: [F.node("a", devices: F.gpus(3))], requests: F.requests("train", count: 2, resources: gpu)))
+        #expect(output.placed.map(\.devices) == [["0", "1"]])
+        #expect(output.unplaced.map(\.explanation) == ["no node fits agent \"train\": a: 1 free gpu < 2"])
+    }
+
+    @Test("a host port goes to one instance per node")
+    func ports() {
+        let output = Placement.place(
+            .init(nodes: [F.node("a"), F.node("b")], requests: F.requests("web", count: 3, ports: [HostPort(8080)])))
+        #expect(output.placed.map(\.node.rawValue) == ["a", "b"])
+        #expect(output.unplaced.map(\.explanation) == ["no node fits agent \"web\": a: port 8080/tcp in use; b: port 8080/tcp in use"])
+    }
+
+    @Test("CPU and memory already allocated by other deployments count")
+    func allocationsCount() {
+        let other = Placement.Allocation(
+            instance: InstanceID(key: "other", agent: "db", index: 0), specHash: F.v1, node: "a", cpuMillis: 3_500, memoryMB: 1_024)
+        let output = Placement.place(
+            .init(
+                nodes: [F.node("a")], allocations: [other],
+                requests: F.requests("web", count: 1, resources: Resources(cpuMillis: 1_000, memoryMB: nil, devices: []))))
+        #expect(output.unplaced.map(\.explanation) == ["no node fits agent \"web\": a: cpu: 500 millicores free < 1000"])
+    }
+
+    @Test("sticky: a running instance stays on its node when an emptier node joins, and moves only when its node is down")
+    func sticky() {
+        var requests = F.requests("web", count: 2)
+        requests[0].current = .init(node: "a")
+        requests[1].current = .init(node: "a")
+        let nodes = [F.node("a"), F.node("b"), F.node("c")]
+        #expect(F.spread(Placement.place(.init(nodes: nodes, requests: requests))) == ["a": 2])
+        let moved = Placement.place(.init(nodes: nodes, down: ["a"], requests: requests))
+        #expect(F.spread(moved) == ["b": 1, "c": 1])
+    }
+
+    @Test("an update replaces in place: the new spec takes the old instance's node and its resources")
+    func updateInPlace() {
+        // Node a is full with the old instance; b is empty. The new one still goes on a.
+        let old = Placement.Allocation(
+            instance: InstanceID(key: "shop", agent: "web", index: 0), specHash: F.v1, node: "a", cpuMillis: 4_000, memoryMB: 0,
+            hostPorts: [HostPort(8080)])
+        var request = F.requests("web", count: 1, spec: F.v2, resources: Resources(cpuMillis: 4_000, memoryMB: nil, devices: []), ports: [HostPort(8080)])[0]
+        request.replacing = F.v1
+        let output = Placement.place(.init(nodes: [F.node("a"), F.node("b")], allocations: [old], requests: [request]))
+        #expect(output.placed.map(\.node) == ["a"])
+        // Without `replacing`, a is full: it goes to b beside the old one (start before stop).
+        request.replacing = nil
+        #expect(Placement.place(.init(nodes: [F.node("a"), F.node("b")], allocations: [old], requests: [request])).placed.map(\.node) == ["b"])
+    }
+}
