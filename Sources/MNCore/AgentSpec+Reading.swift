@@ -61,7 +61,7 @@ extension AgentSpec {
         problems: ProblemCollector
     ) {
         var names: [String: Int] = [:]
-        var containerPorts: [String: Int] = [:]
+        var containerPorts: [HostPort: Int] = [:]
         for (index, port) in ports {
             let portPath = path.appending("ports").appending(index: index)
             if let first = names[port.name] {
@@ -69,7 +69,7 @@ extension AgentSpec {
             } else {
                 names[port.name] = index
             }
-            let slot = "\(port.containerPort)/\(port.transport.rawValue)"
+            let slot = HostPort(port.containerPort, port.transport)  // the same pair, on the container's side
             if let first = containerPorts[slot] {
                 problems.add(portPath.appending("container_port"), "\(slot) is already declared by ports[\(first)]")
             } else {

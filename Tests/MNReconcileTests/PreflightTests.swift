@@ -13,7 +13,7 @@ struct PreflightTests {
     @Test("a version whose images are there and whose ports are free passes")
     func passes() {
         let problems = Preflight.problems(
-            .init(from: nil, to: web(hostPort: 8080), node: "n1", missingImages: [], portsInUse: ["9090/tcp": "other"]))
+            .init(from: nil, to: web(hostPort: 8080), node: "n1", missingImages: [], portsInUse: [HostPort(9090): "other"]))
         #expect(problems.isEmpty)
     }
 
@@ -22,7 +22,7 @@ struct PreflightTests {
         let problems = Preflight.problems(
             .init(
                 from: nil, to: web(image: "web:9", count: 2, hostPort: 8080), node: "n1", missingImages: ["web:9"],
-                portsInUse: ["8080/tcp": "blog"]))
+                portsInUse: [HostPort(8080): "blog"]))
         #expect(problems.count == 3)
         #expect(problems.contains { $0.contains("image 'web:9' is not on node n1") && $0.contains("mnctl deployment resume shop") })
         #expect(problems.contains { $0.contains("8080/tcp") && $0.contains("deployment 'blog'") })
@@ -32,7 +32,7 @@ struct PreflightTests {
     @Test("a host port held by a process outside mn is named")
     func heldOutsideMN() {
         let problems = Preflight.problems(
-            .init(from: nil, to: web(hostPort: 8080), node: "n1", missingImages: [], portsInUse: [:], portsHeldOutsideMN: ["8080/tcp"]))
+            .init(from: nil, to: web(hostPort: 8080), node: "n1", missingImages: [], portsInUse: [:], portsHeldOutsideMN: [HostPort(8080)]))
         #expect(
             problems == [
                 "agent 'web' publishes host port 8080/tcp, which a process mn does not manage holds on node n1: stop it or choose a free host port"

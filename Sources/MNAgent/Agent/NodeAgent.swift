@@ -277,7 +277,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 missing.insert(image)
             }
         }
-        var portsInUse: [String: DeploymentKey] = [:]
+        var portsInUse: [HostPort: DeploymentKey] = [:]
         for other in others {
             for manifest in [other.latest.manifest, other.rollbackTarget.flatMap { other.version($0)?.manifest }].compactMap({ $0 }) {
                 for port in Preflight.hostPorts(of: manifest) { portsInUse[port] = other.key }
@@ -286,10 +286,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         // A port no other version of this deployment publishes (those may be held by its own
         // containers) and no other deployment uses must not be held by anything else on the host.
         let own = Set(deployment.versions.filter { $0.number != number }.flatMap { Preflight.hostPorts(of: $0.manifest) })
-        var held: Set<String> = []
-        for port in Preflight.hostPorts(of: target).subtracting(own) where portsInUse[port] == nil {
-            let parts = port.split(separator: "/")
-            if let value = Int(parts[0]), !HostPorts.isFree(value, udp: parts.last == "udp") { held.insert(port) }
+        var held: Set<HostPort> = []
+        for port in Preflight.hostPorts(of: target).subtracting(own) where portsInUse[port] == nil && !HostPorts.isFree(port) {
+            held.insert(port)
         }
         let problems = Preflight.problems(
             .init(

@@ -18,16 +18,16 @@ extension RolloutPlanner {
     static func sideBySideConflicts(from: VersionedManifest?, to: VersionedManifest) -> [String] {
         guard let from else { return [] }
         let kept = Set(to.instanceHashes).intersection(from.instanceHashes)
-        var oldPorts: [String: AgentID] = [:]
+        var oldPorts: [HostPort: AgentID] = [:]
         for (agent, hash) in zip(from.manifest.agents, from.instanceHashes) where !kept.contains(hash) {
-            for port in agent.ports { if let host = port.hostPort { oldPorts["\(host)/\(port.transport.rawValue)"] = agent.id } }
+            for port in agent.hostPorts { oldPorts[port] = agent.id }
         }
         var problems: [String] = []
         for (agent, hash) in zip(to.manifest.agents, to.instanceHashes) where !kept.contains(hash) {
-            for port in agent.ports {
-                guard let host = port.hostPort, let holder = oldPorts["\(host)/\(port.transport.rawValue)"] else { continue }
+            for port in agent.hostPorts {
+                guard let holder = oldPorts[port] else { continue }
                 problems.append(
-                    "blue-green runs both versions side by side, but agent '\(agent.id)' publishes host port \(host)/\(port.transport.rawValue), "
+                    "blue-green runs both versions side by side, but agent '\(agent.id)' publishes host port \(port), "
                         + "which the old version's agent '\(holder)' holds: give the new version another host port, or use strategy rolling "
                         + "with the same agents and edges")
             }
@@ -38,10 +38,7 @@ extension RolloutPlanner {
     /// Whether two instances of one unit can run at once on a node: not if both publish the
     /// same host port.
     static func canRunSideBySide(_ old: AgentSpec, _ new: AgentSpec) -> Bool {
-        func published(_ spec: AgentSpec) -> Set<String> {
-            Set(spec.ports.compactMap { port in port.hostPort.map { "\($0)/\(port.transport.rawValue)" } })
-        }
-        return published(old).isDisjoint(with: published(new))
+        Set(old.hostPorts).isDisjoint(with: new.hostPorts)
     }
 
     /// Running, and (for `checks`) no check failing or pending.

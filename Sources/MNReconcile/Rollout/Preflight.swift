@@ -14,14 +14,14 @@ public enum Preflight {
         /// Images `to` runs that the node does not have.
         public var missingImages: Set<String>
         /// Host ports (`8080/tcp`) that other deployments publish on the node, with the deployment.
-        public var portsInUse: [String: DeploymentKey]
+        public var portsInUse: [HostPort: DeploymentKey]
         /// Host ports `to` publishes that a process mn does not manage holds on the node.
-        public var portsHeldOutsideMN: Set<String>
+        public var portsHeldOutsideMN: Set<HostPort>
 
         /// Creates an input.
         public init(
-            from: Manifest?, to: Manifest, node: NodeID, missingImages: Set<String>, portsInUse: [String: DeploymentKey],
-            portsHeldOutsideMN: Set<String> = []
+            from: Manifest?, to: Manifest, node: NodeID, missingImages: Set<String>, portsInUse: [HostPort: DeploymentKey],
+            portsHeldOutsideMN: Set<HostPort> = []
         ) {
             self.from = from
             self.to = to
@@ -41,9 +41,7 @@ public enum Preflight {
                     "agent '\(agent.id)': image '\(image)' is not on node \(input.node); mn does not pull images, so pull or build it "
                         + "there, then `mnctl deployment resume \(input.to.key)` to validate again")
             }
-            for port in agent.ports {
-                guard let host = port.hostPort else { continue }
-                let published = "\(host)/\(port.transport.rawValue)"
+            for published in agent.hostPorts {
                 if let holder = input.portsInUse[published] {
                     problems.append(
                         "agent '\(agent.id)' publishes host port \(published), which deployment '\(holder)' already uses on node \(input.node): "
@@ -67,10 +65,6 @@ public enum Preflight {
         return problems
     }
 
-    /// The host ports (`8080/tcp`) `manifest` publishes.
-    public static func hostPorts(of manifest: Manifest) -> Set<String> {
-        Set(
-            manifest.agents.flatMap { agent in agent.ports.compactMap { port in port.hostPort.map { "\($0)/\(port.transport.rawValue)" } } }
-        )
-    }
+    /// The host ports `manifest` publishes.
+    public static func hostPorts(of manifest: Manifest) -> Set<HostPort> { Set(manifest.agents.flatMap(\.hostPorts)) }
 }
