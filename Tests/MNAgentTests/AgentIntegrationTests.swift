@@ -90,13 +90,7 @@ struct AgentHarness {
     func eventually(_ what: String, seconds: Int = 30, _ condition: () async throws -> Bool)
         async throws
     {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("timed out after \(seconds) s waiting until \(what)")
-        throw CancellationError()
+        try await MNAgentTests.eventually(what, seconds: seconds, condition)
     }
 
     /// podman's own record of container events for this deployment: (action, instance, spec hash, time ns).

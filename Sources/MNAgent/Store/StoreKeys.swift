@@ -7,6 +7,10 @@ public enum StoreKeys {
     public static let deployments = "mn:deployments"
     /// Hash: node id → last heartbeat (ms since the epoch).
     public static let nodes = "mn:nodes"
+    /// The cluster controller's lease (JSON: epoch, node, token), set with a TTL (see ``LeaderLease``).
+    public static let leader = "mn:leader"
+    /// The lease's fencing epoch: incremented on every acquisition, never reset.
+    public static let leaderEpoch = "mn:leader:epoch"
     /// Channel: a deployment key whose desired state changed.
     public static let changes = "mn:changes"
 

@@ -1,0 +1,167 @@
+import Foundation
+public import MNCore
+
+/// The cluster controller's lease in Redis: one holder at a time, each acquisition numbered
+/// by a fencing epoch, every controller write refused unless its lease is still current.
+///
+/// The lease is one key (``StoreKeys/leader``) set with a TTL; the epoch counter
+/// (``StoreKeys/leaderEpoch``) grows by one on every acquisition and is never reset. Each
+/// operation is a Lua script, so the check and the change are one step on the server: a
+/// controller that paused (GC, SIGSTOP, a partition) past its TTL and wakes up finds its
+/// lease gone and writes nothing, even if no one else took the lease yet.
+public struct LeaderLease: Sendable {
+    /// One holding of the lease.
+    public struct Term: Hashable, Sendable, Codable, CustomStringConvertible {
+        /// Grows by one with every acquisition, by anyone.
+        public var epoch: Int64
+        /// The node whose agent holds it.
+        public var node: NodeID
+        /// Tells two processes of one node apart (a restarted agent is a new holder).
+        public var token: String
+        /// The exact value stored in Redis: what fenced scripts compare.
+        public var value: String
+
+        public var description: String { "\(node) (epoch \(epoch))" }
+
+        /// Reads a stored lease value (`nil` when it is not one).
+        init?(value: String) {
+            struct Stored: Decodable {
+                let epoch: Int64
+                let node: String
+                let token: String
+            }
+            guard let stored = try? JSONDecoder().decode(Stored.self, from: Data(value.utf8)) else { return nil }
+            self.epoch = stored.epoch
+            self.node = NodeID(stored.node)
+            self.token = stored.token
+            self.value = value
+        }
+    }
+
+    /// What ``acquire(replacing:)`` found.
+    public enum Acquisition: Hashable, Sendable {
+        /// This agent holds the lease now, under a new epoch.
+        case acquired(Term)
+        /// Someone else holds it.
+        case heldBy(Term?)
+    }
+
+    /// Why a fenced write was refused.
+    public struct Fenced: Error, Hashable, Sendable, CustomStringConvertible {
+        public var term: Term
+        public var description: String {
+            "the controller lease of \(term) is no longer held; the write was refused (another agent leads, or will)"
+        }
+    }
+
+    public let redis: RedisClient
+    public let node: NodeID
+    /// Unique to this process.
+    public let token: String
+    /// How long a lease lasts without renewal.
+    public let ttl: Duration
+
+    /// A lease for the agent of `node`; `token` defaults to a fresh random one.
+    public init(redis: RedisClient, node: NodeID, token: String = UUID().uuidString, ttl: Duration) {
+        self.redis = redis
+        self.node = node
+        self.token = token
+        self.ttl = ttl
+    }
+
+    /// Takes the lease if no one holds it, or if `previous` (this process's own last term)
+    /// still does: either way under a new epoch, which fences every write of older terms.
+    public func acquire(replacing previous: Term? = nil) async throws -> Acquisition {
+        let reply = try await redis.run(
+            "EVAL", Self.acquireScript, "2", StoreKeys.leader, StoreKeys.leaderEpoch, node.rawValue, token, String(ttl.milliseconds),
+            previous?.value ?? "")
+        guard let items = reply.array, items.count == 2, case .integer(let epoch) = items[0], let value = items[1].string else {
+            throw RedisError("unexpected reply to the lease script: \(reply)")
+        }
+        if epoch == 0 { return .heldBy(Term(value: value)) }
+        guard let term = Term(value: value) else { throw RedisError("the lease script stored an unreadable value: \(value)") }
+        return .acquired(term)
+    }
+
+    /// Extends `term` by the TTL; `false` when it is no longer held (it expired or was taken).
+    public func renew(_ term: Term) async throws -> Bool {
+        try await redis.run("EVAL", Self.renewScript, "1", StoreKeys.leader, term.value, String(ttl.milliseconds)) == .integer(1)
+    }
+
+    /// Gives `term` up at once (on shutdown), so another agent takes over without waiting for the TTL.
+    public func release(_ term: Term) async throws {
+        try await redis.run("EVAL", Self.releaseScript, "1", StoreKeys.leader, term.value)
+    }
+
+    /// Runs `commands` atomically if and only if `term` still holds the lease.
+    ///
+    /// - Throws: ``Fenced`` when it does not (nothing was written); ``RedisError`` otherwise.
+    public func write(_ commands: [[String]], under term: Term) async throws {
+        var arguments = ["EVAL", Self.fencedScript, "1", StoreKeys.leader, term.value]
+        for command in commands {
+            arguments.append(String(command.count))
+            arguments += command
+        }
+        do {
+            try await redis.run(arguments)
+        } catch {
+            // `redis.run` throws RedisError only; the script's refusal is one with the marker.
+            if error.description.contains(Self.fencedMarker) { throw Fenced(term: term) }
+            throw error
+        }
+    }
+
+    /// Who holds the lease now, if anyone.
+    public static func holder(in redis: RedisClient) async throws -> Term? {
+        try await redis.run("GET", StoreKeys.leader).string.flatMap(Term.init(value:))
+    }
+
+    // The scripts. Values are compared whole: a term's value names its epoch, node and token.
+
+    private static let fencedMarker = "MNFENCED"
+
+    /// KEYS: lease, epoch counter. ARGV: node, token, ttl ms, the caller's previous value or "".
+    /// Returns {epoch, value} when acquired, {0, current value} when held by someone else.
+    private static let acquireScript = """
+        local current = redis.call('GET', KEYS[1])
+        if current and current ~= ARGV[4] then return {0, current} end
+        local epoch = redis.call('INCR', KEYS[2])
+        local value = cjson.encode({epoch = epoch, node = ARGV[1], token = ARGV[2]})
+        redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
+        return {epoch, value}
+        """
+
+    /// KEYS: lease. ARGV: value, ttl ms.
+    private static let renewScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+        return 0
+        """
+
+    /// KEYS: lease. ARGV: value.
+    private static let releaseScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+        return 0
+        """
+
+    /// KEYS: lease. ARGV: value, then for each command its argument count and its arguments.
+    private static let fencedScript = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+          return redis.error_reply('\(fencedMarker) the controller lease is no longer held by this term')
+        end
+        local i = 2
+        while i <= #ARGV do
+          local n = tonumber(ARGV[i])
+          redis.call(unpack(ARGV, i + 1, i + n))
+          i = i + n + 1
+        end
+        return 'OK'
+        """
+}
+
+extension Duration {
+    /// Whole milliseconds (rounded down).
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+    }
+}
