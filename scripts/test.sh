@@ -167,6 +167,18 @@ seed_lines() {
         "$mnctl" deployment status agent-api | grep -q 'candidate failed health checks'
 }
 check "seed 000's command lines work verbatim against a running mnagent (rolling, canary + promote, rollback, pause, resume, fail)" seed_lines
+node_registered() {
+    "$mnctl" node list | grep -q '^seed-node  ready, leader  ' &&
+        "$mnctl" node list --output json | python3 -c '
+import json, sys
+nodes = {n["id"]: n for n in json.load(sys.stdin)}
+n = nodes["seed-node"]
+assert n["status"] == "ready" and n["leader"] and n["capacity"]["cpu_millis"] >= 1000 and n["capacity"]["memory_mb"] > 0, n
+assert n["instances"] == {"agent-api": 2}, n["instances"]' &&
+        "$mnctl" node status seed-node | grep -q '^State:      ready, leader' &&
+        ! "$mnctl" node status no-such-node 2>"$state/node-err" && grep -q "no node 'no-such-node' is registered" "$state/node-err"
+}
+check "mnctl node list and node status show the running agent registered, ready and the controller" node_registered
 kill -TERM "$agent" 2>/dev/null
 wait "$agent" 2>/dev/null || true
 agent=""

@@ -35,6 +35,12 @@ struct MNAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Agent config file: network and rlimits for containers (default /etc/mn/agent.json if present).")
     var config: String?
 
+    @Option(name: .long, help: "The address other hosts and clients reach this node at (default: config 'address', else the host's primary address).")
+    var advertiseAddress: String?
+
+    @Flag(name: .long, help: "Never act as the cluster controller (by default every agent is a candidate for the lease).")
+    var noController = false
+
     @Option(name: .long, help: "Seconds between resyncs when nothing announces a change.")
     var resyncInterval: Double = 10
 
@@ -42,6 +48,9 @@ struct MNAgentCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
+        if let advertiseAddress, advertiseAddress.isEmpty || advertiseAddress.contains(where: \.isWhitespace) {
+            throw ValidationError("--advertise-address must be a host name or IP address, got '\(advertiseAddress)'")
+        }
         guard resyncInterval >= 0.05 else { throw ValidationError("--resync-interval must be at least 0.05 seconds") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -76,7 +85,15 @@ struct MNAgentCommand: AsyncParsableCommand {
         let agent = NodeAgent(
             store: store, runtime: runtime, settings: .init(node: node, resyncIntervalMs: Int64(resyncInterval * 1_000)),
             logger: logger, prober: PodmanHealthProber(runtime: runtime))
-        let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let ttl = Duration.milliseconds(nodeConfig.heartbeatTTLMs)
+        let heartbeat = NodeHeartbeat(
+            registry: NodeRegistry(redis: store.redis),
+            info: await HostFacts.nodeInfo(node, config: nodeConfig, address: advertiseAddress), ttl: ttl, logger: logger)
+        var services: [any Service] = [agent, heartbeat]
+        if !noController {
+            services.append(LeaderElection(lease: LeaderLease(redis: store.redis, node: node, ttl: ttl), logger: logger))
+        }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
             try await group.run()
         } catch {

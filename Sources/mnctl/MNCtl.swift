@@ -18,6 +18,6 @@ struct MNCtl: AsyncParsableCommand {
             Every command takes --output json for scripts.
             """,
         version: "0.1.0",
-        subcommands: [ApplyCommand.self, ValidateCommand.self, PlanCommand.self, DeploymentCommand.self]
+        subcommands: [ApplyCommand.self, ValidateCommand.self, PlanCommand.self, DeploymentCommand.self, NodeCommand.self]
     )
 }

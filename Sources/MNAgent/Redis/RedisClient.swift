@@ -99,6 +99,15 @@ public actor RedisClient {
         throw RedisError("gave up after \(attempts) attempts: the keys kept changing (\(keys.joined(separator: ", ")))")
     }
 
+    /// Runs `writes` as one MULTI … EXEC, without reads: all of them or none.
+    public func atomically(_ writes: [[String]]) throws(RedisError) {
+        let outcome = try exec(writes)
+        guard case .array(let results) = outcome else { throw RedisError("unexpected EXEC reply: \(outcome)") }
+        if let failed = results.first(where: { if case .error = $0 { true } else { false } }) {
+            throw RedisError("a write in a transaction failed: \(failed)")
+        }
+    }
+
     /// Sends MULTI, `writes` and EXEC on one connection and returns EXEC's reply (nil when a
     /// watched key changed). If the connection breaks on the way, whether the writes were
     /// applied is unknown, and the error says so.

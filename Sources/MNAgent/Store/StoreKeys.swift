@@ -5,8 +5,10 @@ public import MNCore
 public enum StoreKeys {
     /// Set of every deployment key.
     public static let deployments = "mn:deployments"
-    /// Hash: node id → last heartbeat (ms since the epoch).
+    /// Hash: node id → when its agent last finished a pass (ms since the epoch).
     public static let nodes = "mn:nodes"
+    /// Set of every node id that registered (see ``NodeRegistry``).
+    public static let registry = "mn:registry"
     /// The cluster controller's lease (JSON: epoch, node, token), set with a TTL (see ``LeaderLease``).
     public static let leader = "mn:leader"
     /// The lease's fencing epoch: incremented on every acquisition, never reset.
@@ -22,6 +24,11 @@ public enum StoreKeys {
 
     /// Hash on one node: deployment key → the version it should run, plus ``desiredSentinel``.
     public static func desired(_ node: NodeID) -> String { "mn:node:\(node):desired" }
+    /// What the node's agent registered about its host (JSON ``NodeInfo``).
+    public static func nodeInfo(_ node: NodeID) -> String { "mn:node:\(node):info" }
+    /// Present while the node's agent heartbeats: set with the heartbeat TTL, so Redis's own
+    /// clock decides when a node is down (no clock skew between hosts).
+    public static func nodeAlive(_ node: NodeID) -> String { "mn:node:\(node):alive" }
     /// The node's own report (JSON): instances, their containers, restart records.
     public static func report(_ node: NodeID) -> String { "mn:node:\(node):report" }
 }
