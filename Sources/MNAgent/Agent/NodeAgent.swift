@@ -296,17 +296,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 portsHeldOutsideMN: held))
         let node = settings.node
         try await store.updateRecord(deployment.key) { record in
-            guard record.status == .validating, record.latest.number == number else { return false }
-            if problems.isEmpty {
-                record.status = .deploying
-                record.record(DeploymentEvent(at: now, version: number, message: "validation passed on node \(node)"))
-            } else {
-                let reason = problems.joined(separator: "; ")
-                record.status = .failed
-                record.failure = DeploymentFailure(version: number, phase: .validating, reason: reason, at: now)
-                record.record(DeploymentEvent(at: now, version: number, message: "validation failed on node \(node): \(reason)"))
-            }
-            return true
+            DeploymentTransitions.validated(&record, version: number, problems: problems, node: node, at: now)
         }
         if !problems.isEmpty {
             logger.error(
@@ -323,42 +313,10 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         try await recordRuns(desired, statuses: statuses, now: now)
         for (key, rollout) in desired.rollouts.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
             let (version, plan) = (rollout.version, rollout.plan)
-            let health = Self.healthSummaries(desired: plan.desired, statuses: statuses.filter { $0.id.key == key }, signal: rollout.signal)
+            let health = DeploymentTransitions.healthSummaries(
+                desired: plan.desired, statuses: statuses.filter { $0.id.key == key }, signal: rollout.signal)
             let recorded = try await store.updateRecord(key) { deployment in
-                // A newer version, a pause or a fail that arrived while this pass ran is for the next pass to act on.
-                guard deployment.latest.number == version, deployment.status != .paused, deployment.status != .failed else { return false }
-                var state = plan.state
-                if state.promotedAt == nil, let promoted = deployment.rollout?.promotedAt, deployment.rollout?.target == version {
-                    // Promoted by an operator while this pass ran: keep it.
-                    state.promotedAt = promoted
-                    state.lastProgressAt = max(state.lastProgressAt, promoted)
-                    state.awaitingPromotion = false
-                }
-                let healthChanged = deployment.health != health
-                deployment.health = health
-                switch plan.outcome {
-                case .progressing:
-                    guard deployment.status != .deploying || deployment.rollout != state || healthChanged else { return false }
-                    if deployment.rollout?.target != version {
-                        deployment.record(
-                            DeploymentEvent(
-                                at: now, version: version, message: "update to version \(version) started (\(plan.state.strategy.rawValue))"
-                            ))
-                    }
-                    deployment.status = .deploying
-                    deployment.rollout = state
-                case .succeeded:
-                    deployment.status = deployment.version(version)?.isAutoRevert == true ? .rolledBack : .running
-                    deployment.rollbackTarget = version
-                    deployment.rollout = nil
-                    deployment.record(DeploymentEvent(at: now, version: version, message: "version \(version) rolled out"))
-                case .failed(let reason):
-                    deployment.status = .failed
-                    deployment.rollout = state
-                    deployment.failure = DeploymentFailure(version: version, phase: .deploying, reason: reason, at: now)
-                    deployment.record(DeploymentEvent(at: now, version: version, message: "update failed: \(reason)"))
-                }
-                return true
+                DeploymentTransitions.rollout(&deployment, version: version, state: plan.state, outcome: plan.outcome, health: health, at: now)
             }
             if recorded, case .failed(let reason) = plan.outcome {
                 try await autoRevert(key, failedVersion: version, reason: reason, at: now)
@@ -368,26 +326,10 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             let mine = statuses.filter { $0.id.key == key }
             let up =
                 !mine.isEmpty && mine.allSatisfy { $0.version == direct.version && RolloutPlanner.isHealthy($0, signal: direct.signal) }
-            let health = Self.healthSummaries(
+            let health = DeploymentTransitions.healthSummaries(
                 desired: desired.instances.filter { $0.id.key == key }, statuses: mine, signal: direct.signal)
             try await store.updateRecord(key) { deployment in
-                guard deployment.latest.number == direct.version, deployment.status != .paused, deployment.status != .failed else {
-                    return false
-                }
-                let healthChanged = deployment.health != health
-                deployment.health = health
-                if up {
-                    // Running and RolledBack are both settled on this version: nothing to record.
-                    let settled = deployment.status == .running || deployment.status == .rolledBack
-                    guard !settled || deployment.rollbackTarget != direct.version else { return healthChanged }
-                    deployment.status = .running
-                    deployment.rollbackTarget = direct.version
-                    deployment.record(DeploymentEvent(at: now, version: direct.version, message: "version \(direct.version) running"))
-                    return true
-                }
-                guard deployment.status != .deploying else { return healthChanged }
-                deployment.status = .deploying
-                return true
+                DeploymentTransitions.direct(&deployment, version: direct.version, up: up, health: health, at: now)
             }
         }
     }
@@ -395,42 +337,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     /// Records the end of each batch run whose instances all completed, or one of which failed for good.
     private func recordRuns(_ desired: DesiredState, statuses: [InstanceStatus], now: Timestamp) async throws {
         for (key, batch) in desired.batches.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
-            var ended: [(run: Int, outcome: String)] = []
-            for (run, instances) in batch.runs {
-                let hashes = Set(instances.map(\.specHash))
-                let mine = statuses.filter { $0.id.key == key && hashes.contains($0.specHash) }
-                let failed = mine.lazy.compactMap { status -> String? in
-                    if case .failed(let reason, nil) = status.phase { return "\(status.id): \(reason)" }
-                    return nil
-                }.first
-                if let failed {
-                    ended.append((run.number, "failed: \(failed)"))
-                } else if mine.count == instances.count, mine.allSatisfy({ $0.phase == .complete }) {
-                    ended.append((run.number, "complete"))
-                }
-            }
+            let ended = DeploymentTransitions.endedRuns(batch.runs, statuses: statuses.filter { $0.id.key == key })
             guard !ended.isEmpty || batch.status == .deploying else { continue }
-            try await store.updateRecord(key) { [ended] deployment in
-                // Validated and started: a batch deployment runs until its run ends.
-                var changed = deployment.status == .deploying
-                if changed { deployment.status = .running }
-                for (run, outcome) in ended { changed = deployment.finishRun(run, outcome: outcome, at: now) || changed }
-                return changed
-            }
-        }
-    }
-
-    /// Per version: instances desired now, placed (with a container), healthy and unhealthy.
-    static func healthSummaries(desired: [DesiredInstance], statuses: [InstanceStatus], signal: UpdatePolicy.HealthSignal)
-        -> [HealthSummary]
-    {
-        let versions = Set(desired.map(\.version)).union(statuses.map(\.version)).sorted()
-        return versions.map { version in
-            let placed = statuses.filter { $0.version == version && $0.container != nil }
-            let healthy = placed.filter { RolloutPlanner.isHealthy($0, signal: signal) }.count
-            return HealthSummary(
-                version: version, desired: desired.filter { $0.version == version }.count, placed: placed.count, healthy: healthy,
-                unhealthy: placed.count - healthy)
+            try await store.updateRecord(key) { [ended] deployment in DeploymentTransitions.runs(&deployment, ended: ended, at: now) }
         }
     }
 
