@@ -35,12 +35,22 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     private let notifier: SystemdNotifier
     private let health: HealthMonitor?
     private let state = AgentState()
+    /// Fault injection for tests: runs after a pass acted, before it records anything; one
+    /// that throws ends the pass there, as a crash (`kill -9`) between the two would.
+    private let afterActing: (@Sendable (NodePlan) async throws -> Void)?
 
     /// Creates an agent; nothing runs until ``run()``. With a `prober`, the agent runs the
     /// agents' health checks itself, on their intervals.
-    public init(
+    public convenience init(
         store: DeploymentStore, runtime: Runtime, settings: Settings, logger: Logger, prober: (any HealthProber)? = nil,
         notifier: SystemdNotifier = SystemdNotifier()
+    ) {
+        self.init(store: store, runtime: runtime, settings: settings, logger: logger, prober: prober, notifier: notifier, afterActing: nil)
+    }
+
+    init(
+        store: DeploymentStore, runtime: Runtime, settings: Settings, logger: Logger, prober: (any HealthProber)?,
+        notifier: SystemdNotifier, afterActing: (@Sendable (NodePlan) async throws -> Void)?
     ) {
         self.store = store
         self.runtime = runtime
@@ -48,6 +58,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         self.logger = logger
         self.health = prober.map(HealthMonitor.init(prober:))
         self.notifier = notifier
+        self.afterActing = afterActing
     }
 
     /// Watches and reconciles until cancelled or asked to shut down gracefully. Workloads keep
@@ -146,8 +157,12 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             .init(
                 node: settings.node, desired: desired, observed: observed, records: await state.records ?? [],
                 frozen: desiredState?.frozen ?? [], now: now))
+        // Intent before action: the rollout steps this plan takes are stored first, so that an
+        // agent killed after acting resumes from them instead of undoing them.
+        if !plan.actions.isEmpty { try await recordIntents(desiredState, now: now) }
         var (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         for outcome in outcomes { log(outcome) }
+        try await afterActing?(executed)
         let nextCheck = await checkHealth(of: &executed, desired: desired, now: now)
         await state.setRecords(executed.records)
         await state.setLastStatuses(executed.instances)
@@ -330,6 +345,16 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 desired: desired.instances.filter { $0.id.key == key }, statuses: mine, signal: direct.signal)
             try await store.updateRecord(key) { deployment in
                 DeploymentTransitions.direct(&deployment, version: direct.version, up: up, health: health, at: now)
+            }
+        }
+    }
+
+    /// Stores the rollout state each update's decision moves to, before the node acts on it.
+    private func recordIntents(_ desired: DesiredState?, now: Timestamp) async throws {
+        guard let desired else { return }
+        for (key, rollout) in desired.rollouts.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
+            try await store.updateRecord(key) { deployment in
+                DeploymentTransitions.intend(&deployment, version: rollout.version, state: rollout.plan.state, at: now)
             }
         }
     }

@@ -32,6 +32,17 @@ public enum DeploymentTransitions {
         return true
     }
 
+    /// The rollout step about to be taken for the update to `version` (its new `state`),
+    /// recorded before the node acts on it: whatever happens between acting and recording the
+    /// result (a crash, `kill -9`), the next decision starts from this step and never undoes it.
+    public static func intend(_ deployment: inout Deployment, version: Int, state planned: RolloutState, at now: Timestamp) -> Bool {
+        guard deployment.latest.number == version, deployment.status != .paused, deployment.status != .failed else { return false }
+        let state = keepingPromotion(planned, of: deployment, version: version)
+        guard deployment.rollout != state else { return false }
+        start(&deployment, version: version, state: state, at: now)
+        return true
+    }
+
     /// One decision of the ``RolloutPlanner`` for the update to `version` (its new `state` and
     /// `outcome`): progress, success (the version becomes the rollback target) or failure. A
     /// promotion an operator recorded meanwhile is kept.
@@ -40,23 +51,13 @@ public enum DeploymentTransitions {
         at now: Timestamp
     ) -> Bool {
         guard deployment.latest.number == version, deployment.status != .paused, deployment.status != .failed else { return false }
-        var state = planned
-        if state.promotedAt == nil, let promoted = deployment.rollout?.promotedAt, deployment.rollout?.target == version {
-            state.promotedAt = promoted
-            state.lastProgressAt = max(state.lastProgressAt, promoted)
-            state.awaitingPromotion = false
-        }
+        let state = keepingPromotion(planned, of: deployment, version: version)
         let healthChanged = deployment.health != health
         deployment.health = health
         switch outcome {
         case .progressing:
             guard deployment.status != .deploying || deployment.rollout != state || healthChanged else { return false }
-            if deployment.rollout?.target != version {
-                deployment.record(
-                    DeploymentEvent(at: now, version: version, message: "update to version \(version) started (\(state.strategy.rawValue))"))
-            }
-            deployment.status = .deploying
-            deployment.rollout = state
+            start(&deployment, version: version, state: state, at: now)
         case .succeeded:
             deployment.status = deployment.version(version)?.isAutoRevert == true ? .rolledBack : .running
             deployment.rollbackTarget = version
@@ -69,6 +70,27 @@ public enum DeploymentTransitions {
             deployment.record(DeploymentEvent(at: now, version: version, message: "update failed: \(reason)"))
         }
         return true
+    }
+
+    /// `planned`, keeping a promotion an operator recorded for `version` while it was decided.
+    private static func keepingPromotion(_ planned: RolloutState, of deployment: Deployment, version: Int) -> RolloutState {
+        var state = planned
+        if state.promotedAt == nil, let promoted = deployment.rollout?.promotedAt, deployment.rollout?.target == version {
+            state.promotedAt = promoted
+            state.lastProgressAt = max(state.lastProgressAt, promoted)
+            state.awaitingPromotion = false
+        }
+        return state
+    }
+
+    /// Deploying under `state`; the first step of an update is an event.
+    private static func start(_ deployment: inout Deployment, version: Int, state: RolloutState, at now: Timestamp) {
+        if deployment.rollout?.target != version {
+            deployment.record(
+                DeploymentEvent(at: now, version: version, message: "update to version \(version) started (\(state.strategy.rawValue))"))
+        }
+        deployment.status = .deploying
+        deployment.rollout = state
     }
 
     /// A deployment placed directly (its first version, or no rollout): Running once every
