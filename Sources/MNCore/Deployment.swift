@@ -139,6 +139,9 @@ public struct Deployment: Hashable, Sendable {
     public private(set) var events: [DeploymentEvent]
     /// Bumped on every write, for compare-and-set in the store.
     public var revision: Int
+    /// The node an operator placed it on (`--node`, or the host that applied it first):
+    /// rollback, rerun, revert and later applies keep it there unless told otherwise.
+    public var node: NodeID?
 
     /// Events kept in the record; the full log lives in the store.
     public static let eventLimit = 100
@@ -157,6 +160,7 @@ public struct Deployment: Hashable, Sendable {
         runs = []
         events = []
         revision = 0
+        node = nil
         record(DeploymentEvent(at: time, version: 1, message: "version 1 created (applied)"))
         if !manifest.type.isLongRunning { _ = startRun(at: time) }
     }
@@ -243,7 +247,7 @@ public struct Deployment: Hashable, Sendable {
 
 extension Deployment: Codable {
     enum CodingKeys: String, CodingKey {
-        case key, versions, status, health, events, revision, rollout, failure, runs
+        case key, versions, status, health, events, revision, rollout, failure, runs, node
         case rollbackTarget = "rollback_target"
     }
 
@@ -261,6 +265,7 @@ extension Deployment: Codable {
         health = (try? container.decodeIfPresent([HealthSummary].self, forKey: .health)) ?? []
         events = try container.decode([DeploymentEvent].self, forKey: .events)
         revision = try container.decode(Int.self, forKey: .revision)
+        node = try container.decodeIfPresent(NodeID.self, forKey: .node)
         guard !versions.isEmpty, versions.enumerated().allSatisfy({ $0.element.number == $0.offset + 1 }) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .versions, in: container, debugDescription: "versions must be numbered 1, 2, 3, … without gaps")

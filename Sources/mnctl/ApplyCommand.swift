@@ -38,8 +38,8 @@ func applyManifest(_ loaded: Result<Manifest, ManifestError>, from file: String,
         printError("nothing was written.")
         throw ExitCode(1)
     }
-    let node = store.nodeID
-    let result = try await withStore(store) { try await $0.apply(manifest, to: node, at: .now()) }
+    let choice = store.nodeChoice
+    let result = try await withStore(store) { try await $0.apply(manifest, on: choice, at: .now()) }
     switch output.output {
     case .json: print(jsonText(result))
     case .text:

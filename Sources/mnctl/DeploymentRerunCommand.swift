@@ -22,8 +22,8 @@ struct DeploymentRerunCommand: AsyncParsableCommand {
     @OptionGroup var options: OutputOptions
 
     func run() async throws {
-        let node = store.nodeID
-        let run = try await withStore(store) { try await $0.rerun(DeploymentKey(key), on: node, at: .now()) }
+        let choice = store.nodeChoice
+        let (run, node) = try await withStore(store) { try await $0.rerun(DeploymentKey(key), on: choice, at: .now()) }
         switch options.output {
         case .json: print(jsonText(run))
         case .text: print("\(key): run \(run.number) of version \(run.version) started; node \(node) will run it")

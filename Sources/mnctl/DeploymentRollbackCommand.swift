@@ -31,9 +31,9 @@ struct DeploymentRollbackCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let node = store.nodeID
+        let choice = store.nodeChoice
         let result = try await withStore(store) {
-            try await $0.rollback(DeploymentKey(key), to: version, reason: reason, on: node, at: .now())
+            try await $0.rollback(DeploymentKey(key), to: version, reason: reason, on: choice, at: .now())
         }
         switch options.output {
         case .json: print(jsonText(result))

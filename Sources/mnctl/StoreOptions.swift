@@ -16,12 +16,21 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "State directory of the local Redis (env MN_STATE_DIR; default /var/lib/mn as root).")
     var stateDir: String?
 
-    @Option(name: .long, help: "The node the deployment runs on (env MN_NODE_ID; default this host's name).")
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The node the deployment runs on (env MN_NODE_ID).",
+            discussion: "Without one, a deployment stays on the node it runs on; a new one goes to this host's name."))
     var node: String?
 
-    var nodeID: NodeID {
-        let environment = ProcessInfo.processInfo.environment
-        return NodeID(node ?? environment["MN_NODE_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? ProcessInfo.processInfo.hostName)
+    /// The node `--node` or `MN_NODE_ID` names, if either does.
+    var explicitNode: NodeID? {
+        (node ?? ProcessInfo.processInfo.environment["MN_NODE_ID"]).flatMap { $0.isEmpty ? nil : NodeID($0) }
+    }
+
+    /// Where a change places a deployment: the node named, else where it runs (this host for a new one).
+    var nodeChoice: DeploymentStore.NodeChoice {
+        explicitNode.map { .node($0) } ?? .current(orElse: NodeID(ProcessInfo.processInfo.hostName))
     }
 
     /// Opens the store, or exits with a message saying what to fix.

@@ -473,7 +473,7 @@ extension RealProcesses {
                 #expect(try await harness.store.deployment(key)?.status == .running)
                 try await harness.eventually("the finished run's container is cleaned up") { try await harness.containers().isEmpty }
 
-                let rerun = try await harness.store.rerun(key, on: harness.node, at: .now())
+                let rerun = try await harness.store.rerun(key, on: .node(harness.node), at: .now()).run
                 #expect(rerun.number == 2 && rerun.version == 1)
                 try await harness.eventually("run 2 complete") { try await finishedRuns() == ["complete", "complete"] }
 

@@ -45,21 +45,43 @@ extension RealProcesses {
                 let store = DeploymentStore(redis: RedisClient(url: server.url))
                 _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
                 _ = try await store.apply(try manifest("v2"), to: "n1", at: Timestamp(milliseconds: 2))
+                // Run from another host (its own name as the default): the deployment stays on n1.
                 let result = try await store.rollback(
-                    "web", to: 1, reason: "restore stable worker", on: "n1", at: Timestamp(milliseconds: 3))
+                    "web", to: 1, reason: "restore stable worker", on: .current(orElse: "other-host"), at: Timestamp(milliseconds: 3))
+                #expect(result.node == "n1")
                 #expect(result.version == 3)
                 let record = try #require(try await store.deployment("web"))
                 #expect(record.versions.map(\.number) == [1, 2, 3])
                 #expect(record.versions[2].manifest == record.versions[0].manifest)
                 #expect(record.versions[2].source == .rollback(from: 1, reason: "restore stable worker"))
                 #expect(try await store.desiredVersions(on: "n1") == ["web": 3])
+                #expect(try await store.desiredVersions(on: "other-host") == nil, "the other host was given the deployment")
                 await #expect(throws: DeploymentError.self) {
-                    try await store.rollback("web", to: 1, reason: "again", on: "n1", at: Timestamp(milliseconds: 4))
+                    try await store.rollback("web", to: 1, reason: "again", on: .node("n1"), at: Timestamp(milliseconds: 4))
                 }
                 await #expect(throws: StoreError.self) {
-                    try await store.rollback("nope", to: 1, reason: "x", on: "n1", at: Timestamp(milliseconds: 4))
+                    try await store.rollback("nope", to: 1, reason: "x", on: .node("n1"), at: Timestamp(milliseconds: 4))
                 }
                 #expect(try await store.deployment("web")?.versions.count == 3, "a refused rollback writes nothing")
+                await store.redis.close()
+            }
+        }
+
+        @Test("a deployment stays on its node unless a node is named; naming another moves it, so one node plans it")
+        func staysOrMoves() async throws {
+            try await RedisServer.with { server in
+                let store = DeploymentStore(redis: RedisClient(url: server.url))
+                _ = try await store.apply(try manifest("v1"), on: .current(orElse: "n1"), at: Timestamp(milliseconds: 1))
+                #expect(try await store.apply(try manifest("v2"), on: .current(orElse: "n2"), at: Timestamp(milliseconds: 2)).node == "n1")
+                #expect(try await store.desiredVersions(on: "n1") == ["web": 2])
+                let unchanged = try await store.apply(try manifest("v2"), on: .current(orElse: "n2"), at: Timestamp(milliseconds: 3))
+                #expect(!unchanged.created && unchanged.node == "n1")
+
+                let moved = try await store.apply(try manifest("v2"), on: .node("n2"), at: Timestamp(milliseconds: 4))
+                #expect(!moved.created && moved.node == "n2")
+                #expect(try await store.desiredVersions(on: "n2") == ["web": 2])
+                #expect(try await store.desiredVersions(on: "n1") == [:], "the old node still runs it: two agents would plan one key")
+                #expect(try await store.deployment("web")?.events.last?.message == "version 2 placed on node n2")
                 await store.redis.close()
             }
         }

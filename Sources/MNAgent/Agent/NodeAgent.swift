@@ -372,7 +372,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     /// last stable one, skipping any canary phase (history is appended, never rewritten; a revert
     /// is never reverted again, so there is no loop).
     private func autoRevert(_ key: DeploymentKey, failedVersion: Int, reason: String, at now: Timestamp) async throws {
-        guard let revert = try await store.revertAfterFailure(key, of: failedVersion, reason: reason, on: settings.node, at: now) else {
+        guard let revert = try await store.revertAfterFailure(key, of: failedVersion, reason: reason, on: .current(orElse: settings.node), at: now) else {
             return
         }
         logger.warning(

@@ -29,20 +29,39 @@ public struct DeploymentStore: Sendable {
         }
     }
 
-    /// Records `manifest` as a new immutable version of its deployment (unless it means the
-    /// same as the latest version), makes it what `node` should run, and announces the change,
-    /// all in one transaction.
+    /// Which node a change places a deployment on.
+    public enum NodeChoice: Hashable, Sendable {
+        /// This node; a deployment that ran elsewhere moves here (the old node stops it).
+        case node(NodeID)
+        /// Where the deployment runs now, or `orElse` for a new one.
+        case current(orElse: NodeID)
+
+        /// The node for `deployment` (`nil`: a new one).
+        func resolve(for deployment: Deployment?) -> NodeID {
+            switch self {
+            case .node(let node): node
+            case .current(let fallback): deployment?.node ?? fallback
+            }
+        }
+    }
+
+    /// ``apply(_:on:at:)`` on exactly `node`.
     public func apply(_ manifest: Manifest, to node: NodeID, at now: Timestamp) async throws -> ApplyResult {
+        try await apply(manifest, on: .node(node), at: now)
+    }
+
+    /// Records `manifest` as a new immutable version of its deployment (unless it means the
+    /// same as the latest version), makes it what the chosen node should run, and announces
+    /// the change, all in one transaction.
+    public func apply(_ manifest: Manifest, on choice: NodeChoice, at now: Timestamp) async throws -> ApplyResult {
         let recordKey = StoreKeys.deployment(manifest.key)
-        let desiredKey = StoreKeys.desired(node)
-        return try await redis.transaction(
-            watching: [recordKey, desiredKey],
-            reads: [["GET", recordKey], ["HGET", desiredKey, manifest.key.rawValue]]
-        ) { replies in
+        return try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
             var deployment: Deployment
             let version: DeploymentVersion
             var created = false
-            if let existing = try Self.decodeRecord(replies[0]) {
+            let existing = try Self.decodeRecord(replies[0])
+            let node = choice.resolve(for: existing)
+            if let existing {
                 deployment = existing
                 switch try deployment.append(manifest, at: now) {
                 case .appended(let added):
@@ -57,7 +76,7 @@ public struct DeploymentStore: Sendable {
                 created = true
             }
             let result = ApplyResult(deployment: manifest.key, version: version.number, created: created, node: node)
-            if !created && replies[1].string == String(version.number) { return .skip(result) }
+            if !created && existing?.node == node { return .skip(result) }
             if !created {
                 deployment.record(
                     DeploymentEvent(at: now, version: version.number, message: "version \(version.number) placed on node \(node)"))
@@ -72,12 +91,12 @@ public struct DeploymentStore: Sendable {
     /// - Throws: ``StoreError`` if the deployment does not exist, or
     ///   ``MNCore/DeploymentError`` if the version does not or is already current.
     public func rollback(
-        _ key: DeploymentKey, to number: Int, reason: String, on node: NodeID, at now: Timestamp
+        _ key: DeploymentKey, to number: Int, reason: String, on choice: NodeChoice, at now: Timestamp
     ) async throws -> ApplyResult {
         let recordKey = StoreKeys.deployment(key)
-        let desiredKey = StoreKeys.desired(node)
-        return try await redis.transaction(watching: [recordKey, desiredKey], reads: [["GET", recordKey]]) { replies in
+        return try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
             guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
+            let node = choice.resolve(for: deployment)
             let version = try deployment.rollback(to: number, reason: reason, at: now)
             return .write(
                 try Self.placing(&deployment, version: version.number, on: node),
@@ -89,41 +108,47 @@ public struct DeploymentStore: Sendable {
     /// policy asks for `auto_revert` (see ``MNCore/Deployment/revertAfterFailure(of:reason:at:)``),
     /// makes it what `node` runs and announces it, in one transaction.
     /// - Returns: The revert's version number, or `nil` when there is nothing to revert.
-    public func revertAfterFailure(_ key: DeploymentKey, of failedVersion: Int, reason: String, on node: NodeID, at now: Timestamp)
+    public func revertAfterFailure(_ key: DeploymentKey, of failedVersion: Int, reason: String, on choice: NodeChoice, at now: Timestamp)
         async throws -> Int?
     {
         let recordKey = StoreKeys.deployment(key)
-        let desiredKey = StoreKeys.desired(node)
-        return try await redis.transaction(watching: [recordKey, desiredKey], reads: [["GET", recordKey]]) { replies in
+        return try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
             guard var deployment = try Self.decodeRecord(replies[0]),
                 let revert = deployment.revertAfterFailure(of: failedVersion, reason: reason, at: now)
             else { return .skip(nil) }
-            return .write(try Self.placing(&deployment, version: revert.number, on: node), revert.number)
+            return .write(try Self.placing(&deployment, version: revert.number, on: choice.resolve(for: deployment)), revert.number)
         }
     }
 
     /// Starts another run of a batch or sysbatch deployment's latest version on `node`, and
     /// announces it (see ``MNCore/Deployment/rerun(at:)``).
-    public func rerun(_ key: DeploymentKey, on node: NodeID, at now: Timestamp) async throws -> BatchRun {
+    /// - Returns: The run, and the node that runs it.
+    public func rerun(_ key: DeploymentKey, on choice: NodeChoice, at now: Timestamp) async throws -> (run: BatchRun, node: NodeID) {
         let recordKey = StoreKeys.deployment(key)
-        let desiredKey = StoreKeys.desired(node)
-        return try await redis.transaction(watching: [recordKey, desiredKey], reads: [["GET", recordKey]]) { replies in
+        return try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
             guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
             let run = try deployment.rerun(at: now)
-            return .write(try Self.placing(&deployment, version: run.version, on: node), run)
+            let node = choice.resolve(for: deployment)
+            return .write(try Self.placing(&deployment, version: run.version, on: node), (run, node))
         }
     }
 
     /// The writes of a change that also decides what `node` runs: the record (its revision
-    /// bumped), `node`'s desired version of it, and the announcement agents watch for.
+    /// bumped, `node` remembered), `node`'s desired version of it, its removal from the node it
+    /// ran on before (if it moves), and the announcement agents watch for. Every writer of a
+    /// desired entry writes the record too, so watching the record covers both.
     private static func placing(_ deployment: inout Deployment, version: Int, on node: NodeID) throws -> [[String]] {
         deployment.revision += 1
+        let previous = deployment.node
+        deployment.node = node
         let key = deployment.key.rawValue
-        return [
+        var writes = [
             ["SET", StoreKeys.deployment(deployment.key), try encode(deployment)],
             ["HSET", StoreKeys.desired(node), key, String(version), StoreKeys.desiredSentinel, node.rawValue],
-            ["PUBLISH", StoreKeys.changes, key],
         ]
+        if let previous, previous != node { writes.append(["HDEL", StoreKeys.desired(previous), key]) }
+        writes.append(["PUBLISH", StoreKeys.changes, key])
+        return writes
     }
 
     /// A change of a deployment's status by an operator.
