@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 # catatonit: the init process mn's containers run under; iptables: podman's bridge network.
-packages=(redis-server libhiredis-dev libsystemd-dev podman runc catatonit iptables busybox-static)
+packages=(redis-server libhiredis-dev libsystemd-dev podman runc catatonit iptables busybox-static iproute2)
 ensure_packages "${packages[@]}"
 ensure_swift
 ensure_podman_runs

@@ -2,7 +2,7 @@
 # Runs every test: the Swift suites (unit, scenario tables, property tests, runtime
 # contract; debug), then the shipped binaries built in release, as users run them: the release
 # checks, mnctl on the shipped examples, seed 000's command lines against a running mnagent,
-# and the README demo end to end.
+# three mnagents in three network namespaces, and the README demo end to end.
 # Idempotent: installs nothing it does not need, safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -179,6 +179,14 @@ assert n["instances"] == {"agent-api": 2}, n["instances"]' &&
         ! "$mnctl" node status no-such-node 2>"$state/node-err" && grep -q "no node 'no-such-node' is registered" "$state/node-err"
 }
 check "mnctl node list and node status show the running agent registered, ready and the controller" node_registered
+
+# Three hosts on this machine (network namespaces on a bridge, Redis on the bridge): registry,
+# controller lease handover on kill -9, and a partition, with real mnagent processes.
+cluster_passes() {
+    out="$(scripts/cluster-check.sh "$mnctl" "$mnagent" 2>&1)" || { echo "$out"; return 1; }
+    echo "$out" | sed 's/^/    /'
+}
+check "three mnagents in three network namespaces: all register, one leads, kill -9 of the leader hands over, a partitioned node goes down and comes back" cluster_passes
 kill -TERM "$agent" 2>/dev/null
 wait "$agent" 2>/dev/null || true
 agent=""

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Three hosts on this machine: three real mnagent processes, each in its own network namespace
+# on a bridge, one password-protected redis-server on the bridge, one shared podman service
+# (its unix socket is reachable from every namespace). Checks, with the release binaries:
+#   - every agent registers its node with its own address; exactly one is the controller;
+#   - kill -9 of the controller: another agent takes the lease within the TTL, and the killed
+#     node is reported down once its heartbeat expires;
+#   - a partition (the follower's link down): the node goes down, and ready again once healed.
+# Creates and deletes its own namespaces, bridge, veths and processes, named for this run.
+# Usage: scripts/cluster-check.sh MNCTL MNAGENT   (as root; prints what it checks, exit 1 on failure)
+set -euo pipefail
+mnctl="$1"
+mnagent="$2"
+
+run="$$"
+suffix="$(printf '%x' $((run % 4096)))"
+subnet="10.213.$((run % 200 + 20))"
+bridge="mnbr$suffix"
+dir="$(mktemp -d)"
+password="cluster-$run-$RANDOM"
+port=$((20000 + run % 20000))
+hosts=(a b c)
+declare -A agent_pid
+
+cleanup() {
+    for host in "${hosts[@]}"; do
+        [ -z "${agent_pid[$host]:-}" ] || kill -KILL "${agent_pid[$host]}" 2>/dev/null || true
+        ip netns del "mn$host$suffix" 2>/dev/null || true
+        ip link del "v$host$suffix" 2>/dev/null || true
+    done
+    ip link del "$bridge" 2>/dev/null || true
+    [ -z "${redis_pid:-}" ] || kill -KILL "$redis_pid" 2>/dev/null || true
+    [ -z "${podman_pid:-}" ] || kill -TERM "$podman_pid" 2>/dev/null || true
+    { wait; } 2>/dev/null || true
+    rm -rf "$dir"
+}
+trap 'cleanup 2>/dev/null' EXIT
+
+fail() { echo "cluster check failed: $*" >&2; for host in "${hosts[@]}"; do tail -n 5 "$dir/$host.log" >&2 2>/dev/null || true; done; exit 1; }
+
+# Waits (up to $1 seconds, polling every 0.1 s) until the command after it succeeds.
+await() {
+    local seconds="$1"
+    shift
+    local deadline=$((SECONDS + seconds))
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
+ip link add "$bridge" type bridge
+ip addr add "$subnet.1/24" dev "$bridge"
+ip link set "$bridge" up
+index=11
+for host in "${hosts[@]}"; do
+    ns="mn$host$suffix"
+    ip netns add "$ns"
+    ip link add "v$host$suffix" type veth peer name "v$host$suffix-n"
+    ip link set "v$host$suffix" master "$bridge"
+    ip link set "v$host$suffix" up
+    ip link set "v$host$suffix-n" netns "$ns"
+    ip -n "$ns" addr add "$subnet.$index/24" dev "v$host$suffix-n"
+    ip -n "$ns" link set "v$host$suffix-n" up
+    ip -n "$ns" link set lo up
+    index=$((index + 1))
+done
+
+redis-server --bind "$subnet.1" --port "$port" --requirepass "$password" --save '' --appendonly no \
+    --dir "$dir" </dev/null >"$dir/redis.log" 2>&1 &
+redis_pid=$!
+url="redis://:$password@$subnet.1:$port"
+await 10 redis-cli -h "$subnet.1" -p "$port" -a "$password" --no-auth-warning ping >/dev/null 2>&1 || fail "redis-server did not start"
+
+podman system service --time=0 "unix://$dir/podman.sock" >"$dir/podman.log" 2>&1 &
+podman_pid=$!
+await 20 test -S "$dir/podman.sock" || fail "the podman service did not start"
+
+# A short heartbeat TTL (and so lease TTL), so that the check runs in seconds.
+echo '{"network":"none","heartbeat_ttl_ms":1500}' >"$dir/agent.json"
+
+start_agent() { # start_agent HOST ADDRESS
+    local host="$1"
+    mkdir -p "$dir/state-$host"
+    ip netns exec "mn$host$suffix" "$mnagent" --node-id "host-$host$suffix" --redis "$url" --advertise-address "$2" \
+        --podman-socket "$dir/podman.sock" --state-dir "$dir/state-$host" --config "$dir/agent.json" --log-level info \
+        >"$dir/$host.log" 2>&1 &
+    agent_pid[$host]=$!
+}
+index=11
+for host in "${hosts[@]}"; do
+    start_agent "$host" "$subnet.$index"
+    index=$((index + 1))
+done
+
+nodes() { "$mnctl" node list --redis "$url" --output json; }
+# Prints "ready leaders addresses" for this run's nodes, e.g. "3 1 10.213.20.11,10.213.20.12,10.213.20.13".
+summary() {
+    nodes | python3 -c '
+import json, sys
+nodes = [n for n in json.load(sys.stdin) if n["id"].endswith(sys.argv[1])]
+ready = [n for n in nodes if n["status"] == "ready"]
+leaders = [n["id"] for n in nodes if n["leader"]]
+print(len(ready), len(leaders), ",".join(sorted(n["address"] for n in nodes)), ",".join(leaders))' "$suffix"
+}
+all_ready_one_leader() { read -r ready leaders addresses _ <<<"$(summary)"; [ "$ready" = 3 ] && [ "$leaders" = 1 ]; }
+await 30 all_ready_one_leader || fail "three ready nodes with one leader never showed: $(summary)"
+read -r _ _ addresses leader <<<"$(summary)"
+[ "$addresses" = "$subnet.11,$subnet.12,$subnet.13" ] || fail "nodes registered the wrong addresses: $addresses"
+echo "three hosts registered with their own addresses; $leader leads"
+
+# kill -9 of the leader: another takes over within the TTL, the old one goes down.
+old="${leader#host-}"
+old="${old%"$suffix"}"
+killed_at=$SECONDS
+kill -KILL "${agent_pid[$old]}"
+{ wait "${agent_pid[$old]}"; } 2>/dev/null || true
+agent_pid[$old]=""
+new_leader() { read -r ready leaders _ current <<<"$(summary)"; [ "$leaders" = 1 ] && [ "$current" != "$leader" ] && [ "$ready" = 2 ]; }
+await 15 new_leader || fail "no other agent took over from the killed leader: $(summary)"
+read -r _ _ _ successor <<<"$(summary)"
+echo "kill -9 of $leader: $successor took over and $leader is down within $((SECONDS - killed_at)) s (TTL 1.5 s)"
+
+# A partition: a follower's link goes down; it is reported down, then ready once healed.
+for host in "${hosts[@]}"; do
+    [ "$host" != "$old" ] && [ "host-$host$suffix" != "$successor" ] && follower="$host"
+done
+ip link set "v$follower$suffix" down
+one_ready() { read -r ready _ <<<"$(summary)"; [ "$ready" = 1 ]; }
+await 15 one_ready || fail "the partitioned node never went down: $(summary)"
+ip link set "v$follower$suffix" up
+two_ready() { read -r ready leaders _ current <<<"$(summary)"; [ "$ready" = 2 ] && [ "$leaders" = 1 ] && [ "$current" = "$successor" ]; }
+await 15 two_ready || fail "the healed node did not come back (or the leader changed): $(summary)"
+echo "partition of host-$follower$suffix: down while cut off, ready again once healed, $successor still leads"
