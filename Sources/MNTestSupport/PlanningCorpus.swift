@@ -1,5 +1,5 @@
-public import MNCore
-public import MNReconcile
+import MNCore
+import MNReconcile
 
 /// A fixed corpus of inputs to the pure planners and the digest of every plan they give.
 ///
@@ -163,7 +163,8 @@ public enum PlanningCorpus {
                 reports = plan.desired.compactMap { instance in
                     if rng.chance(10) { return nil }
                     let phase: InstancePhase = rng.chance(85) ? .running : rng.pick([.pending, .failed(reason: "exited 1", retryAt: nil)])
-                    let health: ObservedContainer.Health? = rng.pick([nil, .none, .healthy, .healthy, .healthy, .starting, .unhealthy])
+                    // Two nils (the second was written `.none`, which Swift reads as nil): the recorded digest was drawn so.
+                    let health: ObservedContainer.Health? = rng.pick([nil, nil, .healthy, .healthy, .healthy, .starting, .unhealthy])
                     return InstanceStatus(
                         id: instance.id, version: instance.version, specHash: instance.specHash, phase: phase, health: health)
                 }

@@ -30,7 +30,7 @@ public final class LeaderElection: Service, Sendable {
 
     public func run() async throws {
         // A shutdown cancels the loop (and its sleep); then the lease is given back.
-        try? await cancelWhenGracefulShutdown { await self.campaign() }
+        await cancelWhenGracefulShutdown { await self.campaign() }
         if let term = state.withLock({ $0.resign() }) {
             continuation.yield(nil)
             do {

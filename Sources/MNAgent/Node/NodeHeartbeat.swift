@@ -19,7 +19,7 @@ public final class NodeHeartbeat: Service, Sendable {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown { await self.beat() }
+        await cancelWhenGracefulShutdown { await self.beat() }
     }
 
     private func beat() async {

@@ -1,4 +1,4 @@
-public import MNCore
+import MNCore
 
 /// Evaluates placement constraints against nodes, with each regular expression compiled once
 /// per placement.

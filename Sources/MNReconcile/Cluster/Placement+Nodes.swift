@@ -1,4 +1,4 @@
-public import MNCore
+import MNCore
 
 extension Placement {
     /// The nodes of one placement, sorted by id, with what is allocated on each so far.

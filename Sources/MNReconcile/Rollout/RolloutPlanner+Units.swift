@@ -1,4 +1,4 @@
-public import MNCore
+import MNCore
 
 extension RolloutPlanner {
     /// A changed unit, by position: the agent's row in the table and the instance index.
