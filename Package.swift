@@ -50,6 +50,10 @@ let package = Package(
         ),
         // Test doubles that obey the same contracts as the real components.
         .target(name: "MNTestSupport", dependencies: ["MNCore", "MNReconcile", "MNAgent"]),
+        // Pure fixtures for the pure layer's tests: builders, random scenarios, the recorded planning corpus.
+        .target(
+            name: "MNReconcileTestSupport",
+            dependencies: ["MNCore", "MNReconcile", .product(name: "PropertyBased", package: "swift-property-based")]),
         .executableTarget(
             name: "mnctl",
             dependencies: [
@@ -66,22 +70,28 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "MNCoreTests", dependencies: ["MNCore"]),
+        .testTarget(
+            name: "MNCoreTests", dependencies: ["MNCore", .product(name: "PropertyBased", package: "swift-property-based")]),
+        // Pure tests of the pure layer: no MNAgent, no fakes of the runtime.
         .testTarget(
             name: "MNReconcileTests",
             dependencies: [
-                "MNCore", "MNReconcile", "MNAgent", "MNTestSupport",
+                "MNCore", "MNReconcile", "MNReconcileTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(
             name: "MNAgentTests",
-            dependencies: ["MNAgent", "MNTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "MNAgent", "MNTestSupport", "MNReconcileTestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(name: "mnctlTests", dependencies: ["mnctl", "MNCore", "MNReconcile"]),
         // Checks that only mean something in an optimised build; scripts/test.sh runs them in release.
         .executableTarget(
-            name: "mn-release-checks", dependencies: ["MNAgent", "MNCore", "MNReconcile", "MNTestSupport"], path: "Tests/ReleaseChecks"),
+            name: "mn-release-checks", dependencies: ["MNAgent", "MNCore", "MNReconcile", "MNTestSupport", "MNReconcileTestSupport"],
+            path: "Tests/ReleaseChecks"),
     ],
     swiftLanguageModes: [.v6]
 )

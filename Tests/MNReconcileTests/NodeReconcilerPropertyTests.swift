@@ -1,41 +1,11 @@
-import MNAgent
 import MNCore
 import MNReconcile
-import MNTestSupport
+import MNReconcileTestSupport
 import PropertyBased
 import Testing
 
 @Suite("Node reconciler properties")
 struct NodeReconcilerPropertyTests {
-    /// Seeds a fake runtime with the scenario's containers, runs `plan` on it, and returns
-    /// the runtime and the plan as executed.
-    func apply(_ plan: NodePlan, to scenario: Scenario) async -> (FakeContainerRuntime, NodePlan) {
-        let runtime = FakeContainerRuntime(now: scenario.now)
-        await runtime.seed(scenario.observed)
-        let (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
-        for outcome in outcomes where !outcome.succeeded {
-            Issue.record("the fake refused \(outcome.action): \(String(describing: outcome.error))")
-        }
-        return (runtime, executed)
-    }
-
-    @Test("applying a plan to the fake runtime, then reconciling again, gives an empty plan")
-    func convergesInOnePass() async {
-        await propertyCheck(count: 300, input: Gen.scenario) { scenario in
-            let plan = NodeReconciler.reconcile(scenario.input)
-            let (runtime, executed) = await apply(plan, to: scenario)
-            let observed = (try? await runtime.listManaged()) ?? []
-            let again = NodeReconciler.reconcile(
-                .init(
-                    node: Fixture.node, desired: scenario.desired, observed: observed, records: executed.records, frozen: scenario.frozen,
-                    now: scenario.now))
-            #expect(again.actions.isEmpty, "second pass still acts: \(again.actions) for \(scenario)")
-            let foreignBefore = scenario.observed.filter { !$0.isManaged(by: Fixture.node) }.sorted { $0.id < $1.id }
-            let foreignAfter = await runtime.all.filter { !$0.isManaged(by: Fixture.node) }
-            #expect(foreignAfter == foreignBefore, "foreign containers (or another node's) changed")
-        }
-    }
-
     @Test("the plan is identical under any order of the observed, desired and record lists")
     func orderIndependent() async {
         await propertyCheck(count: 300, input: Gen.scenario) { scenario in
@@ -87,32 +57,6 @@ struct NodeReconcilerPropertyTests {
                     "a kept slot was started or replaced again")
                 if live.count == 1 { #expect(kept == live) }
             }
-        }
-    }
-
-    @Test("every pending deadline shows up in requeueAfter: nothing is due before it, something is due at it")
-    func requeueCoversEveryDeadline() async {
-        await propertyCheck(count: 300, input: Gen.scenario) { scenario in
-            let plan = NodeReconciler.reconcile(scenario.input)
-            let (runtime, executed) = await apply(plan, to: scenario)
-            let observed = (try? await runtime.listManaged()) ?? []
-            func at(_ time: Timestamp, records: [InstanceRecord]) -> NodePlan {
-                NodeReconciler.reconcile(
-                    .init(
-                        node: Fixture.node, desired: scenario.desired, observed: observed, records: records, frozen: scenario.frozen,
-                        now: time))
-            }
-            let settled = at(scenario.now, records: executed.records)
-            guard let due = settled.requeueAt else {
-                let muchLater = at(scenario.now.adding(ms: 1_000_000_000), records: settled.records)
-                #expect(muchLater.actions.isEmpty, "no requeue, yet later it acts: \(muchLater.actions)")
-                return
-            }
-            #expect(due > scenario.now, "a deadline that is already due should have been acted on")
-            let justBefore = at(due.adding(ms: -1), records: settled.records)
-            #expect(justBefore.actions.isEmpty, "acts before requeueAt: \(justBefore.actions)")
-            let atDue = at(due, records: settled.records)
-            #expect(!atDue.actions.isEmpty, "nothing happens at requeueAt \(due)")
         }
     }
 }

@@ -1,29 +1,10 @@
-import MNAgent
 import MNCore
 import MNReconcile
-import MNTestSupport
+import MNReconcileTestSupport
 import Testing
 
 @Suite("Node reconciler scenarios (seed 004)")
 struct NodeReconcilerScenarioTests {
-    @Test("a running service with env is left alone, tick after tick")
-    func tickIsIdempotent() async throws {
-        let runtime = FakeContainerRuntime()
-        var loop = Loop(runtime: runtime, desired: [Fixture.desired(Fixture.spec(env: ["A": "1", "SECRET": "s3cr3t"]))])
-        let first = try await loop.tick(at: Fixture.t0)
-        #expect(first.actions.count == 1)
-        let id = try #require(try await runtime.listManaged().first?.id)
-        await runtime.clearCalls()
-        for tick in 1...5 {
-            let plan = try await loop.tick(at: Fixture.t0.adding(ms: Int64(tick) * 30_000))
-            #expect(plan.isEmpty)
-            #expect(plan.instances.map(\.phase) == [.running])
-            #expect(plan.instances.first?.container == id)
-        }
-        let calls = await runtime.calls
-        #expect(calls.allSatisfy { $0 == .list }, "only lists, no create/stop: \(calls)")
-    }
-
     @Test("an unchanged spec is a no-op")
     func unchangedIsNoop() {
         let instance = Fixture.desired()
@@ -31,32 +12,6 @@ struct NodeReconcilerScenarioTests {
         #expect(plan.actions.isEmpty)
         #expect(plan.requeueAt == nil)
         #expect(plan.instances.first?.phase == .running)
-    }
-
-    @Test("a changed spec replaces the exact old container by id, with its own signal and grace")
-    func changedSpecReplacesGracefully() async throws {
-        let v1 = Fixture.desired(Fixture.spec(image: "localhost/web:1", lifecycle: Lifecycle(stopSignal: "SIGINT", gracePeriodMs: 5_000)))
-        let v2 = Fixture.desired(Fixture.spec(image: "localhost/web:2"), version: 2)
-        let old = Fixture.container(for: v1, id: "old1")
-        let plan = Fixture.reconcile([v2], [old])
-        let expected = NodeAction.replace(
-            ReplaceContainer(old: StopContainer(old, reason: .superseded), new: StartContainer(instance: v2, node: Fixture.node)))
-        #expect(plan.actions == [expected])
-        guard case .replace(let replace) = plan.actions.first else { return }
-        #expect(replace.old.container == "old1")
-        #expect(replace.old.signal == "SIGINT")
-        #expect(replace.old.gracePeriodMs == 5_000)
-
-        let runtime = FakeContainerRuntime(now: Fixture.t0)
-        await runtime.seed([old])
-        let (outcomes, _) = await PlanExecutor(runtime: runtime).execute(plan)
-        let created = try #require(outcomes.first?.created)
-        let calls = await runtime.calls
-        #expect(
-            calls == [
-                .stop("old1", signal: "SIGINT", gracePeriodMs: 5_000), .remove("old1"),
-                .create(name: StartContainer(instance: v2, node: Fixture.node).name), .start(created),
-            ])
     }
 
     @Test("two specs desired for one instance run side by side; dropping the old one stops it by id")
@@ -71,44 +26,6 @@ struct NodeReconcilerScenarioTests {
         let new = Fixture.container(for: v2, id: "new2")
         let retire = Fixture.reconcile([v2], [old, new])
         #expect(retire.actions == [.stop(StopContainer(old, reason: .superseded))])
-    }
-
-    @Test("a failed start reports Failed with the reason and never reverts")
-    func failedStartRollsForward() async throws {
-        let v1 = Fixture.desired(Fixture.spec(image: "localhost/web:1"))
-        let v2 = Fixture.desired(Fixture.spec(image: "localhost/missing:2"), version: 2)
-        let runtime = FakeContainerRuntime(now: Fixture.t0)
-        var loop = Loop(runtime: runtime, desired: [v1])
-        _ = try await loop.tick(at: Fixture.t0)
-        await runtime.fail(.create, image: "localhost/missing:2", times: 10, message: "image not known")
-
-        loop.desired = [v2]
-        let plan = try await loop.tick(at: Fixture.t0.adding(ms: 1_000))
-        guard case .failed(let reason, _) = plan.instances.first?.phase else {
-            Issue.record("expected Failed, got \(String(describing: plan.instances.first?.phase))")
-            return
-        }
-        #expect(reason.contains("image not known"))
-
-        // Later passes retry v2 as the restart policy says; v1 is never started again.
-        for step in 2...40 {
-            _ = try await loop.tick(at: Fixture.t0.adding(ms: Int64(step) * 1_000))
-        }
-        let creates = await runtime.calls.compactMap { call -> String? in
-            if case .create(let name) = call { return name }
-            return nil
-        }
-        #expect(
-            creates.filter { $0 == StartContainer(instance: v1, node: Fixture.node).name }.count == 1, "v1 was created once, at the start")
-        #expect(
-            creates.filter { $0 == StartContainer(instance: v2, node: Fixture.node).name }.count == 4, "first try + 3 restarts: \(creates)")
-        let last = try await loop.tick(at: Fixture.t0.adding(ms: 100_000))
-        guard case .failed(let final, nil) = last.instances.first?.phase else {
-            Issue.record("expected a final Failed, got \(String(describing: last.instances.first?.phase))")
-            return
-        }
-        #expect(final.contains("image not known") && final.contains("mode fail"))
-        #expect(try await runtime.listManaged().isEmpty, "nothing of v1 came back")
     }
 
     @Test("a service dropped from the desired state is stopped by id")

@@ -1,5 +1,6 @@
 import MNCore
 import MNReconcile
+import MNReconcileTestSupport
 import PropertyBased
 import Testing
 

@@ -1,4 +1,4 @@
-import MNTestSupport
+import MNReconcileTestSupport
 import Testing
 
 @Suite("Planning corpus")

@@ -1,35 +1,10 @@
-import MNAgent
 import MNCore
 import MNReconcile
-import MNTestSupport
+import MNReconcileTestSupport
 import Testing
 
 @Suite("Reconciler edge cases")
 struct ReconcilerEdgeCaseTests {
-    @Test("a start that keeps failing is retried after each delay, not at every pass")
-    func failedStartsWaitTheirDelay() async throws {
-        let instance = Fixture.desired(
-            Fixture.spec(image: "localhost/missing:1"),
-            restart: Fixture.policy(attempts: 10, intervalMs: 600_000, delayMs: 10_000, function: .constant))
-        let runtime = FakeContainerRuntime()
-        await runtime.fail(.create, image: "localhost/missing:1", times: 100, message: "image not known")
-        var loop = Loop(runtime: runtime, desired: [instance])
-        var now = Fixture.t0
-        var creates: [Int64] = []
-        for _ in 0..<40 {
-            let calls = await runtime.calls.count
-            let plan = try await loop.tick(at: now)
-            if await runtime.calls.count > calls + 1 { creates.append(now.milliseconds(since: Fixture.t0)) }
-            // As the agent does: after acting, look again; otherwise sleep until the requeue.
-            if plan.isEmpty {
-                guard let wait = plan.requeueAt else { break }
-                now = wait
-            }
-            if creates.count == 4 { break }
-        }
-        #expect(creates == [0, 10_000, 20_000, 30_000])
-    }
-
     @Test("a changed restart policy gives an exhausted instance a fresh chance")
     func policyChangeClearsExhaustion() {
         let strict = Fixture.desired(restart: Fixture.policy(attempts: 1, delayMs: 0))
@@ -69,11 +44,4 @@ struct ReconcilerEdgeCaseTests {
         #expect(!"\(plan.actions)".contains("s3cr3t-token"))
     }
 
-    @Test("stopping a container that is already gone counts as done")
-    func vanishedStopIsDone() async throws {
-        let gone = Fixture.container(for: Fixture.desired(Fixture.spec("old")), id: "gone")
-        let plan = Fixture.reconcile([], [gone])
-        let (outcomes, _) = await PlanExecutor(runtime: FakeContainerRuntime()).execute(plan)
-        #expect(outcomes.map(\.succeeded) == [true])
-    }
 }

@@ -8,6 +8,7 @@ import Foundation
 import MNAgent
 import MNCore
 import MNReconcile
+import MNReconcileTestSupport
 import MNTestSupport
 
 var failures = 0

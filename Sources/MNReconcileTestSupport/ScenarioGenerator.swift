@@ -1,22 +1,22 @@
-import MNCore
-import MNReconcile
-import PropertyBased
+public import MNCore
+public import MNReconcile
+public import PropertyBased
 
 /// A random node: what should run, what the runtime shows, what was remembered.
-struct Scenario: Sendable, CustomStringConvertible {
-    var desired: [DesiredInstance]
-    var observed: [ObservedContainer]
-    var records: [InstanceRecord]
-    var frozen: Set<DeploymentKey> = []
-    var now: Timestamp
+public struct Scenario: Sendable, CustomStringConvertible {
+    public var desired: [DesiredInstance]
+    public var observed: [ObservedContainer]
+    public var records: [InstanceRecord]
+    public var frozen: Set<DeploymentKey> = []
+    public var now: Timestamp
     /// The same observed, desired and records lists in another order.
-    var shuffled: (desired: [DesiredInstance], observed: [ObservedContainer], records: [InstanceRecord])
+    public var shuffled: (desired: [DesiredInstance], observed: [ObservedContainer], records: [InstanceRecord])
 
-    var input: NodeReconciler.Input {
+    public var input: NodeReconciler.Input {
         .init(node: Fixture.node, desired: desired, observed: observed, records: records, frozen: frozen, now: now)
     }
 
-    var description: String {
+    public var description: String {
         let containers = observed.map {
             "\($0.id.rawValue):\($0.instanceID?.description ?? "-"):\($0.specHash?.short.prefix(4) ?? "-"):\($0.state.rawValue)"
         }
@@ -27,7 +27,7 @@ struct Scenario: Sendable, CustomStringConvertible {
 extension Gen where Value == Scenario {
     /// Scenarios over two deployment keys and two agents, with three spec variants per agent,
     /// so containers often match, often are stale and sometimes are duplicated.
-    static var scenario: Generator<Scenario, Shrink.None<Scenario>> {
+    public static var scenario: Generator<Scenario, Shrink.None<Scenario>> {
         Generator { rng in
             func pick<T>(_ items: [T]) -> T { items.randomElement(using: &rng)! }
             func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &rng) }

@@ -1,21 +1,19 @@
-import MNAgent
-import MNCore
-import MNReconcile
-import MNTestSupport
+public import MNCore
+public import MNReconcile
 
 /// Builders for reconciler inputs.
-enum Fixture {
-    static let t0 = Timestamp(milliseconds: 1_000_000)
-    static let node = NodeID("n1")
+public enum Fixture {
+    public static let t0 = Timestamp(milliseconds: 1_000_000)
+    public static let node = NodeID("n1")
 
-    static func spec(
+    public static func spec(
         _ agent: String = "web", image: String = "localhost/web:1", env: [String: String] = ["GREETING": "hello"],
         lifecycle: Lifecycle = .defaults
     ) -> AgentSpec {
         AgentSpec(id: AgentID(agent), workload: .image(image), env: env, lifecycle: lifecycle)
     }
 
-    static func desired(
+    public static func desired(
         _ spec: AgentSpec = spec(), key: String = "shop", index: Int = 0, version: Int = 1,
         restart: RestartPolicy = .defaults, jobType: Manifest.JobType = .service
     ) -> DesiredInstance {
@@ -23,7 +21,7 @@ enum Fixture {
     }
 
     /// A container as mn would have created it for `instance`.
-    static func container(
+    public static func container(
         for instance: DesiredInstance, id: String, state: ObservedContainer.State = .running, exitCode: Int? = nil,
         startedAt: Timestamp? = Timestamp(milliseconds: 500_000), finishedAt: Timestamp? = nil, nameSuffix: String = ""
     ) -> ObservedContainer {
@@ -33,7 +31,7 @@ enum Fixture {
             startedAt: startedAt, finishedAt: finishedAt)
     }
 
-    static func policy(
+    public static func policy(
         attempts: Int = 3, intervalMs: Int = 600_000, delayMs: Int = 1_000, function: DelayFunction = .exponential,
         maxDelayMs: Int = 30_000, mode: RestartPolicy.Mode = .fail
     ) -> RestartPolicy {
@@ -41,32 +39,9 @@ enum Fixture {
             attempts: attempts, intervalMs: intervalMs, delayMs: delayMs, delayFunction: function, maxDelayMs: maxDelayMs, mode: mode)
     }
 
-    static func reconcile(
+    public static func reconcile(
         _ desired: [DesiredInstance], _ observed: [ObservedContainer], records: [InstanceRecord] = [], now: Timestamp = t0
     ) -> NodePlan {
         NodeReconciler.reconcile(.init(node: Fixture.node, desired: desired, observed: observed, records: records, now: now))
-    }
-}
-
-/// Drives the reconciler against the fake runtime the way the agent will: observe,
-/// plan, execute, remember the records.
-struct Loop {
-    let runtime: FakeContainerRuntime
-    var desired: [DesiredInstance]
-    var records: [InstanceRecord] = []
-
-    init(runtime: FakeContainerRuntime, desired: [DesiredInstance]) {
-        self.runtime = runtime
-        self.desired = desired
-    }
-
-    /// One pass at `now`; returns the plan after execution (failures recorded).
-    mutating func tick(at now: Timestamp) async throws -> NodePlan {
-        await runtime.setNow(now)
-        let observed = try await runtime.listManaged()
-        let plan = NodeReconciler.reconcile(.init(node: Fixture.node, desired: desired, observed: observed, records: records, now: now))
-        let executed = await PlanExecutor(runtime: runtime).execute(plan).plan
-        records = executed.records
-        return executed
     }
 }
