@@ -137,7 +137,9 @@ public struct Deployment: Hashable, Sendable {
     public internal(set) var runs: [BatchRun]
     /// The most recent events, oldest first, at most ``eventLimit``.
     public private(set) var events: [DeploymentEvent]
-    /// Bumped on every write, for compare-and-set in the store.
+    /// Counts the record's writes: the store bumps it on every write (and guards writes itself
+    /// with WATCH), so a reader can tell whether the record changed since it last looked, and a
+    /// write that changed nothing shows as the same revision.
     public var revision: Int
     /// The node an operator placed it on (`--node`, or the host that applied it first):
     /// rollback, rerun, revert and later applies keep it there unless told otherwise.

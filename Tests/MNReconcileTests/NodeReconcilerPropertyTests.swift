@@ -53,7 +53,7 @@ struct NodeReconcilerPropertyTests {
                 let kept = live.filter { !touched.contains($0.id) }
                 #expect(kept.count == 1, "instance \(instance.id) keeps \(kept.count) of \(live.count) live containers")
                 #expect(
-                    !plan.actions.contains { $0.placedSlot?.instance == instance.id && $0.placedSlot?.specHash == instance.specHash },
+                    !plan.actions.contains { $0.placedSlot == instance.slot },
                     "a kept slot was started or replaced again")
                 if live.count == 1 { #expect(kept == live) }
             }

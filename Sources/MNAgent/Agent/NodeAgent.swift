@@ -179,13 +179,13 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     private func checkHealth(of plan: inout NodePlan, desired: [DesiredInstance], now: Timestamp) async -> Timestamp? {
         guard let health else { return nil }
         // By slot: during a rollout one instance has an old and a new spec, each with its own checks.
-        var checks: [String: [HealthCheck]] = [:]
+        var checks: [InstanceSlot: [HealthCheck]] = [:]
         for instance in desired where !instance.spec.healthChecks.isEmpty {
-            checks["\(instance.id)#\(instance.specHash)"] = instance.spec.healthChecks
+            checks[instance.slot] = instance.spec.healthChecks
         }
         var running: [ContainerID: [HealthCheck]] = [:]
         for status in plan.instances where status.phase == .running {
-            if let container = status.container, let slotChecks = checks["\(status.id)#\(status.specHash)"] {
+            if let container = status.container, let slotChecks = checks[status.slot] {
                 running[container] = slotChecks
             }
         }

@@ -23,11 +23,11 @@ public enum NodeAction: Hashable, Sendable, Encodable {
     }
 
     /// The desired slot (instance and spec hash) the action brings up, for placements.
-    public var placedSlot: (instance: InstanceID, specHash: SpecHash)? {
+    public var placedSlot: InstanceSlot? {
         switch self {
-        case .start(let start): (start.instance.id, start.instance.specHash)
-        case .restart(let restart): (restart.instance, restart.specHash)
-        case .replace(let replace): (replace.new.instance.id, replace.new.instance.specHash)
+        case .start(let start): start.instance.slot
+        case .restart(let restart): InstanceSlot(restart.instance, restart.specHash)
+        case .replace(let replace): replace.new.instance.slot
         case .stop: nil
         }
     }
