@@ -198,25 +198,22 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         return next
     }
 
-    /// What this node should run, per deployment.
+    /// What this node should run: each deployment's decision, and what they add up to.
     struct DesiredState {
-        var instances: [DesiredInstance] = []
+        /// One per deployment, by key.
+        var decisions: [DeploymentPlanner.Decision] = []
+        var instances: [DesiredInstance] { decisions.flatMap(\.instances) }
         /// Paused deployments, and those whose update failed: no actions.
-        var frozen: Set<DeploymentKey> = []
-        /// Deployments in an update, with the version, the planner's decision and what healthy means.
-        var rollouts: [DeploymentKey: (version: Int, plan: RolloutPlanner.Plan, signal: UpdatePolicy.HealthSignal)] = [:]
-        /// Deployments placed directly (first version, steady state, or no rolling strategy).
-        var direct: [DeploymentKey: (version: Int, signal: UpdatePolicy.HealthSignal)] = [:]
-        /// Batch and sysbatch deployments: their unfinished runs, with each run's instances.
-        var batches: [DeploymentKey: (status: DeploymentStatus, runs: [(run: BatchRun, instances: [DesiredInstance])])] = [:]
+        var frozen: Set<DeploymentKey> { Set(decisions.filter(\.frozen).map(\.key)) }
         /// When a rollout needs a look even if nothing changes.
-        var requeueAt: Timestamp?
+        var requeueAt: Timestamp? { decisions.compactMap(\.requeueAt).min() }
     }
 
     /// The instances this node should run, or `nil` when Redis holds no desired state for it
     /// (a fresh or wiped Redis is no reason to stop anything). Any unreadable part fails the
     /// pass: a partial desired state would stop containers that should keep running. A version
-    /// still Validating is checked here first; nothing of it starts unless it passes.
+    /// still Validating is checked here first; nothing of it starts unless it passes. The
+    /// decisions themselves are ``MNReconcile/DeploymentPlanner``'s.
     func desiredState(now: Timestamp, lastStatuses: [InstanceStatus]) async throws -> DesiredState? {
         guard let versions = try await store.desiredVersions(on: settings.node) else { return nil }
         var deployments: [(deployment: Deployment, number: Int)] = []
@@ -228,54 +225,17 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
         var result = DesiredState()
         for (deployment, number) in deployments {
-            let key = deployment.key
-            let target = deployment.version(number)!
-            let stable = deployment.rollbackTarget.flatMap { $0 == number ? nil : deployment.version($0) }
             var failedValidation =
                 deployment.status == .failed && deployment.failure?.phase == .validating && deployment.failure?.version == number
             if deployment.status == .validating && deployment.latest.number == number {
-                let others = deployments.filter { $0.deployment.key != key }.map(\.deployment)
+                let stable = deployment.rollbackTarget.flatMap { $0 == number ? nil : deployment.version($0) }
+                let others = deployments.filter { $0.deployment.key != deployment.key }.map(\.deployment)
                 failedValidation = try await !validate(deployment, number: number, stable: stable, others: others, now: now)
             }
-            if !target.manifest.type.isLongRunning {
-                // Batch: every unfinished run's instances; an older run finishes, it is not replaced.
-                // A version that failed validation has its run held back until it passes.
-                var runs: [(run: BatchRun, instances: [DesiredInstance])] = []
-                for run in deployment.runs where !run.isFinished && !(failedValidation && run.version == number) {
-                    guard let version = deployment.version(run.version) else { continue }
-                    let instances = version.manifest.desiredInstances(version: run.version, run: run.number)
-                    result.instances += instances
-                    runs.append((run, instances))
-                }
-                if deployment.status == .paused { result.frozen.insert(key) }
-                result.batches[key] = (deployment.status, runs)
-                continue
-            }
-            if failedValidation {
-                // Nothing of the new version starts; the version before it keeps running as it was.
-                if let stable {
-                    result.instances += stable.manifest.desiredInstances(version: stable.number)
-                } else {
-                    result.frozen.insert(key)
-                }
-                continue
-            }
-            let failedRollout = deployment.status == .failed && deployment.rollout?.target == number
-            if deployment.status == .paused || failedRollout { result.frozen.insert(key) }
-            if let stable {
-                let rolloutState = deployment.rollout.flatMap { $0.target == number ? $0 : nil } ?? RolloutState(target: number, now: now)
-                let plan = RolloutPlanner.plan(
-                    .init(
-                        from: VersionedManifest(version: stable.number, manifest: stable.manifest),
-                        to: VersionedManifest(version: number, manifest: target.manifest), state: rolloutState,
-                        instances: lastStatuses.filter { $0.id.key == key }, now: now, isRevert: target.isAutoRevert))
-                result.instances += plan.desired
-                result.rollouts[key] = (number, plan, target.manifest.policies.update.healthCheck)
-                if let at = plan.requeueAt { result.requeueAt = min(result.requeueAt ?? at, at) }
-            } else {
-                result.instances += target.manifest.desiredInstances(version: number)
-                result.direct[key] = (number, target.manifest.policies.update.healthCheck)
-            }
+            result.decisions.append(
+                DeploymentPlanner.decide(
+                    deployment, version: number, failedValidation: failedValidation,
+                    statuses: lastStatuses.filter { $0.id.key == deployment.key }, now: now))
         }
         return result
     }
@@ -320,51 +280,25 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         return problems.isEmpty
     }
 
-    /// Records each deployment's standing: rollout progress, success (the version becomes the
-    /// rollback target) or failure, and Running once every instance of a direct deployment is
-    /// up. Writes only what changed.
+    /// Records each deployment's standing after the node acted (``MNReconcile/DeploymentPlanner/record(_:statuses:in:at:)``),
+    /// writing only what changed; a failed update with `auto_revert` is followed by its revert.
     private func recordDeployments(_ desired: DesiredState?, statuses: [InstanceStatus], now: Timestamp) async throws {
-        guard let desired else { return }
-        try await recordRuns(desired, statuses: statuses, now: now)
-        for (key, rollout) in desired.rollouts.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
-            let (version, plan) = (rollout.version, rollout.plan)
-            let health = DeploymentTransitions.healthSummaries(
-                desired: plan.desired, statuses: statuses.filter { $0.id.key == key }, signal: rollout.signal)
-            let recorded = try await store.updateRecord(key) { deployment in
-                DeploymentTransitions.rollout(&deployment, version: version, state: plan.state, outcome: plan.outcome, health: health, at: now)
+        for decision in desired?.decisions ?? [] where !decision.frozen {
+            let mine = statuses.filter { $0.id.key == decision.key }
+            let recorded = try await store.updateRecord(decision.key) { deployment in
+                DeploymentPlanner.record(decision, statuses: mine, in: &deployment, at: now)
             }
-            if recorded, case .failed(let reason) = plan.outcome {
-                try await autoRevert(key, failedVersion: version, reason: reason, at: now)
-            }
-        }
-        for (key, direct) in desired.direct.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
-            let mine = statuses.filter { $0.id.key == key }
-            let up =
-                !mine.isEmpty && mine.allSatisfy { $0.version == direct.version && RolloutPlanner.isHealthy($0, signal: direct.signal) }
-            let health = DeploymentTransitions.healthSummaries(
-                desired: desired.instances.filter { $0.id.key == key }, statuses: mine, signal: direct.signal)
-            try await store.updateRecord(key) { deployment in
-                DeploymentTransitions.direct(&deployment, version: direct.version, up: up, health: health, at: now)
+            if recorded, let (version, reason) = DeploymentPlanner.failure(of: decision) {
+                try await autoRevert(decision.key, failedVersion: version, reason: reason, at: now)
             }
         }
     }
 
-    /// Stores the rollout state each update's decision moves to, before the node acts on it.
+    /// Stores the rollout step each update's decision takes, before the node acts on it.
     private func recordIntents(_ desired: DesiredState?, now: Timestamp) async throws {
-        guard let desired else { return }
-        for (key, rollout) in desired.rollouts.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
-            try await store.updateRecord(key) { deployment in
-                DeploymentTransitions.intend(&deployment, version: rollout.version, state: rollout.plan.state, at: now)
-            }
-        }
-    }
-
-    /// Records the end of each batch run whose instances all completed, or one of which failed for good.
-    private func recordRuns(_ desired: DesiredState, statuses: [InstanceStatus], now: Timestamp) async throws {
-        for (key, batch) in desired.batches.sorted(by: { $0.key < $1.key }) where !desired.frozen.contains(key) {
-            let ended = DeploymentTransitions.endedRuns(batch.runs, statuses: statuses.filter { $0.id.key == key })
-            guard !ended.isEmpty || batch.status == .deploying else { continue }
-            try await store.updateRecord(key) { [ended] deployment in DeploymentTransitions.runs(&deployment, ended: ended, at: now) }
+        for decision in desired?.decisions ?? [] where !decision.frozen {
+            guard case .rollout = decision.mode else { continue }
+            try await store.updateRecord(decision.key) { deployment in DeploymentPlanner.intend(decision, in: &deployment, at: now) }
         }
     }
 
