@@ -148,11 +148,15 @@ func table(_ rows: [[String]]) -> String {
 }
 
 extension DeploymentStore {
-    /// Reports of every node that has reported.
+    /// Reports of every node that has reported, each dated by its agent's last pass (an agent
+    /// rewrites its report only when what it says changed).
     func allReports() async throws -> [NodeReport] {
         var reports: [NodeReport] = []
-        for node in try await nodes().keys.sorted() {
-            if let report = try await report(of: node) { reports.append(report) }
+        for (node, lastPass) in try await nodes().sorted(by: { $0.key < $1.key }) {
+            if var report = try await report(of: node) {
+                report.at = max(report.at, lastPass)
+                reports.append(report)
+            }
         }
         return reports
     }

@@ -168,7 +168,15 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         await state.setLastStatuses(executed.instances)
         await state.passFinished(at: now)
         try await recordDeployments(desiredState, statuses: executed.instances, now: now)
-        try await store.write(NodeReport(node: settings.node, at: now, instances: executed.instances, records: executed.records))
+        // The report is written when what it says changed (or Redis lost it); the pass time, every pass.
+        let report = NodeReport(node: settings.node, at: now, instances: executed.instances, records: executed.records)
+        let unchanged = await state.lastReport.map { $0.instances == report.instances && $0.records == report.records } ?? false
+        if unchanged, try await store.hasReport(of: settings.node) {
+            try await store.heartbeat(settings.node, at: now)
+        } else {
+            try await store.write(report)
+            await state.setLastReport(report)
+        }
         let running = executed.instances.filter { $0.phase == .running }.count
         notifier.notify(["READY=1", "STATUS=\(running) of \(executed.instances.count) instances running"])
         return (executed, [nextCheck, desiredState?.requeueAt].compactMap { $0 }.min())
@@ -202,6 +210,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     struct DesiredState {
         /// One per deployment, by key.
         var decisions: [DeploymentPlanner.Decision] = []
+        /// The records the decisions were made from, by key: a transition that would change
+        /// nothing on them is not written (no Redis round trip for an unchanged deployment).
+        var records: [DeploymentKey: Deployment] = [:]
         var instances: [DesiredInstance] { decisions.flatMap(\.instances) }
         /// Paused deployments, and those whose update failed: no actions.
         var frozen: Set<DeploymentKey> { Set(decisions.filter(\.frozen).map(\.key)) }
@@ -232,6 +243,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 let others = deployments.filter { $0.deployment.key != deployment.key }.map(\.deployment)
                 failedValidation = try await !validate(deployment, number: number, stable: stable, others: others, now: now)
             }
+            result.records[deployment.key] = deployment
             result.decisions.append(
                 DeploymentPlanner.decide(
                     deployment, version: number, failedValidation: failedValidation,
@@ -285,6 +297,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     private func recordDeployments(_ desired: DesiredState?, statuses: [InstanceStatus], now: Timestamp) async throws {
         for decision in desired?.decisions ?? [] where !decision.frozen {
             let mine = statuses.filter { $0.id.key == decision.key }
+            if var known = desired?.records[decision.key], !DeploymentPlanner.record(decision, statuses: mine, in: &known, at: now) {
+                continue  // nothing would change
+            }
             let recorded = try await store.updateRecord(decision.key) { deployment in
                 DeploymentPlanner.record(decision, statuses: mine, in: &deployment, at: now)
             }
@@ -298,6 +313,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     private func recordIntents(_ desired: DesiredState?, now: Timestamp) async throws {
         for decision in desired?.decisions ?? [] where !decision.frozen {
             guard case .rollout = decision.mode else { continue }
+            if var known = desired?.records[decision.key], !DeploymentPlanner.intend(decision, in: &known, at: now) { continue }
             try await store.updateRecord(decision.key) { deployment in DeploymentPlanner.intend(decision, in: &deployment, at: now) }
         }
     }
@@ -337,6 +353,9 @@ actor AgentState {
     private(set) var records: [InstanceRecord]?
     private(set) var lastStatuses: [InstanceStatus] = []
     private(set) var lastPassAt: Timestamp?
+    /// The report last written, so an unchanged one is not written again.
+    private(set) var lastReport: NodeReport?
+    func setLastReport(_ report: NodeReport) { lastReport = report }
     func setRecords(_ records: [InstanceRecord]) { self.records = records }
     func setLastStatuses(_ statuses: [InstanceStatus]) { lastStatuses = statuses }
     func passFinished(at time: Timestamp) { lastPassAt = time }

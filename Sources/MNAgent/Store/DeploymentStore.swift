@@ -289,6 +289,11 @@ public struct DeploymentStore: Sendable {
         try await redis.run("HSET", StoreKeys.nodes, node.rawValue, String(time.milliseconds))
     }
 
+    /// Whether `node` has a report in the store (a read, to find out whether Redis lost it).
+    public func hasReport(of node: NodeID) async throws -> Bool {
+        try await redis.run("EXISTS", StoreKeys.report(node)) == .integer(1)
+    }
+
     /// A node's last report, if it wrote one.
     public func report(of node: NodeID) async throws -> NodeReport? {
         guard let bytes = try await redis.run("GET", StoreKeys.report(node)).bytes else { return nil }

@@ -1,10 +1,11 @@
 public import MNCore
 public import MNReconcile
 
-/// What an agent last saw and decided on its node, written after every pass.
+/// What an agent last saw and decided on its node, written after a pass whenever it changed
+/// (the time of every pass is in ``StoreKeys/nodes``).
 public struct NodeReport: Hashable, Sendable, Codable {
     public var node: NodeID
-    /// When the pass ran.
+    /// When the pass that wrote it ran.
     public var at: Timestamp
     /// Every desired instance, with the container that serves it.
     public var instances: [InstanceStatus]
