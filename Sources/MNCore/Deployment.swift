@@ -20,16 +20,72 @@ public enum DeploymentStatus: String, CaseIterable, Hashable, Sendable, Codable 
 }
 
 /// How a version came to be.
-public enum VersionSource: Hashable, Sendable, Codable {
+public enum VersionSource: Hashable, Sendable {
     /// `mnctl apply` or `deployment deploy` of a manifest.
     case applied
-    /// A copy of an earlier version's manifest, made by a rollback.
+    /// A copy of an earlier version's manifest, made by an operator's rollback.
     case rollback(from: Int, reason: String)
+    /// A copy of the last stable version, made automatically after a failed update
+    /// (`auto_revert`); `reason` is why the update failed. Such a version is never reverted.
+    case autoRevert(from: Int, reason: String)
+
+    /// How the version's creation event and `deployment status` describe it.
+    public var summary: String {
+        switch self {
+        case .applied: "applied"
+        case .rollback(let from, let reason): "rolled back to version \(from): \(reason)"
+        case .autoRevert(let from, let reason): "reverted to version \(from) after a failed update: \(reason)"
+        }
+    }
 }
 
-extension VersionSource {
-    /// The reason prefix of a rollback made automatically after a failed update.
-    public static let autoRevertPrefix = "auto-revert: "
+extension VersionSource: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case applied, rollback
+        case autoRevert = "auto_revert"
+    }
+
+    private enum CopyKeys: String, CodingKey { case from, reason }
+
+    /// Records written before automatic reverts had a case of their own stored them as a
+    /// rollback whose reason starts with this.
+    static let legacyAutoRevertPrefix = "auto-revert: "
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        guard let key = container.allKeys.first, container.allKeys.count == 1 else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "a version source is one of applied, rollback, auto_revert"))
+        }
+        if key == .applied {
+            self = .applied
+            return
+        }
+        let copy = try container.nestedContainer(keyedBy: CopyKeys.self, forKey: key)
+        let from = try copy.decode(Int.self, forKey: .from)
+        let reason = try copy.decode(String.self, forKey: .reason)
+        if key == .autoRevert {
+            self = .autoRevert(from: from, reason: reason)
+        } else if reason.hasPrefix(Self.legacyAutoRevertPrefix) {
+            self = .autoRevert(from: from, reason: String(reason.dropFirst(Self.legacyAutoRevertPrefix.count)))
+        } else {
+            self = .rollback(from: from, reason: reason)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        func copy(_ key: CodingKeys, from: Int, reason: String) throws {
+            var copy = container.nestedContainer(keyedBy: CopyKeys.self, forKey: key)
+            try copy.encode(from, forKey: .from)
+            try copy.encode(reason, forKey: .reason)
+        }
+        switch self {
+        case .applied: _ = container.nestedContainer(keyedBy: CopyKeys.self, forKey: .applied)
+        case .rollback(let from, let reason): try copy(.rollback, from: from, reason: reason)
+        case .autoRevert(let from, let reason): try copy(.autoRevert, from: from, reason: reason)
+        }
+    }
 }
 
 /// One immutable version of a deployment's manifest.
@@ -44,7 +100,7 @@ public struct DeploymentVersion: Hashable, Sendable, Codable {
 
     /// Whether this version was made by an automatic revert (and so is never reverted itself).
     public var isAutoRevert: Bool {
-        if case .rollback(_, let reason) = source { return reason.hasPrefix(VersionSource.autoRevertPrefix) }
+        if case .autoRevert = source { return true }
         return false
     }
 
@@ -220,7 +276,8 @@ public struct Deployment: Hashable, Sendable {
         guard let failed = version(failedVersion), failed.manifest.policies.update.autoRevert, !failed.isAutoRevert,
             latest.number == failedVersion, let stable = rollbackTarget
         else { return nil }
-        return try? rollback(to: stable, reason: VersionSource.autoRevertPrefix + reason, at: time)
+        guard let target = version(stable), target.contentHash != latest.contentHash else { return nil }
+        return add(target.manifest, hash: target.contentHash, at: time, source: .autoRevert(from: stable, reason: reason))
     }
 
     /// Adds an event, dropping the oldest beyond ``eventLimit``.
@@ -235,12 +292,7 @@ public struct Deployment: Hashable, Sendable {
         // A new version is validated before anything of it starts.
         status = .validating
         failure = nil
-        let origin: String =
-            switch source {
-            case .applied: "applied"
-            case .rollback(let from, let reason): "rolled back to version \(from): \(reason)"
-            }
-        record(DeploymentEvent(at: time, version: version.number, message: "version \(version.number) created (\(origin))"))
+        record(DeploymentEvent(at: time, version: version.number, message: "version \(version.number) created (\(source.summary))"))
         // Batch jobs are not updated in place: a new version is a new run.
         if !manifest.type.isLongRunning { _ = startRun(at: time) }
         return version

@@ -94,6 +94,7 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
                     switch version.source {
                     case .applied: "applied"
                     case .rollback(let from, let reason): "rollback to v\(from): \(reason)"
+                    case .autoRevert(let from, let reason): "auto-revert to v\(from): \(reason)"
                     }
                 return ["  v\(version.number)", formatTime(version.createdAt), version.contentHash.short, source]
             }

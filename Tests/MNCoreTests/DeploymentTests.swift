@@ -74,4 +74,31 @@ struct DeploymentTests {
         #expect(deployment.events.count == Deployment.eventLimit)
         #expect(deployment.events.last?.message == "e\(Deployment.eventLimit + 10)")
     }
+
+    @Test("an automatic revert is a source of its own; records from before read their prefixed rollbacks as one")
+    func autoRevertSource() throws {
+        let decoder = JSONDecoder()
+        func source(_ json: String) throws -> VersionSource { try decoder.decode(VersionSource.self, from: Data(json.utf8)) }
+        #expect(try source(#"{"applied":{}}"#) == .applied)
+        #expect(try source(#"{"rollback":{"from":1,"reason":"restore"}}"#) == .rollback(from: 1, reason: "restore"))
+        #expect(try source(#"{"rollback":{"from":1,"reason":"auto-revert: deadline"}}"#) == .autoRevert(from: 1, reason: "deadline"))
+        #expect(try source(#"{"auto_revert":{"from":2,"reason":"deadline"}}"#) == .autoRevert(from: 2, reason: "deadline"))
+        #expect(throws: DecodingError.self) { try source(#"{"copied":{}}"#) }
+        for value in [VersionSource.applied, .rollback(from: 1, reason: "r"), .autoRevert(from: 3, reason: "deadline")] {
+            #expect(try decoder.decode(VersionSource.self, from: JSONEncoder().encode(value)) == value)
+        }
+
+        var policies = Policies.defaults
+        policies.update.autoRevert = true
+        var deployment = Deployment(
+            first: Manifest(key: "web", agents: [AgentSpec(id: "web", workload: .image("a:1"))], policies: policies), at: Timestamp(milliseconds: 1))
+        deployment.rollbackTarget = 1
+        _ = try deployment.append(
+            Manifest(key: "web", agents: [AgentSpec(id: "web", workload: .image("a:2"))], policies: policies), at: Timestamp(milliseconds: 2))
+        let reverting = deployment.revertAfterFailure(of: 2, reason: "deadline", at: Timestamp(milliseconds: 3))
+        let revert = try #require(reverting)
+        #expect(revert.source == .autoRevert(from: 1, reason: "deadline") && revert.isAutoRevert)
+        #expect(deployment.events.last?.message == "version 3 created (reverted to version 1 after a failed update: deadline)")
+        #expect(deployment.revertAfterFailure(of: 3, reason: "again", at: Timestamp(milliseconds: 4)) == nil, "a revert is never reverted")
+    }
 }
