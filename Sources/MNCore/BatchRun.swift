@@ -1,3 +1,38 @@
+/// How a batch run ended.
+public enum RunOutcome: Hashable, Sendable, CustomStringConvertible {
+    /// Every instance exited 0.
+    case complete
+    /// An instance failed for good.
+    case failed(reason: String)
+
+    /// `complete`, or `failed: <reason>`: also how records store it.
+    public var description: String {
+        switch self {
+        case .complete: "complete"
+        case .failed(let reason): "failed: \(reason)"
+        }
+    }
+}
+
+extension RunOutcome: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        if text == "complete" {
+            self = .complete
+        } else if text.hasPrefix("failed") {
+            self = .failed(reason: text.hasPrefix("failed: ") ? String(text.dropFirst("failed: ".count)) : "")
+        } else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "a run outcome is 'complete' or 'failed: <reason>', got '\(text)'"))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
 /// One run of a batch or sysbatch deployment: which version ran, when, and how it ended.
 ///
 /// Batch jobs are not updated in place: every new version starts a new run, and `mnctl
@@ -9,8 +44,8 @@ public struct BatchRun: Hashable, Sendable, Codable {
     public let startedAt: Timestamp
     /// When every instance completed, or one failed for good; `nil` while it runs.
     public var finishedAt: Timestamp?
-    /// `complete`, or `failed: <reason>`, once finished.
-    public var outcome: String?
+    /// How it ended, once finished.
+    public var outcome: RunOutcome?
 
     /// Creates a run that starts now.
     public init(number: Int, version: Int, startedAt: Timestamp) {
@@ -52,18 +87,18 @@ extension Deployment {
         return startRun(at: time)
     }
 
-    /// Records that run `number` ended with `outcome` (`complete` or `failed: …`); a run that
-    /// already ended is left as it was. The deployment is Running after a complete last run, and
-    /// Failed (with the reason) after a failed one.
+    /// Records that run `number` ended with `outcome`; a run that already ended is left as it
+    /// was. The deployment is Running after a complete last run, and Failed (with the reason)
+    /// after a failed one.
     /// - Returns: Whether anything changed.
     @discardableResult
-    public mutating func finishRun(_ number: Int, outcome: String, at time: Timestamp) -> Bool {
+    public mutating func finishRun(_ number: Int, outcome: RunOutcome, at time: Timestamp) -> Bool {
         guard let index = runs.firstIndex(where: { $0.number == number }), !runs[index].isFinished else { return false }
         runs[index].finishedAt = time
         runs[index].outcome = outcome
         record(DeploymentEvent(at: time, version: runs[index].version, message: "run \(number) \(outcome)"))
         if index == runs.count - 1, status != .paused {
-            if outcome.hasPrefix("failed") {
+            if case .failed = outcome {
                 status = .failed
                 failure = DeploymentFailure(version: runs[index].version, phase: .running, reason: "run \(number) \(outcome)", at: time)
             } else {

@@ -128,7 +128,7 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
                     + view.runs.map { run in
                         [
                             "  \(run.number)", "v\(run.version)", formatTime(run.startedAt), run.finishedAt.map(formatTime) ?? "-",
-                            run.outcome ?? "running",
+                            run.outcome?.description ?? "running",
                         ]
                     }
             ).split(separator: "\n").map(String.init)

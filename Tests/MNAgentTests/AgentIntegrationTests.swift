@@ -466,7 +466,7 @@ extension RealProcesses {
                             """.utf8))
                 }
                 func finishedRuns() async throws -> [String] {
-                    try await harness.store.deployment(key)?.runs.compactMap(\.outcome) ?? []
+                    try await harness.store.deployment(key)?.runs.compactMap { $0.outcome?.description } ?? []
                 }
                 _ = try await harness.store.apply(try batch("mon"), to: harness.node, at: .now())
                 try await harness.eventually("run 1 complete") { try await finishedRuns() == ["complete"] }
@@ -481,7 +481,7 @@ extension RealProcesses {
                 try await harness.eventually("run 3, of version 2, complete") { try await finishedRuns().count == 3 }
                 let record = try #require(try await harness.store.deployment(key))
                 #expect(record.runs.map(\.version) == [1, 1, 2])
-                #expect(record.runs.allSatisfy { $0.outcome == "complete" })
+                #expect(record.runs.allSatisfy { $0.outcome == .complete })
                 #expect(record.versions.count == 2, "reruns add runs, not versions")
             }
         }

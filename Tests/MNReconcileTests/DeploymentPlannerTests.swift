@@ -103,7 +103,7 @@ struct DeploymentPlannerTests {
             InstanceStatus(id: $0.id, version: 1, specHash: $0.specHash, phase: .complete)
         }
         #expect(DeploymentPlanner.record(decision, statuses: done, in: &deployment, at: Self.t0))
-        #expect(deployment.runs.first?.outcome == "complete")
+        #expect(deployment.runs.first?.outcome == .complete)
     }
 
     @Test("recording: a direct deployment runs once all its instances are up; a failed rollout names its reason")

@@ -140,12 +140,10 @@ struct DeploymentTransitionsTests {
         }
         #expect(DeploymentTransitions.endedRuns([(run, instances)], statuses: [status(0, .complete), status(1, .running)]).isEmpty)
         #expect(
-            DeploymentTransitions.endedRuns([(run, instances)], statuses: [status(0, .complete), status(1, .complete)]).map(\.outcome) == [
-                "complete"
-            ])
+            DeploymentTransitions.endedRuns([(run, instances)], statuses: [status(0, .complete), status(1, .complete)]).map(\.outcome) == [.complete])
         #expect(
             DeploymentTransitions.endedRuns([(run, instances)], statuses: [status(0, .failed(reason: "exit 3", retryAt: nil)), status(1, .running)])
-                .map(\.outcome) == ["failed: report/job/0: exit 3"])
+                .map(\.outcome) == [.failed(reason: "report/job/0: exit 3")])
         #expect(
             DeploymentTransitions.endedRuns([(run, instances)], statuses: [status(0, .failed(reason: "exit 3", retryAt: Self.later))]).isEmpty,
             "a failure that will be retried does not end the run")

@@ -117,7 +117,7 @@ public enum DeploymentTransitions {
 
     /// A batch deployment: Running once validated and started, and each run in `ended` finished
     /// with its outcome (`complete` or `failed: …`).
-    public static func runs(_ deployment: inout Deployment, ended: [(run: Int, outcome: String)], at now: Timestamp) -> Bool {
+    public static func runs(_ deployment: inout Deployment, ended: [(run: Int, outcome: RunOutcome)], at now: Timestamp) -> Bool {
         var changed = deployment.status == .deploying
         if changed { deployment.status = .running }
         for (run, outcome) in ended { changed = deployment.finishRun(run, outcome: outcome, at: now) || changed }
@@ -127,9 +127,9 @@ public enum DeploymentTransitions {
     /// The runs among `runs` that ended: every instance complete, or one failed for good.
     /// `statuses` are the deployment's instances.
     public static func endedRuns(_ runs: [(run: BatchRun, instances: [DesiredInstance])], statuses: [InstanceStatus])
-        -> [(run: Int, outcome: String)]
+        -> [(run: Int, outcome: RunOutcome)]
     {
-        var ended: [(run: Int, outcome: String)] = []
+        var ended: [(run: Int, outcome: RunOutcome)] = []
         for (run, instances) in runs {
             let hashes = Set(instances.map(\.specHash))
             let mine = statuses.filter { hashes.contains($0.specHash) }
@@ -138,9 +138,9 @@ public enum DeploymentTransitions {
                 return nil
             }.first
             if let failed {
-                ended.append((run.number, "failed: \(failed)"))
+                ended.append((run.number, .failed(reason: failed)))
             } else if mine.count == instances.count, mine.allSatisfy({ $0.phase == .complete }) {
-                ended.append((run.number, "complete"))
+                ended.append((run.number, .complete))
             }
         }
         return ended
