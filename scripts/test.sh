@@ -102,6 +102,13 @@ check "mnctl plan v2 --from v1 replaces the old container by id" update_plan_rep
 check "mnctl plan never prints env values" secrets_not_printed
 check "mnctl apply of an invalid manifest writes nothing (local redis-server started in the state dir)" rejected_apply_writes_nothing
 check "mnctl apply of the same manifest twice creates one version" same_apply_is_unchanged
+absent_node_is_noted() {
+    local out
+    out="$("$mnctl" deployment deploy Examples/web-v1.json --key ghost-check --node ghost-node --output json 2>"$state/ghost-err")" &&
+        python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["node"] == "ghost-node" else 1)' <<<"$out" &&
+        grep -q "note: no mnagent has registered node ghost-node yet; the change waits until one does" "$state/ghost-err"
+}
+check "mnctl says on stderr when no agent has registered the node a change is for (stdout stays JSON)" absent_node_is_noted
 deploy_and_rollback() {
     "$mnctl" deployment deploy Examples/web-v2.json --key web --strategy rolling --max-parallel 1 | grep -q '^web: version 2 created' &&
         "$mnctl" deployment rollback web --version 1 --reason "restore stable worker" | grep -q '^web: version 3 created from version 1' &&

@@ -39,7 +39,11 @@ func applyManifest(_ loaded: Result<Manifest, ManifestError>, from file: String,
         throw ExitCode(1)
     }
     let choice = store.nodeChoice
-    let result = try await withStore(store) { try await $0.apply(manifest, on: choice, at: .now()) }
+    let result = try await withStore(store) { store in
+        let result = try await store.apply(manifest, on: choice, at: .now())
+        await noteIfNodeAbsent(result.node, in: store)
+        return result
+    }
     switch output.output {
     case .json: print(jsonText(result))
     case .text:

@@ -23,7 +23,11 @@ struct DeploymentRerunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let choice = store.nodeChoice
-        let (run, node) = try await withStore(store) { try await $0.rerun(DeploymentKey(key), on: choice, at: .now()) }
+        let (run, node) = try await withStore(store) { store in
+            let (run, node) = try await store.rerun(DeploymentKey(key), on: choice, at: .now())
+            await noteIfNodeAbsent(node, in: store)
+            return (run, node)
+        }
         switch options.output {
         case .json: print(jsonText(run))
         case .text: print("\(key): run \(run.number) of version \(run.version) started; node \(node) will run it")

@@ -32,8 +32,10 @@ struct DeploymentRollbackCommand: AsyncParsableCommand {
 
     func run() async throws {
         let choice = store.nodeChoice
-        let result = try await withStore(store) {
-            try await $0.rollback(DeploymentKey(key), to: version, reason: reason, on: choice, at: .now())
+        let result = try await withStore(store) { store in
+            let result = try await store.rollback(DeploymentKey(key), to: version, reason: reason, on: choice, at: .now())
+            await noteIfNodeAbsent(result.node, in: store)
+            return result
         }
         switch options.output {
         case .json: print(jsonText(result))

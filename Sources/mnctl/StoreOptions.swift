@@ -48,6 +48,20 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
+/// Says on standard error when no running agent will act on a change for `node` yet: none
+/// registered it, or its agent stopped heartbeating. (Nothing is wrong with the change; it waits.)
+func noteIfNodeAbsent(_ node: NodeID, in store: DeploymentStore) async {
+    guard let entries = try? await NodeRegistry(redis: store.redis).entries() else { return }
+    if let entry = entries.first(where: { $0.info.id == node }) {
+        if !entry.ready {
+            printError("note: node \(node) is down (its mnagent stopped heartbeating); the change waits for it (mnctl node list)")
+        }
+    } else {
+        printError(
+            "note: no mnagent has registered node \(node) yet; the change waits until one does (mnagent --node-id \(node); mnctl node list)")
+    }
+}
+
 /// Runs `body` against the store, turning store and Redis failures into a message and exit 1.
 func withStore<T>(_ options: StoreOptions, _ body: (DeploymentStore) async throws -> T) async throws -> T {
     let store = try await options.open()
