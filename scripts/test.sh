@@ -24,6 +24,7 @@ cleanup() {
     done
     redis-cli -s "$state/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/demo/redis.sock" shutdown nosave >/dev/null 2>&1 || true
+    redis-cli -s "$state/ghost/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     rm -rf "$log" "$state"
 }
 trap cleanup EXIT
@@ -103,8 +104,10 @@ check "mnctl plan never prints env values" secrets_not_printed
 check "mnctl apply of an invalid manifest writes nothing (local redis-server started in the state dir)" rejected_apply_writes_nothing
 check "mnctl apply of the same manifest twice creates one version" same_apply_is_unchanged
 absent_node_is_noted() {
+    # In a state directory of its own: the deployment it makes must not show in later checks' lists.
     local out
-    out="$("$mnctl" deployment deploy Examples/web-v1.json --key ghost-check --node ghost-node --output json 2>"$state/ghost-err")" &&
+    out="$(MN_STATE_DIR="$state/ghost" "$mnctl" deployment deploy Examples/web-v1.json --key ghost-check --node ghost-node \
+        --output json 2>"$state/ghost-err")" &&
         python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["node"] == "ghost-node" else 1)' <<<"$out" &&
         grep -q "note: no mnagent has registered node ghost-node yet; the change waits until one does" "$state/ghost-err"
 }
