@@ -52,5 +52,32 @@ extension RealProcesses {
                 await redis.close()
             }
         }
+
+        @Test("a change announced for another node's deployment wakes no pass here; its own, or one it has containers of, does")
+        func changePayload() async throws {
+            try await RedisServer.with { server in
+                let redis = RedisClient(url: server.url)
+                let store = DeploymentStore(redis: redis)
+                let runtime = FakeContainerRuntime()
+                var logger = Logger(label: "test")
+                logger.logLevel = .critical
+                let agent = NodeAgent(store: store, runtime: runtime, settings: .init(node: "n1"), logger: logger)
+                let web = Manifest(key: "web", agents: [AgentSpec(id: "web", workload: .image("web:1"))])
+                let other = Manifest(key: "other", agents: [AgentSpec(id: "web", workload: .image("web:1"))])
+                _ = try await store.apply(web, to: "n1", at: .now())
+                _ = try await store.apply(other, to: "n2", at: .now())
+                #expect(await agent.concerns("web"), "its own deployment, before any pass")
+                #expect(await !agent.concerns("other"), "another node's deployment")
+
+                // web moves away: the last pass saw it (and its container) here, so its changes still matter.
+                _ = try await agent.pass()
+                _ = try await store.apply(web, on: .node("n2"), at: .now())
+                #expect(await agent.concerns("web"))
+
+                await server.stop()
+                #expect(await agent.concerns("unknown"), "when Redis cannot tell, a pass runs")
+                await redis.close()
+            }
+        }
     }
 }

@@ -67,8 +67,14 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let (triggers, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let watch = Task { [store, logger] in
             for await event in RedisSubscriber.subscribe(url: store.redis.url, channels: [StoreKeys.changes]) {
-                if case .subscribed = event { logger.debug("subscribed to \(StoreKeys.changes); resyncing") }
-                trigger.yield()
+                switch event {
+                case .subscribed:
+                    logger.debug("subscribed to \(StoreKeys.changes); resyncing")
+                    trigger.yield()
+                case .message(_, let payload):
+                    // A change of another node's deployment is no reason for a pass here.
+                    if await self.concerns(DeploymentKey(String(decoding: payload, as: UTF8.self))) { trigger.yield() }
+                }
             }
         }
         defer { watch.cancel() }
@@ -94,6 +100,14 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
         logger.info("mnagent stopping; workloads keep running", metadata: ["node": "\(settings.node)"])
         notifier.notify(["STOPPING=1"])
+    }
+
+    /// Whether a change announced for deployment `key` can matter to this node: the last pass
+    /// knew the key (it was desired here, or a container of it runs here), or the node's
+    /// desired state names it now. When Redis cannot tell, it matters.
+    func concerns(_ key: DeploymentKey) async -> Bool {
+        if await state.knownKeys.contains(key) { return true }
+        return (try? await store.isDesired(key, on: settings.node)) ?? true
     }
 
     /// Pings systemd's watchdog at half its interval, but only while passes keep finishing:
@@ -153,6 +167,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             }
         }
         let now = Timestamp.now()
+        await state.setKnownKeys(
+            Set(desired.map(\.id.key)).union(
+                observed.compactMap { $0.labels[ContainerLabel.node] == settings.node.rawValue ? $0.instanceID?.key : nil }))
         let plan = NodeReconciler.reconcile(
             .init(
                 node: settings.node, desired: desired, observed: observed, records: await state.records ?? [],
@@ -353,6 +370,9 @@ actor AgentState {
     private(set) var records: [InstanceRecord]?
     private(set) var lastStatuses: [InstanceStatus] = []
     private(set) var lastPassAt: Timestamp?
+    /// The deployments the last pass saw on this node (desired, or with containers here).
+    private(set) var knownKeys: Set<DeploymentKey> = []
+    func setKnownKeys(_ keys: Set<DeploymentKey>) { knownKeys = keys }
     /// The report last written, so an unchanged one is not written again.
     private(set) var lastReport: NodeReport?
     func setLastReport(_ report: NodeReport) { lastReport = report }

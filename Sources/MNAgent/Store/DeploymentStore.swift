@@ -255,6 +255,11 @@ public struct DeploymentStore: Sendable {
         return result
     }
 
+    /// Whether `node`'s desired state names deployment `key`.
+    public func isDesired(_ key: DeploymentKey, on node: NodeID) async throws -> Bool {
+        try await redis.run("HEXISTS", StoreKeys.desired(node), key.rawValue) == .integer(1)
+    }
+
     /// What `node` should run: deployment key → version; `nil` when Redis holds no desired
     /// state for the node at all (never configured, or Redis lost its data) — which is not
     /// the same as "run nothing". Read in one command, so never half of it.
