@@ -299,16 +299,58 @@ public struct Deployment: Hashable, Sendable {
     }
 }
 
+extension CodingUserInfoKey {
+    /// `true`: encode a ``Deployment`` without its versions (a store that keeps its immutable
+    /// versions apart, so that a status change does not rewrite the history).
+    public static let deploymentWithoutVersions = CodingUserInfoKey(rawValue: "mn.deployment.without-versions")!
+    /// The `[DeploymentVersion]` of a ``Deployment`` encoded without them, for decoding it.
+    public static let deploymentVersions = CodingUserInfoKey(rawValue: "mn.deployment.versions")!
+}
+
 extension Deployment: Codable {
     enum CodingKeys: String, CodingKey {
         case key, versions, status, health, events, revision, rollout, failure, runs, node
         case rollbackTarget = "rollback_target"
+        case versionCount = "version_count"
     }
 
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(key, forKey: .key)
+        if encoder.userInfo[.deploymentWithoutVersions] as? Bool == true {
+            try container.encode(versions.count, forKey: .versionCount)
+        } else {
+            try container.encode(versions, forKey: .versions)
+        }
+        try container.encode(status, forKey: .status)
+        try container.encode(health, forKey: .health)
+        try container.encode(events, forKey: .events)
+        try container.encode(revision, forKey: .revision)
+        try container.encodeIfPresent(rollout, forKey: .rollout)
+        try container.encodeIfPresent(failure, forKey: .failure)
+        try container.encode(runs, forKey: .runs)
+        try container.encodeIfPresent(node, forKey: .node)
+        try container.encodeIfPresent(rollbackTarget, forKey: .rollbackTarget)
+    }
+
+    /// Reads a record; one written without its versions takes them from the decoder's
+    /// ``Swift/CodingUserInfoKey/deploymentVersions``.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         key = try container.decode(DeploymentKey.self, forKey: .key)
-        versions = try container.decode([DeploymentVersion].self, forKey: .versions)
+        if let inline = try container.decodeIfPresent([DeploymentVersion].self, forKey: .versions) {
+            versions = inline
+        } else {
+            // Stored apart: the first `version_count` of those given (more may have been added
+            // since this record was read; the history is append-only).
+            let count = try container.decode(Int.self, forKey: .versionCount)
+            let given = (decoder.userInfo[.deploymentVersions] as? [DeploymentVersion]) ?? []
+            guard given.count >= count else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .versionCount, in: container, debugDescription: "the record has \(count) versions, \(given.count) are stored")
+            }
+            versions = Array(given.prefix(count))
+        }
         status = try container.decode(DeploymentStatus.self, forKey: .status)
         rollbackTarget = try container.decodeIfPresent(Int.self, forKey: .rollbackTarget)
         rollout = try container.decodeIfPresent(RolloutState.self, forKey: .rollout)

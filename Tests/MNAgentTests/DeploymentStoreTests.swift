@@ -86,6 +86,35 @@ extension RealProcesses {
             }
         }
 
+        @Test("versions are stored apart and once: a status change rewrites the record alone; an old record moves its versions out")
+        func versionsApart() async throws {
+            try await RedisServer.with { server in
+                let store = DeploymentStore(redis: RedisClient(url: server.url))
+                _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
+                _ = try await store.apply(try manifest("v2"), to: "n1", at: Timestamp(milliseconds: 2))
+                let record = try #require(try await store.redis.run("GET", StoreKeys.deployment("web")).string)
+                #expect(!record.contains("\"versions\""), "the record carries the history")
+                #expect(try await store.redis.run("HLEN", StoreKeys.versions("web")) == .integer(2))
+                let stored = try await store.redis.run("HGET", StoreKeys.versions("web"), "1")
+
+                try await store.change("web", .pause, reason: "look", at: Timestamp(milliseconds: 3))
+                #expect(try await store.redis.run("HGET", StoreKeys.versions("web"), "1") == stored, "a status change rewrote a version")
+                let paused = try #require(try await store.deployment("web"))
+                #expect(paused.status == .paused && paused.versions.map(\.number) == [1, 2])
+
+                // A record written before versions were kept apart (versions inline, no hash).
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                try await store.redis.run("SET", StoreKeys.deployment("web"), String(decoding: try encoder.encode(paused), as: UTF8.self))
+                try await store.redis.run("DEL", StoreKeys.versions("web"))
+                #expect(try await store.deployment("web") == paused, "an old record reads as before")
+                try await store.change("web", .resume, reason: "ok", at: Timestamp(milliseconds: 4))
+                #expect(try await store.redis.run("HLEN", StoreKeys.versions("web")) == .integer(2), "the versions did not move out")
+                #expect(try await store.deployment("web")?.versions == paused.versions)
+                await store.redis.close()
+            }
+        }
+
         @Test("pause, resume and fail change the status with an event, and refuse changes that do not apply")
         func statusChanges() async throws {
             try await RedisServer.with { server in

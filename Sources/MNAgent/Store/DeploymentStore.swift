@@ -55,11 +55,11 @@ public struct DeploymentStore: Sendable {
     /// the change, all in one transaction.
     public func apply(_ manifest: Manifest, on choice: NodeChoice, at now: Timestamp) async throws -> ApplyResult {
         let recordKey = StoreKeys.deployment(manifest.key)
-        return try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
             var deployment: Deployment
             let version: DeploymentVersion
             var created = false
-            let existing = try Self.decodeRecord(replies[0])
+            let existing = try Self.decodeRecord(replies)
             let node = choice.resolve(for: existing)
             if let existing {
                 deployment = existing
@@ -81,7 +81,7 @@ public struct DeploymentStore: Sendable {
                 deployment.record(
                     DeploymentEvent(at: now, version: version.number, message: "version \(version.number) placed on node \(node)"))
             }
-            let writes = try Self.placing(&deployment, version: version.number, on: node)
+            let writes = try Self.placing(&deployment, version: version.number, on: node, stored: replies)
             return .write(writes + [["SADD", StoreKeys.deployments, manifest.key.rawValue]], result)
         }
     }
@@ -94,12 +94,12 @@ public struct DeploymentStore: Sendable {
         _ key: DeploymentKey, to number: Int, reason: String, on choice: NodeChoice, at now: Timestamp
     ) async throws -> ApplyResult {
         let recordKey = StoreKeys.deployment(key)
-        return try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
-            guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+            guard var deployment = try Self.decodeRecord(replies) else { throw StoreError("no deployment '\(key)'") }
             let node = choice.resolve(for: deployment)
             let version = try deployment.rollback(to: number, reason: reason, at: now)
             return .write(
-                try Self.placing(&deployment, version: version.number, on: node),
+                try Self.placing(&deployment, version: version.number, on: node, stored: replies),
                 ApplyResult(deployment: key, version: version.number, created: true, node: node))
         }
     }
@@ -112,11 +112,12 @@ public struct DeploymentStore: Sendable {
         async throws -> Int?
     {
         let recordKey = StoreKeys.deployment(key)
-        return try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
-            guard var deployment = try Self.decodeRecord(replies[0]),
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+            guard var deployment = try Self.decodeRecord(replies),
                 let revert = deployment.revertAfterFailure(of: failedVersion, reason: reason, at: now)
             else { return .skip(nil) }
-            return .write(try Self.placing(&deployment, version: revert.number, on: choice.resolve(for: deployment)), revert.number)
+            return .write(
+                try Self.placing(&deployment, version: revert.number, on: choice.resolve(for: deployment), stored: replies), revert.number)
         }
     }
 
@@ -125,11 +126,11 @@ public struct DeploymentStore: Sendable {
     /// - Returns: The run, and the node that runs it.
     public func rerun(_ key: DeploymentKey, on choice: NodeChoice, at now: Timestamp) async throws -> (run: BatchRun, node: NodeID) {
         let recordKey = StoreKeys.deployment(key)
-        return try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
-            guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+            guard var deployment = try Self.decodeRecord(replies) else { throw StoreError("no deployment '\(key)'") }
             let run = try deployment.rerun(at: now)
             let node = choice.resolve(for: deployment)
-            return .write(try Self.placing(&deployment, version: run.version, on: node), (run, node))
+            return .write(try Self.placing(&deployment, version: run.version, on: node, stored: replies), (run, node))
         }
     }
 
@@ -137,15 +138,13 @@ public struct DeploymentStore: Sendable {
     /// bumped, `node` remembered), `node`'s desired version of it, its removal from the node it
     /// ran on before (if it moves), and the announcement agents watch for. Every writer of a
     /// desired entry writes the record too, so watching the record covers both.
-    private static func placing(_ deployment: inout Deployment, version: Int, on node: NodeID) throws -> [[String]] {
+    private static func placing(_ deployment: inout Deployment, version: Int, on node: NodeID, stored: [RedisReply]) throws -> [[String]] {
         deployment.revision += 1
         let previous = deployment.node
         deployment.node = node
         let key = deployment.key.rawValue
-        var writes = [
-            ["SET", StoreKeys.deployment(deployment.key), try encode(deployment)],
-            ["HSET", StoreKeys.desired(node), key, String(version), StoreKeys.desiredSentinel, node.rawValue],
-        ]
+        var writes = try recordWrites(deployment, stored: stored)
+        writes.append(["HSET", StoreKeys.desired(node), key, String(version), StoreKeys.desiredSentinel, node.rawValue])
         if let previous, previous != node { writes.append(["HDEL", StoreKeys.desired(previous), key]) }
         writes.append(["PUBLISH", StoreKeys.changes, key])
         return writes
@@ -172,8 +171,8 @@ public struct DeploymentStore: Sendable {
     @discardableResult
     public func change(_ key: DeploymentKey, _ change: StatusChange, reason: String, at now: Timestamp) async throws -> DeploymentStatus {
         let recordKey = StoreKeys.deployment(key)
-        return try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
-            guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+            guard var deployment = try Self.decodeRecord(replies) else { throw StoreError("no deployment '\(key)'") }
             let status: DeploymentStatus
             switch (change, deployment.status) {
             case (.pause, .paused): throw StoreError("deployment '\(key)' is already paused")
@@ -195,7 +194,7 @@ public struct DeploymentStore: Sendable {
             deployment.status = status
             deployment.record(DeploymentEvent(at: now, version: deployment.latest.number, message: "\(change.pastTense): \(reason)"))
             deployment.revision += 1
-            return .write([["SET", recordKey, try Self.encode(deployment)], ["PUBLISH", StoreKeys.changes, key.rawValue]], status)
+            return .write(try Self.recordWrites(deployment, stored: replies) + [["PUBLISH", StoreKeys.changes, key.rawValue]], status)
         }
     }
 
@@ -204,8 +203,8 @@ public struct DeploymentStore: Sendable {
     /// - Throws: ``StoreError`` if there is no canary update waiting for promotion.
     public func promote(_ key: DeploymentKey, at now: Timestamp) async throws {
         let recordKey = StoreKeys.deployment(key)
-        try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
-            guard var deployment = try Self.decodeRecord(replies[0]) else { throw StoreError("no deployment '\(key)'") }
+        try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+            guard var deployment = try Self.decodeRecord(replies) else { throw StoreError("no deployment '\(key)'") }
             guard var rollout = deployment.rollout, deployment.status == .deploying || deployment.status == .paused, rollout.needsPromotion
             else {
                 throw StoreError("deployment '\(key)' has no canary or blue-green update in progress; nothing to promote")
@@ -224,7 +223,7 @@ public struct DeploymentStore: Sendable {
             let what = rollout.strategy == .blueGreen ? "version \(rollout.target) promoted to primary" : "canaries promoted"
             deployment.record(DeploymentEvent(at: now, version: rollout.target, message: what))
             deployment.revision += 1
-            return .write([["SET", recordKey, try Self.encode(deployment)], ["PUBLISH", StoreKeys.changes, key.rawValue]], ())
+            return .write(try Self.recordWrites(deployment, stored: replies) + [["PUBLISH", StoreKeys.changes, key.rawValue]], ())
         }
     }
 
@@ -233,16 +232,19 @@ public struct DeploymentStore: Sendable {
     @discardableResult
     public func updateRecord(_ key: DeploymentKey, _ update: @Sendable @escaping (inout Deployment) -> Bool) async throws -> Bool {
         let recordKey = StoreKeys.deployment(key)
-        return try await redis.transaction(watching: [recordKey], reads: [["GET", recordKey]]) { replies in
-            guard var deployment = try Self.decodeRecord(replies[0]), update(&deployment) else { return .skip(false) }
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+            guard var deployment = try Self.decodeRecord(replies), update(&deployment) else { return .skip(false) }
             deployment.revision += 1
-            return .write([["SET", recordKey, try Self.encode(deployment)]], true)
+            return .write(try Self.recordWrites(deployment, stored: replies), true)
         }
     }
 
-    /// One deployment's record, if it exists.
+    /// One deployment's record, if it exists. (The record is read before its versions, so the
+    /// versions it counts are all there: the history only grows.)
     public func deployment(_ key: DeploymentKey) async throws -> Deployment? {
-        try Self.decodeRecord(try await redis.run("GET", StoreKeys.deployment(key)))
+        var replies: [RedisReply] = []
+        for read in Self.recordReads(StoreKeys.deployment(key)) { replies.append(try await redis.run(read)) }
+        return try Self.decodeRecord(replies)
     }
 
     /// Every deployment, sorted by key.
@@ -321,13 +323,48 @@ public struct DeploymentStore: Sendable {
         return result
     }
 
-    static func decodeRecord(_ reply: RedisReply) throws -> Deployment? {
-        guard let bytes = reply.bytes else { return nil }
+    /// The reads of a deployment: its record (status, events, …), then its versions.
+    static func recordReads(_ recordKey: String) -> [[String]] {
+        [["GET", recordKey], ["HGETALL", StoreKeys.versions(ofRecord: recordKey)]]
+    }
+
+    /// A deployment from the replies to ``recordReads(_:)``; `nil` when it does not exist.
+    static func decodeRecord(_ replies: [RedisReply]) throws -> Deployment? {
+        guard let bytes = replies[0].bytes else { return nil }
         do {
-            return try JSONDecoder().decode(Deployment.self, from: Data(bytes))
+            let decoder = JSONDecoder()
+            decoder.userInfo[.deploymentVersions] = try storedVersions(replies[1]).sorted { $0.number < $1.number }
+            return try decoder.decode(Deployment.self, from: Data(bytes))
         } catch {
             throw StoreError("a deployment record in Redis is unreadable (\(error)); it was left as it is")
         }
+    }
+
+    /// The versions in an `HGETALL` reply of a versions hash.
+    private static func storedVersions(_ reply: RedisReply) throws -> [DeploymentVersion] {
+        let fields = reply.array ?? []
+        return try stride(from: 1, to: fields.count, by: 2).map { index in
+            try JSONDecoder().decode(DeploymentVersion.self, from: Data(fields[index].bytes ?? []))
+        }
+    }
+
+    /// The writes that store `deployment`: its record without the versions, and the versions
+    /// not stored yet (given the replies to ``recordReads(_:)``). Versions never change, so a
+    /// status change rewrites the record alone; a record from before versions were kept apart
+    /// moves them out at its first write.
+    static func recordWrites(_ deployment: Deployment, stored replies: [RedisReply]) throws -> [[String]] {
+        let fields = replies.count > 1 ? (replies[1].array ?? []) : []
+        let stored = Set(stride(from: 0, to: fields.count, by: 2).compactMap { fields[$0].string.flatMap(Int.init) })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.userInfo[.deploymentWithoutVersions] = true
+        var writes = [["SET", StoreKeys.deployment(deployment.key), String(decoding: try encoder.encode(deployment), as: UTF8.self)]]
+        var missing: [String] = []
+        for version in deployment.versions where !stored.contains(version.number) {
+            missing += [String(version.number), try encode(version)]
+        }
+        if !missing.isEmpty { writes.append(["HSET", StoreKeys.versions(deployment.key)] + missing) }
+        return writes
     }
 
     static func encode<T: Encodable>(_ value: T) throws -> String {
