@@ -115,6 +115,28 @@ extension RealProcesses {
             }
         }
 
+        @Test("a reader fetches versions once: a later read of the same record fetches none, a new version is fetched")
+        func versionsCached() async throws {
+            try await RedisServer.with { server in
+                let store = DeploymentStore(redis: RedisClient(url: server.url))
+                _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
+                func fetches() async throws -> String? {
+                    let stats = try await store.redis.run("INFO", "commandstats").string ?? ""
+                    return stats.split(whereSeparator: \.isNewline).first { $0.hasPrefix("cmdstat_hgetall:") }.map(String.init)
+                }
+                let first = try #require(try await store.deployment("web"))
+                try await store.redis.run("CONFIG", "RESETSTAT")
+                #expect(try await store.deployment("web") == first)
+                #expect(try await fetches() == nil, "the versions were fetched again")
+
+                _ = try await store.apply(try manifest("v2"), to: "n1", at: Timestamp(milliseconds: 2))
+                try await store.redis.run("CONFIG", "RESETSTAT")
+                #expect(try await store.deployment("web")?.versions.map(\.number) == [1, 2])
+                #expect(try await fetches()?.hasPrefix("cmdstat_hgetall:calls=1,") == true, "a new version was not fetched")
+                await store.redis.close()
+            }
+        }
+
         @Test("pause, resume and fail change the status with an event, and refuse changes that do not apply")
         func statusChanges() async throws {
             try await RedisServer.with { server in

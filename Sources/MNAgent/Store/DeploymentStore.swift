@@ -7,9 +7,14 @@ public import MNCore
 /// Every multi-key write is one MULTI/EXEC under WATCH: it happens whole or not at all.
 public struct DeploymentStore: Sendable {
     public let redis: RedisClient
+    /// The versions read so far: immutable, so fetched once per process.
+    private let versions: VersionCache
 
     /// Uses `redis` for every read and write.
-    public init(redis: RedisClient) { self.redis = redis }
+    public init(redis: RedisClient, versions: VersionCache = VersionCache()) {
+        self.redis = redis
+        self.versions = versions
+    }
 
     /// The outcome of ``apply(_:to:at:)``.
     public struct ApplyResult: Hashable, Sendable, Codable {
@@ -239,12 +244,23 @@ public struct DeploymentStore: Sendable {
         }
     }
 
-    /// One deployment's record, if it exists. (The record is read before its versions, so the
-    /// versions it counts are all there: the history only grows.)
+    /// One deployment's record, if it exists. The record is read before its versions, so the
+    /// versions it counts are all there (the history only grows); versions already read are not
+    /// fetched again.
     public func deployment(_ key: DeploymentKey) async throws -> Deployment? {
-        var replies: [RedisReply] = []
-        for read in Self.recordReads(StoreKeys.deployment(key)) { replies.append(try await redis.run(read)) }
-        return try Self.decodeRecord(replies)
+        let record = try await redis.run("GET", StoreKeys.deployment(key))
+        guard let bytes = record.bytes else { return nil }
+        struct Count: Decodable {
+            let version_count: Int?
+        }
+        if let count = try? JSONDecoder().decode(Count.self, from: Data(bytes)).version_count,
+            let known = versions.versions(of: key, count: count)
+        {
+            return try Self.decodeRecord(record, versions: known)
+        }
+        let fetched = try Self.storedVersions(try await redis.run("HGETALL", StoreKeys.versions(key))).sorted { $0.number < $1.number }
+        versions.remember(fetched, of: key)
+        return try Self.decodeRecord(record, versions: fetched)
     }
 
     /// Every deployment, sorted by key.
@@ -330,10 +346,15 @@ public struct DeploymentStore: Sendable {
 
     /// A deployment from the replies to ``recordReads(_:)``; `nil` when it does not exist.
     static func decodeRecord(_ replies: [RedisReply]) throws -> Deployment? {
-        guard let bytes = replies[0].bytes else { return nil }
+        try decodeRecord(replies[0], versions: try storedVersions(replies[1]).sorted { $0.number < $1.number })
+    }
+
+    /// A deployment from its record and its versions (oldest first); `nil` when the record does not exist.
+    private static func decodeRecord(_ record: RedisReply, versions: [DeploymentVersion]) throws -> Deployment? {
+        guard let bytes = record.bytes else { return nil }
         do {
             let decoder = JSONDecoder()
-            decoder.userInfo[.deploymentVersions] = try storedVersions(replies[1]).sorted { $0.number < $1.number }
+            decoder.userInfo[.deploymentVersions] = versions
             return try decoder.decode(Deployment.self, from: Data(bytes))
         } catch {
             throw StoreError("a deployment record in Redis is unreadable (\(error)); it was left as it is")
@@ -344,7 +365,11 @@ public struct DeploymentStore: Sendable {
     private static func storedVersions(_ reply: RedisReply) throws -> [DeploymentVersion] {
         let fields = reply.array ?? []
         return try stride(from: 1, to: fields.count, by: 2).map { index in
-            try JSONDecoder().decode(DeploymentVersion.self, from: Data(fields[index].bytes ?? []))
+            do {
+                return try JSONDecoder().decode(DeploymentVersion.self, from: Data(fields[index].bytes ?? []))
+            } catch {
+                throw StoreError("a stored deployment version in Redis is unreadable (\(error)); it was left as it is")
+            }
         }
     }
 
