@@ -12,7 +12,7 @@ struct MNAgentCommand: AsyncParsableCommand {
         commandName: "mnagent",
         abstract: "The mn node agent: keeps this host's containers at the desired state in Redis.",
         discussion: """
-            One mnagent runs per host. It watches Redis for changes (and resyncs periodically), asks the pure reconciler what to do, does it through podman's REST API, and writes what it saw back to Redis for 'mnctl deployment status'.
+            One mnagent runs per host. It watches Redis for changes (and resyncs periodically), asks the pure reconciler what to do, does it through podman's REST API, and writes what it saw back to Redis for 'mnctl deployment status'. It registers its node (see 'mnctl node list') and heartbeats, and is a candidate for the cluster controller's lease unless started with --no-controller.
 
             Stopping mnagent (SIGTERM, SIGINT) leaves every workload running; a new mnagent adopts them by their labels and ids without recreating anything.
 

@@ -15,6 +15,10 @@ struct MNCtl: AsyncParsableCommand {
 
             The first plan shows what an empty node would start; the second what updating v1 to v2 would replace.
 
+            See the cluster's nodes (ready or down, the controller, capacity, what runs where):
+
+              mnctl node list
+
             Every command takes --output json for scripts.
             """,
         version: "0.1.0",
