@@ -48,6 +48,21 @@ struct PlacementConstraintTests {
         #expect(problems(text) == expected)
     }
 
+    @Test("negative resources and a device count of 0 are refused at their fields, with every other problem")
+    func badResources() {
+        let found = problems(
+            document(
+                agents: #"[{"id":"embed","image":"i","resources":{"cpu_millis":-5,"memory_mb":0,"devices":[{"kind":"gpu","count":0}]},"constraints":[{"attribute":"gpu","operator":"=","value":"a"}]}]"#
+            ))
+        #expect(
+            found == [
+                "agents[0].resources.cpu_millis: must be at least 1, got -5",
+                "agents[0].resources.memory_mb: must be at least 1, got 0",
+                "agents[0].resources.devices[0].count: must be at least 1, got 0",
+                "agents[0].constraints[0].attribute: unknown node attribute 'gpu'; use node.id, os, arch, hostname or meta.KEY (a value set in the agent config's meta)",
+            ])
+    }
+
     @Test("an invalid regular expression is an error at its field")
     func badPattern() {
         let found = problems(document(extra: #""constraints":[{"attribute":"hostname","operator":"regexp","value":"gpu-("}]"#))
