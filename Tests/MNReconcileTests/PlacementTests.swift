@@ -153,6 +153,20 @@ struct PlacementTests {
         #expect(F.spread(moved) == ["b": 1, "c": 1])
     }
 
+    @Test("a rollout's new instance goes beside the old one that keeps running, when it fits there")
+    func updateBeside() {
+        var old = F.requests("web", count: 1, spec: F.v1, resources: Resources(cpuMillis: 1_000, memoryMB: nil, devices: []))[0]
+        old.current = .init(node: "a")
+        var new = F.requests("web", count: 1, spec: F.v2, resources: Resources(cpuMillis: 1_000, memoryMB: nil, devices: []))[0]
+        new.replacing = F.v1
+        // Spread alone would choose b (no instance of web there); the update stays beside the old one.
+        let beside = Placement.place(.init(nodes: [F.node("a"), F.node("b")], requests: [old, new]))
+        #expect(beside.placed.map { "\($0.specHash.short.prefix(1))@\($0.node)" } == ["1@a", "2@a"])
+        // When both do not fit on a, the new one goes elsewhere (the old one's resources stay held).
+        let full = Placement.place(.init(nodes: [F.node("a", cpu: 1_500), F.node("b")], requests: [old, new]))
+        #expect(full.placed.map { "\($0.specHash.short.prefix(1))@\($0.node)" } == ["1@a", "2@b"])
+    }
+
     @Test("an update replaces in place: the new spec takes the old instance's node and its resources")
     func updateInPlace() {
         // Node a is full with the old instance; b is empty. The new one still goes on a.

@@ -10,8 +10,9 @@ public import MNCore
 ///   the CPU, memory, devices and host ports the instance asks for, after what is already
 ///   allocated there (``Input/allocations`` and the instances placed before it in this call);
 /// - **an update stays put**: an instance that replaces one of another spec
-///   (``Request/replacing``) takes that instance's node when it is feasible there, counting
-///   the old instance's resources as free (it is replaced in place);
+///   (``Request/replacing``) takes that instance's node when it is feasible there: in its place
+///   (its resources counted as free) when the old one is an allocation that goes, beside it
+///   when the old one is a request that keeps running (a rollout's side by side);
 /// - **otherwise spread, then least loaded**: the node with the fewest instances of the same
 ///   agent, then the lowest CPU or memory use after placing (the higher of the two, per mille
 ///   of capacity), then the fewest instances, then the smallest node id.
@@ -172,8 +173,13 @@ public enum Placement {
         let checker = ConstraintChecker(requests: pending)
         // Allocations an update may still replace in place (each once).
         var replaceable = Dictionary(grouping: input.allocations.sorted(by: allocationOrder), by: \.instance)
+        // Instances that keep running: an update's new instance goes beside the one it replaces.
+        let running = Dictionary(grouping: output.placed, by: \.instance)
         for request in pending {
-            switch choose(request, in: nodes, replaceable: replaceable[request.instance] ?? [], checker: checker) {
+            let choice = choose(
+                request, in: nodes, replaceable: replaceable[request.instance] ?? [], beside: running[request.instance] ?? [],
+                checker: checker)
+            switch choice {
             case .placed(let node, let devices, let replaced):
                 if let replaced {
                     nodes.release(replaced)
@@ -195,9 +201,15 @@ public enum Placement {
         case unplaced([(node: NodeID, reason: String)])
     }
 
-    /// The node for `request`: the replaced instance's when it fits there, else the best feasible one.
-    private static func choose(_ request: Request, in nodes: Nodes, replaceable: [Allocation], checker: ConstraintChecker) -> Choice {
+    /// The node for `request`: the node of the instance it replaces when it fits there (in its
+    /// place when that one is an allocation going away, beside it when that one keeps running),
+    /// else the best feasible one.
+    private static func choose(
+        _ request: Request, in nodes: Nodes, replaceable: [Allocation], beside running: [Placed], checker: ConstraintChecker
+    ) -> Choice {
         let replaced = request.replacing.flatMap { hash in replaceable.first { $0.specHash == hash } }
+        let besideNode =
+            replaced == nil ? request.replacing.flatMap { hash in running.first { $0.specHash == hash } }.flatMap { nodes.index(of: $0.node) } : nil
         var reasons: [(node: NodeID, reason: String)] = []
         var best: (score: Score, node: Int, devices: [String])?
         for node in nodes.indices {
@@ -206,7 +218,7 @@ public enum Placement {
             case .failure(let reason):
                 reasons.append((nodes.id(node), reason.text))
             case .success(let fit):
-                if freed != nil { return .placed(node: node, devices: fit.devices, replaced: freed) }
+                if freed != nil || node == besideNode { return .placed(node: node, devices: fit.devices, replaced: freed) }
                 if best.map({ fit.score < $0.score }) ?? true { best = (fit.score, node, fit.devices) }
             }
         }
