@@ -167,6 +167,28 @@ struct PlacementTests {
         #expect(full.placed.map { "\($0.specHash.short.prefix(1))@\($0.node)" } == ["1@a", "2@b"])
     }
 
+    @Test("requests from desired instances: running slots stay, a new slot replaces the one that runs, constraints combine")
+    func requestsFromDesired() {
+        let v1 = Manifest(key: "shop", agents: [AgentSpec(id: "web", count: 2, workload: .image("web:1"))])
+        var spec2 = AgentSpec(id: "web", count: 2, workload: .image("web:2"), resources: Resources(cpuMillis: 500, memoryMB: 64, devices: []))
+        spec2.constraints = [PlacementConstraint(.os, .equals("linux"))]
+        let v2 = Manifest(key: "shop", agents: [spec2])
+        let old = v1.desiredInstances(version: 1)
+        let new = v2.desiredInstances(version: 2)
+        // web/0 runs v1 on a (its v2 is being added); web/1 runs v1 on b and stays v1 for now.
+        let desired = [old[0], new[0], old[1]]
+        let rack = PlacementConstraint(.meta("rack"), .equals("r1"))
+        let requests = Placement.requests(
+            for: desired, constraints: ["shop": [rack]], current: [old[0].slot: .init(node: "a"), old[1].slot: .init(node: "b")])
+        #expect(requests.map(\.current?.node) == ["a", nil, "b"])
+        #expect(requests.map(\.replacing) == [nil, old[0].specHash, nil])
+        #expect(requests[1].resources.cpuMillis == 500 && requests[1].constraints == [rack, PlacementConstraint(.os, .equals("linux"))])
+
+        let nodes = [F.node("a", meta: ["rack": "r1"]), F.node("b", meta: ["rack": "r1"]), F.node("c", meta: ["rack": "r1"])]
+        let placed = Placement.place(.init(nodes: nodes, requests: requests))
+        #expect(placed.placed.first { $0.specHash == new[0].specHash }?.node == "a", "the new slot goes beside the one it replaces")
+    }
+
     @Test("an update replaces in place: the new spec takes the old instance's node and its resources")
     func updateInPlace() {
         // Node a is full with the old instance; b is empty. The new one still goes on a.

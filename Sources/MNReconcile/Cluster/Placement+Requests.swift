@@ -1,0 +1,31 @@
+public import MNCore
+
+extension Placement.Request {
+    /// The request for desired instance `instance`: its spec's resources and host ports, the
+    /// manifest's `constraints` followed by the agent's own.
+    public init(_ instance: DesiredInstance, constraints: [PlacementConstraint], current: Current? = nil, replacing: SpecHash? = nil) {
+        self.init(
+            instance: instance.id, specHash: instance.specHash, resources: instance.spec.resources, hostPorts: instance.spec.hostPorts,
+            constraints: constraints + instance.spec.constraints, current: current, replacing: replacing)
+    }
+}
+
+extension Placement {
+    /// The requests for `desired` (every deployment's instances to run now): each slot that runs
+    /// keeps its node (`current`); a slot new to an instance replaces that instance's slot that
+    /// runs (the one of the smallest spec hash, if several), so it goes beside or in place of it.
+    /// `constraints` gives each deployment's manifest-level constraints.
+    public static func requests(
+        for desired: [DesiredInstance], constraints: [DeploymentKey: [PlacementConstraint]], current: [InstanceSlot: Request.Current]
+    ) -> [Request] {
+        var runningSpec: [InstanceID: SpecHash] = [:]
+        for slot in current.keys where runningSpec[slot.instance].map({ slot.specHash < $0 }) ?? true {
+            runningSpec[slot.instance] = slot.specHash
+        }
+        return desired.map { instance in
+            let now = current[instance.slot]
+            let replacing = now == nil ? runningSpec[instance.id] : nil
+            return Request(instance, constraints: constraints[instance.id.key] ?? [], current: now, replacing: replacing)
+        }
+    }
+}
