@@ -229,6 +229,12 @@ public struct Deployment: Hashable, Sendable {
     /// The id of the current rollout.
     public var id: DeploymentID { DeploymentID(key: key, version: latest.number) }
 
+    /// The version an update to version `number` starts from: the rollback target, unless that
+    /// is `number` itself (then there is nothing to update from).
+    public func stable(before number: Int) -> DeploymentVersion? {
+        rollbackTarget.flatMap { $0 == number ? nil : version($0) }
+    }
+
     /// The version numbered `number`, if it exists.
     public func version(_ number: Int) -> DeploymentVersion? {
         versions.indices.contains(number - 1) ? versions[number - 1] : nil

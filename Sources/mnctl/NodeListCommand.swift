@@ -22,10 +22,9 @@ struct NodeListCommand: AsyncParsableCommand {
             var rows = [["NODE", "STATE", "ADDRESS", "CPU (m)", "MEMORY (MB)", "DEVICES", "INSTANCES"]]
             for view in views {
                 rows.append([
-                    view.id.rawValue, view.state, view.address, usage(view.allocated.cpuMillis, view.capacity.cpuMillis, unit: ""),
-                    usage(view.allocated.memoryMB, view.capacity.memoryMB, unit: ""), view.deviceSummary,
-                    String(view.instances.values.reduce(0, +)),
-                ].map { $0.trimmingCharacters(in: .whitespaces) })
+                    view.id.rawValue, view.state, view.address, "\(view.allocated.cpuMillis)/\(view.capacity.cpuMillis)",
+                    "\(view.allocated.memoryMB)/\(view.capacity.memoryMB)", view.deviceSummary, String(view.instances.values.reduce(0, +)),
+                ])
             }
             print(table(rows))
         }

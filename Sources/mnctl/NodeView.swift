@@ -94,6 +94,3 @@ extension DeploymentStore {
         return views
     }
 }
-
-/// `1500/4000 m` style: allocated of capacity.
-func usage(_ allocated: Int, _ capacity: Int, unit: String) -> String { "\(allocated)/\(capacity) \(unit)" }

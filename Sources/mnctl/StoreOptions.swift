@@ -51,12 +51,17 @@ struct StoreOptions: ParsableArguments {
 /// Says on standard error when no running agent will act on a change for `node` yet: none
 /// registered it, or its agent stopped heartbeating. (Nothing is wrong with the change; it waits.)
 func noteIfNodeAbsent(_ node: NodeID, in store: DeploymentStore) async {
-    guard let entries = try? await NodeRegistry(redis: store.redis).entries() else { return }
-    if let entry = entries.first(where: { $0.info.id == node }) {
-        if !entry.ready {
-            printError("note: node \(node) is down (its mnagent stopped heartbeating); the change waits for it (mnctl node list)")
-        }
-    } else {
+    let ready: Bool?
+    do {
+        ready = try await NodeRegistry(redis: store.redis).isReady(node)
+    } catch {
+        return  // Redis cannot tell: nothing to add
+    }
+    switch ready {
+    case true: break
+    case false:
+        printError("note: node \(node) is down (its mnagent stopped heartbeating); the change waits for it (mnctl node list)")
+    case nil:
         printError(
             "note: no mnagent has registered node \(node) yet; the change waits until one does (mnagent --node-id \(node); mnctl node list)")
     }

@@ -1,4 +1,3 @@
-import Logging
 import MNCore
 import MNReconcile
 import MNTestSupport
@@ -31,19 +30,13 @@ extension RealProcesses {
 
         /// An agent on `runtime`; with `crash`, every pass that retires an old container and
         /// starts a new one in the same plan dies right after acting (once).
-        static func agent(
-            _ store: DeploymentStore, _ runtime: FakeContainerRuntime, crash: Once? = nil
-        ) -> NodeAgent<FakeContainerRuntime> {
-            var logger = Logger(label: "test")
-            logger.logLevel = .critical
-            return NodeAgent(
-                store: store, runtime: runtime, settings: .init(node: node), logger: logger, prober: nil, notifier: SystemdNotifier(),
-                afterActing: { plan in
-                    guard let crash else { return }
-                    let retires = plan.actions.contains { if case .stop(let stop) = $0 { stop.reason == .superseded } else { false } }
-                    let starts = plan.actions.contains { if case .start = $0 { true } else { false } }
-                    if retires && starts && crash.fire() { throw Crash() }
-                })
+        static func agent(_ store: DeploymentStore, _ runtime: FakeContainerRuntime, crash: Once? = nil) -> NodeAgent<FakeContainerRuntime> {
+            quietAgent(store, runtime, node: node) { plan in
+                guard let crash else { return }
+                let retires = plan.actions.contains { if case .stop(let stop) = $0 { stop.reason == .superseded } else { false } }
+                let starts = plan.actions.contains { if case .start = $0 { true } else { false } }
+                if retires && starts && crash.fire() { throw Crash() }
+            }
         }
 
         @Test("kill -9 right after a rolling step acts: the restarted agent adopts the new container and never restarts the retired one")

@@ -1,4 +1,3 @@
-import Logging
 import MNCore
 import MNReconcile
 import MNTestSupport
@@ -9,30 +8,12 @@ import Testing
 extension RealProcesses {
     @Suite("An idle agent pass writes only its pass time (real redis-server, fake runtime)", .serialized)
     struct IdlePassTests {
-        /// Calls per command since the last `CONFIG RESETSTAT`, from `INFO commandstats`.
-        func commandCalls(_ redis: RedisClient) async throws -> [String: Int] {
-            let text = try await redis.run("INFO", "commandstats").string ?? ""
-            var calls: [String: Int] = [:]
-            for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("cmdstat_") {
-                // cmdstat_hset:calls=1,usec=3,...
-                let parts = line.dropFirst("cmdstat_".count).split(separator: ":", maxSplits: 1)
-                guard parts.count == 2, let field = parts[1].split(separator: ",").first, field.hasPrefix("calls="),
-                    let count = Int(field.dropFirst("calls=".count))
-                else { continue }
-                calls[String(parts[0])] = count
-            }
-            return calls
-        }
-
         @Test("once a deployment runs, a pass that changes nothing writes no record, no report, no transaction")
         func idlePass() async throws {
             try await RedisServer.with { server in
                 let redis = RedisClient(url: server.url)
                 let store = DeploymentStore(redis: redis)
-                let runtime = FakeContainerRuntime()
-                var logger = Logger(label: "test")
-                logger.logLevel = .critical
-                let agent = NodeAgent(store: store, runtime: runtime, settings: .init(node: "n1"), logger: logger)
+                let agent = quietAgent(store, FakeContainerRuntime())
                 let manifest = Manifest(key: "web", agents: [AgentSpec(id: "web", count: 3, workload: .image("web:1"))])
                 _ = try await store.apply(manifest, to: "n1", at: .now())
                 try await eventually("v1 runs") {
@@ -58,10 +39,7 @@ extension RealProcesses {
             try await RedisServer.with { server in
                 let redis = RedisClient(url: server.url)
                 let store = DeploymentStore(redis: redis)
-                let runtime = FakeContainerRuntime()
-                var logger = Logger(label: "test")
-                logger.logLevel = .critical
-                let agent = NodeAgent(store: store, runtime: runtime, settings: .init(node: "n1"), logger: logger)
+                let agent = quietAgent(store, FakeContainerRuntime())
                 let web = Manifest(key: "web", agents: [AgentSpec(id: "web", workload: .image("web:1"))])
                 let other = Manifest(key: "other", agents: [AgentSpec(id: "web", workload: .image("web:1"))])
                 _ = try await store.apply(web, to: "n1", at: .now())

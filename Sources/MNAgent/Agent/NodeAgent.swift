@@ -150,7 +150,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let observed = try await runtime.listManaged()
         guard let desired else {
             await state.passFinished(at: .now())
-            try await store.heartbeat(settings.node, at: .now())
+            try await store.passFinished(on: settings.node, at: .now())
             let mine = observed.filter { $0.labels[ContainerLabel.node] == settings.node.rawValue }
             if !mine.isEmpty {
                 logger.warning(
@@ -189,7 +189,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let report = NodeReport(node: settings.node, at: now, instances: executed.instances, records: executed.records)
         let unchanged = await state.lastReport.map { $0.instances == report.instances && $0.records == report.records } ?? false
         if unchanged, try await store.hasReport(of: settings.node) {
-            try await store.heartbeat(settings.node, at: now)
+            try await store.passFinished(on: settings.node, at: now)
         } else {
             try await store.write(report)
             await state.setLastReport(report)
@@ -256,7 +256,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             var failedValidation =
                 deployment.status == .failed && deployment.failure?.phase == .validating && deployment.failure?.version == number
             if deployment.status == .validating && deployment.latest.number == number {
-                let stable = deployment.rollbackTarget.flatMap { $0 == number ? nil : deployment.version($0) }
+                let stable = deployment.stable(before: number)
                 let others = deployments.filter { $0.deployment.key != deployment.key }.map(\.deployment)
                 failedValidation = try await !validate(deployment, number: number, stable: stable, others: others, now: now)
             }

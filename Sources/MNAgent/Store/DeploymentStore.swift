@@ -60,7 +60,7 @@ public struct DeploymentStore: Sendable {
     /// the change, all in one transaction.
     public func apply(_ manifest: Manifest, on choice: NodeChoice, at now: Timestamp) async throws -> ApplyResult {
         let recordKey = StoreKeys.deployment(manifest.key)
-        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(manifest.key)) { replies in
             var deployment: Deployment
             let version: DeploymentVersion
             var created = false
@@ -99,7 +99,7 @@ public struct DeploymentStore: Sendable {
         _ key: DeploymentKey, to number: Int, reason: String, on choice: NodeChoice, at now: Timestamp
     ) async throws -> ApplyResult {
         let recordKey = StoreKeys.deployment(key)
-        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(key)) { replies in
             guard var deployment = try Self.decodeRecord(replies) else { throw StoreError("no deployment '\(key)'") }
             let node = choice.resolve(for: deployment)
             let version = try deployment.rollback(to: number, reason: reason, at: now)
@@ -117,7 +117,7 @@ public struct DeploymentStore: Sendable {
         async throws -> Int?
     {
         let recordKey = StoreKeys.deployment(key)
-        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(key)) { replies in
             guard var deployment = try Self.decodeRecord(replies),
                 let revert = deployment.revertAfterFailure(of: failedVersion, reason: reason, at: now)
             else { return .skip(nil) }
@@ -131,7 +131,7 @@ public struct DeploymentStore: Sendable {
     /// - Returns: The run, and the node that runs it.
     public func rerun(_ key: DeploymentKey, on choice: NodeChoice, at now: Timestamp) async throws -> (run: BatchRun, node: NodeID) {
         let recordKey = StoreKeys.deployment(key)
-        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(key)) { replies in
             guard var deployment = try Self.decodeRecord(replies) else { throw StoreError("no deployment '\(key)'") }
             let run = try deployment.rerun(at: now)
             let node = choice.resolve(for: deployment)
@@ -176,7 +176,7 @@ public struct DeploymentStore: Sendable {
     @discardableResult
     public func change(_ key: DeploymentKey, _ change: StatusChange, reason: String, at now: Timestamp) async throws -> DeploymentStatus {
         let recordKey = StoreKeys.deployment(key)
-        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(key)) { replies in
             guard var deployment = try Self.decodeRecord(replies) else { throw StoreError("no deployment '\(key)'") }
             let status: DeploymentStatus
             switch (change, deployment.status) {
@@ -208,7 +208,7 @@ public struct DeploymentStore: Sendable {
     /// - Throws: ``StoreError`` if there is no canary update waiting for promotion.
     public func promote(_ key: DeploymentKey, at now: Timestamp) async throws {
         let recordKey = StoreKeys.deployment(key)
-        try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+        try await redis.transaction(watching: [recordKey], reads: Self.recordReads(key)) { replies in
             guard var deployment = try Self.decodeRecord(replies) else { throw StoreError("no deployment '\(key)'") }
             guard var rollout = deployment.rollout, deployment.status == .deploying || deployment.status == .paused, rollout.needsPromotion
             else {
@@ -237,7 +237,7 @@ public struct DeploymentStore: Sendable {
     @discardableResult
     public func updateRecord(_ key: DeploymentKey, _ update: @Sendable @escaping (inout Deployment) -> Bool) async throws -> Bool {
         let recordKey = StoreKeys.deployment(key)
-        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(recordKey)) { replies in
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(key)) { replies in
             guard var deployment = try Self.decodeRecord(replies), update(&deployment) else { return .skip(false) }
             deployment.revision += 1
             return .write(try Self.recordWrites(deployment, stored: replies), true)
@@ -301,14 +301,14 @@ public struct DeploymentStore: Sendable {
         return known ? result : nil
     }
 
-    /// Writes a node's report and heartbeat.
+    /// Writes a node's report and the time of the pass that made it.
     public func write(_ report: NodeReport) async throws {
         try await redis.run("SET", StoreKeys.report(report.node), try Self.encode(report))
-        try await heartbeat(report.node, at: report.at)
+        try await passFinished(on: report.node, at: report.at)
     }
 
     /// Records that `node`'s agent finished a pass at `time`.
-    public func heartbeat(_ node: NodeID, at time: Timestamp) async throws {
+    public func passFinished(on node: NodeID, at time: Timestamp) async throws {
         try await redis.run("HSET", StoreKeys.nodes, node.rawValue, String(time.milliseconds))
     }
 
@@ -327,7 +327,7 @@ public struct DeploymentStore: Sendable {
         }
     }
 
-    /// Every node that ever reported, with its last heartbeat.
+    /// Every node that ever finished a pass, with the time of its last one.
     public func nodes() async throws -> [NodeID: Timestamp] {
         let fields = try await redis.run("HGETALL", StoreKeys.nodes).array ?? []
         var result: [NodeID: Timestamp] = [:]
@@ -340,8 +340,8 @@ public struct DeploymentStore: Sendable {
     }
 
     /// The reads of a deployment: its record (status, events, …), then its versions.
-    static func recordReads(_ recordKey: String) -> [[String]] {
-        [["GET", recordKey], ["HGETALL", StoreKeys.versions(ofRecord: recordKey)]]
+    static func recordReads(_ key: DeploymentKey) -> [[String]] {
+        [["GET", StoreKeys.deployment(key)], ["HGETALL", StoreKeys.versions(key)]]
     }
 
     /// A deployment from the replies to ``recordReads(_:)``; `nil` when it does not exist.

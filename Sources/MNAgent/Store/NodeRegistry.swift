@@ -41,6 +41,12 @@ public struct NodeRegistry: Sendable {
         return try await redis.run("EXISTS", StoreKeys.nodeInfo(node)) == .integer(1)
     }
 
+    /// Whether `node` heartbeats now; `nil` when it never registered.
+    public func isReady(_ node: NodeID) async throws -> Bool? {
+        guard try await redis.run("EXISTS", StoreKeys.nodeInfo(node)) == .integer(1) else { return nil }
+        return try await redis.run("EXISTS", StoreKeys.nodeAlive(node)) == .integer(1)
+    }
+
     /// Every registered node, by id.
     public func entries() async throws -> [Entry] {
         let ids = (try await redis.run("SMEMBERS", StoreKeys.registry).array ?? []).compactMap(\.string).sorted().map(NodeID.init)

@@ -21,10 +21,6 @@ public enum StoreKeys {
     public static func deployment(_ key: DeploymentKey) -> String { "mn:{\(key)}:deployment" }
     /// Hash: version number → the immutable version (JSON: manifest, content hash, source).
     public static func versions(_ key: DeploymentKey) -> String { "mn:{\(key)}:versions" }
-    /// ``versions(_:)`` of the deployment whose record key is `recordKey`.
-    static func versions(ofRecord recordKey: String) -> String {
-        String(recordKey.dropLast(":deployment".count)) + ":versions"
-    }
     /// A field always present in a node's desired hash (deployment keys cannot start with
     /// `@`): an existing but otherwise empty hash means "run nothing", a missing one "unknown".
     public static let desiredSentinel = "@node"

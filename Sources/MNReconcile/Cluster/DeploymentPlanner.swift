@@ -42,7 +42,7 @@ public enum DeploymentPlanner {
         guard let target = deployment.version(number) else {
             return Decision(key: key, mode: .held(version: number), instances: [], frozen: true, requeueAt: nil)
         }
-        let stable = deployment.rollbackTarget.flatMap { $0 == number ? nil : deployment.version($0) }
+        let stable = deployment.stable(before: number)
         if !target.manifest.type.isLongRunning {
             // Batch: every unfinished run's instances; an older run finishes, it is not replaced.
             // A version that failed validation has its run held back until it passes.
