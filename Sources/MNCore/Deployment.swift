@@ -197,9 +197,13 @@ public struct Deployment: Hashable, Sendable {
     /// with WATCH), so a reader can tell whether the record changed since it last looked, and a
     /// write that changed nothing shows as the same revision.
     public var revision: Int
-    /// The node an operator placed it on (`--node`, or the host that applied it first):
-    /// rollback, rerun, revert and later applies keep it there unless told otherwise.
+    /// The node an operator pinned it to (`--node`): placement puts its instances there only
+    /// (the constraint `node.id = NODE`). Later changes keep the pin unless told otherwise;
+    /// `nil`: the controller places it on any node that fits.
     public var node: NodeID?
+    /// Why some of its instances have no node now (``nil`` when every one has): set by the
+    /// controller, as `no node fits agent "embed": a: no gpu; b: draining`.
+    public var unplaced: String?
 
     /// Events kept in the record; the full log lives in the store.
     public static let eventLimit = 100
@@ -219,6 +223,7 @@ public struct Deployment: Hashable, Sendable {
         events = []
         revision = 0
         node = nil
+        unplaced = nil
         record(DeploymentEvent(at: time, version: 1, message: "version 1 created (applied)"))
         if !manifest.type.isLongRunning { _ = startRun(at: time) }
     }
@@ -315,7 +320,7 @@ extension CodingUserInfoKey {
 
 extension Deployment: Codable {
     enum CodingKeys: String, CodingKey {
-        case key, versions, status, health, events, revision, rollout, failure, runs, node
+        case key, versions, status, health, events, revision, rollout, failure, runs, node, unplaced
         case rollbackTarget = "rollback_target"
         case versionCount = "version_count"
     }
@@ -336,6 +341,7 @@ extension Deployment: Codable {
         try container.encodeIfPresent(failure, forKey: .failure)
         try container.encode(runs, forKey: .runs)
         try container.encodeIfPresent(node, forKey: .node)
+        try container.encodeIfPresent(unplaced, forKey: .unplaced)
         try container.encodeIfPresent(rollbackTarget, forKey: .rollbackTarget)
     }
 
@@ -368,6 +374,7 @@ extension Deployment: Codable {
         events = try container.decode([DeploymentEvent].self, forKey: .events)
         revision = try container.decode(Int.self, forKey: .revision)
         node = try container.decodeIfPresent(NodeID.self, forKey: .node)
+        unplaced = try container.decodeIfPresent(String.self, forKey: .unplaced)
         guard !versions.isEmpty, versions.enumerated().allSatisfy({ $0.element.number == $0.offset + 1 }) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .versions, in: container, debugDescription: "versions must be numbered 1, 2, 3, … without gaps")

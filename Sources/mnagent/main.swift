@@ -12,7 +12,9 @@ struct MNAgentCommand: AsyncParsableCommand {
         commandName: "mnagent",
         abstract: "The mn node agent: keeps this host's containers at the desired state in Redis.",
         discussion: """
-            One mnagent runs per host. It watches Redis for changes (and resyncs periodically), asks the pure reconciler what to do, does it through podman's REST API, and writes what it saw back to Redis for 'mnctl deployment status'. It registers its node (see 'mnctl node list') and heartbeats, and is a candidate for the cluster controller's lease unless started with --no-controller.
+            One mnagent runs per host. It registers its node (see 'mnctl node list') and heartbeats, runs the instances the cluster controller assigns to this node through podman's REST API (the pure node reconciler decides what to start, replace or stop), runs their health checks and reports what it saw to Redis for 'mnctl deployment status'.
+
+            Every mnagent is a candidate for the controller's lease in Redis unless started with --no-controller; the one holding it places every deployment's instances across the registered nodes and steps their rollouts. A single host is a one-node cluster: its mnagent is both.
 
             Stopping mnagent (SIGTERM, SIGINT) leaves every workload running; a new mnagent adopts them by their labels and ids without recreating anything.
 
@@ -82,17 +84,22 @@ struct MNAgentCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let runtime = PodmanRuntime(socketPath: podman.path, config: nodeConfig)
-        let agent = NodeAgent(
-            store: store, runtime: runtime, settings: .init(node: node, resyncIntervalMs: Int64(resyncInterval * 1_000)),
-            logger: logger, prober: PodmanHealthProber(runtime: runtime))
         let ttl = Duration.milliseconds(nodeConfig.heartbeatTTLMs)
         let heartbeat = NodeHeartbeat(
             registry: NodeRegistry(redis: store.redis),
             info: await HostFacts.nodeInfo(node, config: nodeConfig, address: advertiseAddress), ttl: ttl, logger: logger)
-        var services: [any Service] = [agent, heartbeat]
+        var services: [any Service] = [heartbeat]
+        var role: NodeAgent<PodmanRuntime>.ControllerRole?
         if !noController {
-            services.append(LeaderElection(lease: LeaderLease(redis: store.redis, node: node, ttl: ttl), logger: logger))
+            let lease = LeaderLease(redis: store.redis, node: node, ttl: ttl)
+            let election = LeaderElection(lease: lease, logger: logger)
+            services.append(election)
+            role = .init(controller: ClusterController(store: store, lease: lease, logger: logger), election: election)
         }
+        let agent = NodeAgent(
+            store: store, runtime: runtime, settings: .init(node: node, resyncIntervalMs: Int64(resyncInterval * 1_000)),
+            logger: logger, prober: PodmanHealthProber(runtime: runtime), controller: role)
+        services.insert(agent, at: 0)
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
             try await group.run()

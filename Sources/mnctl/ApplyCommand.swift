@@ -8,7 +8,7 @@ struct ApplyCommand: AsyncParsableCommand {
         commandName: "apply",
         abstract: "Validate a manifest and make it the deployment's desired state.",
         discussion: """
-            The manifest is validated first: if it has any problem, every problem is printed and nothing is written. Otherwise it becomes a new immutable version of its deployment key (versions are numbered from 1 and never change), the node is told to run it, and agents are notified — all in one Redis transaction.
+            The manifest is validated first: if it has any problem, every problem is printed and nothing is written. Otherwise it becomes a new immutable version of its deployment key (versions are numbered from 1 and never change), and the cluster controller is notified: it checks the version on the nodes it would run on, then places and rolls it out — all in one Redis transaction.
 
             Applying a manifest that means the same as the current version (even if formatted differently) creates no new version.
 
@@ -38,9 +38,9 @@ func applyManifest(_ loaded: Result<Manifest, ManifestError>, from file: String,
         printError("nothing was written.")
         throw ExitCode(1)
     }
-    let choice = store.nodeChoice
+    let pin = store.pin
     let result = try await withStore(store) { store in
-        let result = try await store.apply(manifest, on: choice, at: .now())
+        let result = try await store.apply(manifest, pin: pin, at: .now())
         await noteIfNodeAbsent(result.node, in: store)
         return result
     }
@@ -49,7 +49,12 @@ func applyManifest(_ loaded: Result<Manifest, ManifestError>, from file: String,
     case .text:
         print(
             result.created
-                ? "\(result.deployment): version \(result.version) created; node \(result.node) will run it"
-                : "\(result.deployment): unchanged; version \(result.version) is current on node \(result.node)")
+                ? "\(result.deployment): version \(result.version) created; \(placement(result.node))"
+                : "\(result.deployment): unchanged; version \(result.version) is current")
     }
+}
+
+/// Where the controller places a deployment pinned to `node` (or not pinned).
+func placement(_ node: NodeID?) -> String {
+    node.map { "the controller places it on node \($0)" } ?? "the controller places it on the nodes that fit"
 }

@@ -22,15 +22,15 @@ struct DeploymentRerunCommand: AsyncParsableCommand {
     @OptionGroup var options: OutputOptions
 
     func run() async throws {
-        let choice = store.nodeChoice
+        let pin = store.pin
         let (run, node) = try await withStore(store) { store in
-            let (run, node) = try await store.rerun(DeploymentKey(key), on: choice, at: .now())
+            let (run, node) = try await store.rerun(DeploymentKey(key), pin: pin, at: .now())
             await noteIfNodeAbsent(node, in: store)
             return (run, node)
         }
         switch options.output {
         case .json: print(jsonText(run))
-        case .text: print("\(key): run \(run.number) of version \(run.version) started; node \(node) will run it")
+        case .text: print("\(key): run \(run.number) of version \(run.version) started; \(placement(node))")
         }
     }
 }

@@ -31,16 +31,16 @@ struct DeploymentRollbackCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let choice = store.nodeChoice
+        let pin = store.pin
         let result = try await withStore(store) { store in
-            let result = try await store.rollback(DeploymentKey(key), to: version, reason: reason, on: choice, at: .now())
+            let result = try await store.rollback(DeploymentKey(key), to: version, reason: reason, pin: pin, at: .now())
             await noteIfNodeAbsent(result.node, in: store)
             return result
         }
         switch options.output {
         case .json: print(jsonText(result))
         case .text:
-            print("\(result.deployment): version \(result.version) created from version \(version); node \(result.node) will run it")
+            print("\(result.deployment): version \(result.version) created from version \(version); \(placement(result.node))")
         }
     }
 }

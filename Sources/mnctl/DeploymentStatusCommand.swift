@@ -85,8 +85,9 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
 
     static func render(_ view: DeploymentView, events: Int, now: Timestamp = .now()) -> String {
         let stable = view.rollbackTarget.map { "   rollback target v\($0)" } ?? ""
+        let pinned = view.pinnedTo.map { "   pinned to node \($0)" } ?? ""
         var lines = [
-            "Deployment \(view.key)   status \(view.status)   version \(view.latestVersion)\(stable)   id \(view.id)", "", "Versions:",
+            "Deployment \(view.key)   status \(view.status)   version \(view.latestVersion)\(stable)   id \(view.id)\(pinned)", "", "Versions:",
         ]
         lines += table(
             view.versions.map { version in
@@ -99,6 +100,9 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
                 return ["  v\(version.number)", formatTime(version.createdAt), version.contentHash.short, source]
             }
         ).split(separator: "\n").map(String.init)
+        if let unplaced = view.unplaced {
+            lines += ["", "Waiting for placement: \(unplaced)", "  it is placed as soon as a node fits (mnctl node list)"]
+        }
         if let failure = view.failure {
             lines += [
                 "",

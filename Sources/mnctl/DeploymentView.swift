@@ -60,6 +60,10 @@ struct DeploymentView: Encodable {
     /// Why it failed, and in which state (Validating: nothing of the version started).
     let failure: DeploymentFailure?
     let rollout: Rollout?
+    /// The node it is pinned to (`--node`), if any.
+    let pinnedTo: NodeID?
+    /// Why some instances have no node now (`no node fits agent "web": a: …`).
+    let unplaced: String?
     /// Instance counts per version.
     let health: [HealthSummary]
     /// Batch and sysbatch runs, oldest first.
@@ -74,7 +78,8 @@ struct DeploymentView: Encodable {
     let isTerminal: Bool
 
     enum CodingKeys: String, CodingKey {
-        case key, id, status, versions, instances, events, rollout, failure, health, runs
+        case key, id, status, versions, instances, events, rollout, failure, health, runs, unplaced
+        case pinnedTo = "pinned_to"
         case latestVersion = "latest_version"
         case rollbackTarget = "rollback_target"
     }
@@ -93,6 +98,8 @@ struct DeploymentView: Encodable {
         rollbackTarget = deployment.rollbackTarget
         status = Self.name(of: deployment.status)
         failure = deployment.status == .failed ? deployment.failure : nil
+        pinnedTo = deployment.node
+        unplaced = deployment.unplaced
         health = deployment.health
         runs = deployment.runs
         rollout = deployment.rollout.map { state in

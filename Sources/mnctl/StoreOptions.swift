@@ -19,18 +19,13 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The node the deployment runs on (env MN_NODE_ID).",
-            discussion: "Without one, a deployment stays on the node it runs on; a new one goes to this host's name."))
+            "Pin the deployment to this node (the placement constraint node.id = NODE).",
+            discussion: "Without it, a deployment keeps the pin it has; a new one goes on any node that fits."))
     var node: String?
 
-    /// The node `--node` or `MN_NODE_ID` names, if either does.
-    var explicitNode: NodeID? {
-        (node ?? ProcessInfo.processInfo.environment["MN_NODE_ID"]).flatMap { $0.isEmpty ? nil : NodeID($0) }
-    }
-
-    /// Where a change places a deployment: the node named, else where it runs (this host for a new one).
-    var nodeChoice: DeploymentStore.NodeChoice {
-        explicitNode.map { .node($0) } ?? .current(orElse: NodeID(ProcessInfo.processInfo.hostName))
+    /// Where a change lets the controller place a deployment.
+    var pin: DeploymentStore.Pin {
+        node.flatMap { $0.isEmpty ? nil : NodeID($0) }.map { .node($0) } ?? .keep
     }
 
     /// Opens the store, or exits with a message saying what to fix.
@@ -48,9 +43,10 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-/// Says on standard error when no running agent will act on a change for `node` yet: none
-/// registered it, or its agent stopped heartbeating. (Nothing is wrong with the change; it waits.)
-func noteIfNodeAbsent(_ node: NodeID, in store: DeploymentStore) async {
+/// Says on standard error when no running agent will act on a change pinned to `node` yet:
+/// none registered it, or its agent stopped heartbeating. (Nothing is wrong with the change; it waits.)
+func noteIfNodeAbsent(_ node: NodeID?, in store: DeploymentStore) async {
+    guard let node else { return }
     let ready: Bool?
     do {
         ready = try await NodeRegistry(redis: store.redis).isReady(node)

@@ -63,19 +63,28 @@ struct AgentHarness {
                 """.utf8))
     }
 
-    func agent(resyncIntervalMs: Int64) async -> NodeAgent<PodmanRuntime> {
+    /// An agent of this harness's node, registered and holding the controller lease (a
+    /// one-node cluster, as a single host runs).
+    func agent(resyncIntervalMs: Int64) async throws -> NodeAgent<PodmanRuntime> {
         var logger = Logger(label: "mnagent-test")
         logger.logLevel = .warning
         let client = RedisClient(url: redis.url)
         await agentClients.add(client)
+        let store = DeploymentStore(redis: client)
+        try await register(node, in: store)
+        let lease = LeaderLease(redis: client, node: node, ttl: .seconds(3_600))
+        guard case .acquired(let term) = try await lease.acquire(replacing: try await LeaderLease.holder(in: client)) else {
+            throw StoreError("the test agent could not take the controller lease")
+        }
         return NodeAgent(
-            store: DeploymentStore(redis: client), runtime: podman.runtime, settings: .init(node: node, resyncIntervalMs: resyncIntervalMs),
-            logger: logger, prober: PodmanHealthProber(runtime: podman.runtime))
+            store: store, runtime: podman.runtime, settings: .init(node: node, resyncIntervalMs: resyncIntervalMs),
+            logger: logger, prober: PodmanHealthProber(runtime: podman.runtime),
+            controller: .init(controller: ClusterController(store: store, lease: lease, logger: logger), term: { term }))
     }
 
     /// Runs the agent until the returned task is cancelled (or the harness stops).
-    func runAgent(resyncIntervalMs: Int64 = 300) async -> Task<Void, any Error> {
-        let agent = await agent(resyncIntervalMs: resyncIntervalMs)
+    func runAgent(resyncIntervalMs: Int64 = 300) async throws -> Task<Void, any Error> {
+        let agent = try await agent(resyncIntervalMs: resyncIntervalMs)
         let task = Task { try await agent.run() }
         await agents.add(task)
         return task
@@ -166,7 +175,7 @@ extension RealProcesses {
         )
         func applyAndRestartAgent() async throws {
             try await AgentHarness.with { harness in
-                let agent = await harness.runAgent()
+                let agent = try await harness.runAgent()
                 let v1 = try harness.manifest("v1")
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
                 var id: ContainerID?
@@ -183,7 +192,7 @@ extension RealProcesses {
                 agent.cancel()
                 _ = await agent.result
                 let before = try await harness.containers()
-                let again = await harness.runAgent()
+                let again = try await harness.runAgent()
                 let firstReport = try await harness.store.report(of: harness.node)?.at
                 try await harness.eventually("the restarted agent reports") {
                     try await harness.store.report(of: harness.node)?.at != firstReport
@@ -199,7 +208,7 @@ extension RealProcesses {
         @Test("apply v2: the old container is stopped by id, the new one runs, versions 1 and 2 are kept")
         func update() async throws {
             try await AgentHarness.with { harness in
-                _ = await harness.runAgent()
+                _ = try await harness.runAgent()
                 let v1 = try harness.manifest("v1")
                 let v2 = try harness.manifest("v2")
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
@@ -227,7 +236,7 @@ extension RealProcesses {
         func killedContainerRestarts() async throws {
             try await AgentHarness.with { harness in
                 // A resync a minute away: only podman's event stream can wake the agent in time.
-                _ = await harness.runAgent(resyncIntervalMs: 60_000)
+                _ = try await harness.runAgent(resyncIntervalMs: 60_000)
                 let v1 = try harness.manifest("v1", restartDelayMs: 200)
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
                 var id: ContainerID?
@@ -252,7 +261,7 @@ extension RealProcesses {
         @Test("Redis wiped under a running agent: no desired state is not an empty one, so nothing is stopped")
         func redisWiped() async throws {
             try await AgentHarness.with { harness in
-                _ = await harness.runAgent()
+                _ = try await harness.runAgent()
                 let v1 = try harness.manifest("v1")
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
                 try await harness.eventually("v1 runs") { try await harness.runningReported(v1.instanceHash(of: v1.agents[0])) != nil }
@@ -274,7 +283,7 @@ extension RealProcesses {
         @Test("the agent runs http, tcp and exec checks itself and reports healthy or unhealthy")
         func healthChecks() async throws {
             try await AgentHarness.with { harness in
-                _ = await harness.runAgent()
+                _ = try await harness.runAgent()
                 let good = try harness.manifest(
                     "good",
                     checks: #"[{"kind":"http","port":8080,"path":"/","interval_ms":500,"timeout_ms":500},"#
@@ -297,7 +306,7 @@ extension RealProcesses {
         @Test("pause: no actions until resume (a killed container stays down), then the agent acts again")
         func pauseAndResume() async throws {
             try await AgentHarness.with { harness in
-                _ = await harness.runAgent()
+                _ = try await harness.runAgent()
                 let v1 = try harness.manifest("v1", restartDelayMs: 0)
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
                 var id: ContainerID?
@@ -328,7 +337,7 @@ extension RealProcesses {
         @Test("rolling v1 to v2, max_parallel 1: each new container starts before its old one stops, one batch at a time")
         func rollingUpdate() async throws {
             try await AgentHarness.with { harness in
-                _ = await harness.runAgent()
+                _ = try await harness.runAgent()
                 let v1 = try harness.manifest("v1", count: 2)
                 let v2 = try harness.manifest("v2", count: 2)
                 let key = DeploymentKey(harness.key)
@@ -364,7 +373,7 @@ extension RealProcesses {
         @Test("auto_revert: v2 never becomes healthy, the rollout fails at its deadline and v1's spec returns as version 3")
         func autoRevert() async throws {
             try await AgentHarness.with { harness in
-                _ = await harness.runAgent()
+                _ = try await harness.runAgent()
                 let key = DeploymentKey(harness.key)
                 let good = #"[{"kind":"http","port":8080,"path":"/","interval_ms":200,"timeout_ms":150}]"#
                 let bad = #"[{"kind":"http","port":8080,"path":"/missing","interval_ms":200,"timeout_ms":150}]"#
@@ -392,7 +401,7 @@ extension RealProcesses {
         @Test("blue-green v1 to v2: the whole new version runs beside the old as candidates until promote, then the old retires at once")
         func blueGreenPromote() async throws {
             try await AgentHarness.with { harness in
-                _ = await harness.runAgent()
+                _ = try await harness.runAgent()
                 let key = DeploymentKey(harness.key)
                 let v1 = try harness.manifest("v1", count: 2, blueGreen: true)
                 let v2 = try harness.manifest("v2", count: 2, blueGreen: true)
@@ -429,7 +438,7 @@ extension RealProcesses {
         @Test("an image missing on the node: the version fails in Validating with the reason, nothing of it starts, the old keeps running")
         func missingImageFailsValidation() async throws {
             try await AgentHarness.with { harness in
-                _ = await harness.runAgent()
+                _ = try await harness.runAgent()
                 let key = DeploymentKey(harness.key)
                 let v1 = try harness.manifest("v1")
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
@@ -455,7 +464,7 @@ extension RealProcesses {
         @Test("batch: a run completes and is kept; a rerun runs the same version in a fresh container; a new version is a new run")
         func batchRuns() async throws {
             try await AgentHarness.with { harness in
-                _ = await harness.runAgent()
+                _ = try await harness.runAgent()
                 let key = DeploymentKey(harness.key)
                 func batch(_ day: String) throws -> Manifest {
                     try Manifest.parse(
@@ -473,7 +482,7 @@ extension RealProcesses {
                 #expect(try await harness.store.deployment(key)?.status == .running)
                 try await harness.eventually("the finished run's container is cleaned up") { try await harness.containers().isEmpty }
 
-                let rerun = try await harness.store.rerun(key, on: .node(harness.node), at: .now()).run
+                let rerun = try await harness.store.rerun(key, pin: .node(harness.node), at: .now()).run
                 #expect(rerun.number == 2 && rerun.version == 1)
                 try await harness.eventually("run 2 complete") { try await finishedRuns() == ["complete", "complete"] }
 
@@ -504,7 +513,7 @@ extension RealProcesses {
                 try #require(bound)
                 let port = Int(UInt16(bigEndian: address.sin_port))
 
-                _ = await harness.runAgent()
+                _ = try await harness.runAgent()
                 let key = DeploymentKey(harness.key)
                 let manifest = try Manifest.parse(
                     Data(
@@ -523,7 +532,7 @@ extension RealProcesses {
         @Test("canary v1 to v2: one canary beside the old until promote, then the rest follows and the old retires")
         func canaryPromote() async throws {
             try await AgentHarness.with { harness in
-                _ = await harness.runAgent()
+                _ = try await harness.runAgent()
                 let key = DeploymentKey(harness.key)
                 let v1 = try harness.manifest("v1", count: 2)
                 let v2 = try harness.manifest("v2", count: 2, canary: 1)
@@ -555,7 +564,7 @@ extension RealProcesses {
         @Test("Redis restarted mid-run: the agent reconnects and leaves containers alone")
         func redisRestart() async throws {
             try await AgentHarness.with { harness in
-                _ = await harness.runAgent()
+                _ = try await harness.runAgent()
                 let v1 = try harness.manifest("v1")
                 _ = try await harness.store.apply(v1, to: harness.node, at: .now())
                 try await harness.eventually("v1 runs") {

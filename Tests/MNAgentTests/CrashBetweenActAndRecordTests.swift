@@ -30,8 +30,10 @@ extension RealProcesses {
 
         /// An agent on `runtime`; with `crash`, every pass that retires an old container and
         /// starts a new one in the same plan dies right after acting (once).
-        static func agent(_ store: DeploymentStore, _ runtime: FakeContainerRuntime, crash: Once? = nil) -> NodeAgent<FakeContainerRuntime> {
-            quietAgent(store, runtime, node: node) { plan in
+        static func agent(_ store: DeploymentStore, _ runtime: FakeContainerRuntime, crash: Once? = nil) async throws
+            -> NodeAgent<FakeContainerRuntime>
+        {
+            try await quietAgent(store, runtime, node: node) { plan in
                 guard let crash else { return }
                 let retires = plan.actions.contains { if case .stop(let stop) = $0 { stop.reason == .superseded } else { false } }
                 let starts = plan.actions.contains { if case .start = $0 { true } else { false } }
@@ -50,14 +52,14 @@ extension RealProcesses {
                 let v2Hash = v2.instanceHash(of: v2.agents[0])
 
                 _ = try await store.apply(v1, to: Self.node, at: .now())
-                let first = Self.agent(store, runtime)
+                let first = try await Self.agent(store, runtime)
                 try await eventually("v1 runs") {
                     _ = try await first.pass()
                     return try await store.deployment("web")?.status == .running
                 }
 
                 _ = try await store.apply(v2, to: Self.node, at: .now())
-                let crashing = Self.agent(store, runtime, crash: Once())
+                let crashing = try await Self.agent(store, runtime, crash: Once())
                 var oldBefore: Set<ContainerID> = []
                 try await eventually("a rolling step that retires an old instance and starts the next one acted, then the agent died") {
                     oldBefore = Set(try await runtime.listManaged().filter { $0.specHash != v2Hash && $0.isAlive }.map(\.id))
@@ -73,7 +75,7 @@ extension RealProcesses {
                 let callsBefore = await runtime.calls.count
 
                 // A new agent process (nothing in memory) on the same node and store.
-                let restarted = Self.agent(store, runtime)
+                let restarted = try await Self.agent(store, runtime)
                 try await eventually("v2 rolled out") {
                     _ = try await restarted.pass()
                     return try await store.deployment("web")?.status == .running

@@ -32,56 +32,54 @@ extension RealProcesses {
                 let record = try #require(try await store.deployment("web"))
                 #expect(record.versions.map(\.number) == [1, 2])
                 #expect(record.versions[0].manifest == (try manifest("v1")), "version 1 is kept as it was")
-                #expect(try await store.desiredVersions(on: node) == ["web": 2])
-                #expect(try await store.desiredVersions(on: "never-configured") == nil, "no desired state is not an empty one")
+                #expect(record.node == node)
+                #expect(try await store.assignment(of: node) == nil, "assignments are the controller's alone")
                 #expect(try await store.deployments().map(\.key) == ["web"])
                 await store.redis.close()
             }
         }
 
-        @Test("rollback appends a copy of the old version, keeps history, and points the node at it")
+        @Test("rollback appends a copy of the old version, keeps history, and keeps the pin")
         func rollback() async throws {
             try await RedisServer.with { server in
                 let store = DeploymentStore(redis: RedisClient(url: server.url))
                 _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
                 _ = try await store.apply(try manifest("v2"), to: "n1", at: Timestamp(milliseconds: 2))
-                // Run from another host (its own name as the default): the deployment stays on n1.
-                let result = try await store.rollback(
-                    "web", to: 1, reason: "restore stable worker", on: .current(orElse: "other-host"), at: Timestamp(milliseconds: 3))
+                // Run from another host without --node: the deployment stays pinned to n1.
+                let result = try await store.rollback("web", to: 1, reason: "restore stable worker", pin: .keep, at: Timestamp(milliseconds: 3))
                 #expect(result.node == "n1")
                 #expect(result.version == 3)
                 let record = try #require(try await store.deployment("web"))
                 #expect(record.versions.map(\.number) == [1, 2, 3])
                 #expect(record.versions[2].manifest == record.versions[0].manifest)
                 #expect(record.versions[2].source == .rollback(from: 1, reason: "restore stable worker"))
-                #expect(try await store.desiredVersions(on: "n1") == ["web": 3])
-                #expect(try await store.desiredVersions(on: "other-host") == nil, "the other host was given the deployment")
+                #expect(record.node == "n1")
                 await #expect(throws: DeploymentError.self) {
-                    try await store.rollback("web", to: 1, reason: "again", on: .node("n1"), at: Timestamp(milliseconds: 4))
+                    try await store.rollback("web", to: 1, reason: "again", pin: .node("n1"), at: Timestamp(milliseconds: 4))
                 }
                 await #expect(throws: StoreError.self) {
-                    try await store.rollback("nope", to: 1, reason: "x", on: .node("n1"), at: Timestamp(milliseconds: 4))
+                    try await store.rollback("nope", to: 1, reason: "x", pin: .node("n1"), at: Timestamp(milliseconds: 4))
                 }
                 #expect(try await store.deployment("web")?.versions.count == 3, "a refused rollback writes nothing")
                 await store.redis.close()
             }
         }
 
-        @Test("a deployment stays on its node unless a node is named; naming another moves it, so one node plans it")
-        func staysOrMoves() async throws {
+        @Test("a deployment keeps its pin unless a node is named; a new one without --node is placed anywhere")
+        func pins() async throws {
             try await RedisServer.with { server in
                 let store = DeploymentStore(redis: RedisClient(url: server.url))
-                _ = try await store.apply(try manifest("v1"), on: .current(orElse: "n1"), at: Timestamp(milliseconds: 1))
-                #expect(try await store.apply(try manifest("v2"), on: .current(orElse: "n2"), at: Timestamp(milliseconds: 2)).node == "n1")
-                #expect(try await store.desiredVersions(on: "n1") == ["web": 2])
-                let unchanged = try await store.apply(try manifest("v2"), on: .current(orElse: "n2"), at: Timestamp(milliseconds: 3))
+                #expect(try await store.apply(try manifest("v1", key: "free"), pin: .keep, at: Timestamp(milliseconds: 1)).node == nil)
+                _ = try await store.apply(try manifest("v1"), pin: .node("n1"), at: Timestamp(milliseconds: 1))
+                #expect(try await store.apply(try manifest("v2"), pin: .keep, at: Timestamp(milliseconds: 2)).node == "n1")
+                let unchanged = try await store.apply(try manifest("v2"), pin: .keep, at: Timestamp(milliseconds: 3))
                 #expect(!unchanged.created && unchanged.node == "n1")
+                #expect(try await store.deployment("web")?.revision == 2, "an unchanged apply with the same pin writes nothing")
 
-                let moved = try await store.apply(try manifest("v2"), on: .node("n2"), at: Timestamp(milliseconds: 4))
+                let moved = try await store.apply(try manifest("v2"), pin: .node("n2"), at: Timestamp(milliseconds: 4))
                 #expect(!moved.created && moved.node == "n2")
-                #expect(try await store.desiredVersions(on: "n2") == ["web": 2])
-                #expect(try await store.desiredVersions(on: "n1") == [:], "the old node still runs it: two agents would plan one key")
-                #expect(try await store.deployment("web")?.events.last?.message == "version 2 placed on node n2")
+                #expect(try await store.deployment("web")?.node == "n2")
+                #expect(try await store.deployment("web")?.events.last?.message == "pinned to node n2")
                 await store.redis.close()
             }
         }

@@ -13,7 +13,7 @@ extension RealProcesses {
             try await RedisServer.with { server in
                 let redis = RedisClient(url: server.url)
                 let store = DeploymentStore(redis: redis)
-                let agent = quietAgent(store, FakeContainerRuntime())
+                let agent = try await quietAgent(store, FakeContainerRuntime())
                 let manifest = Manifest(key: "web", agents: [AgentSpec(id: "web", count: 3, workload: .image("web:1"))])
                 _ = try await store.apply(manifest, to: "n1", at: .now())
                 try await eventually("v1 runs") {
@@ -34,26 +34,30 @@ extension RealProcesses {
             }
         }
 
-        @Test("a change announced for another node's deployment wakes no pass here; its own, or one it has containers of, does")
-        func changePayload() async throws {
+        @Test("a follower wakes only for its own assignment; the controller for every deployment change and report, and it assigns only where something runs")
+        func wakeUps() async throws {
             try await RedisServer.with { server in
                 let redis = RedisClient(url: server.url)
                 let store = DeploymentStore(redis: redis)
-                let agent = quietAgent(store, FakeContainerRuntime())
+                let leader = try await quietAgent(store, FakeContainerRuntime(), node: "n1")
+                let follower = try await quietAgent(store, FakeContainerRuntime(), node: "n2", leading: false)
+                #expect(follower.concerns(channel: StoreKeys.assigned, payload: "n2"))
+                #expect(!follower.concerns(channel: StoreKeys.assigned, payload: "n1"), "another node's assignment")
+                #expect(!follower.concerns(channel: StoreKeys.changes, payload: "web"), "deployments are the controller's")
+                #expect(!follower.concerns(channel: StoreKeys.reported, payload: "n1"), "reports are the controller's")
+                #expect(leader.concerns(channel: StoreKeys.changes, payload: "web"))
+                #expect(leader.concerns(channel: StoreKeys.reported, payload: "n2"))
+                #expect(!leader.concerns(channel: StoreKeys.assigned, payload: "n2"))
+
+                // Pinned to n1: n1 is assigned web; n2, with nothing to run and no assignment before, gets none.
                 let web = Manifest(key: "web", agents: [AgentSpec(id: "web", workload: .image("web:1"))])
-                let other = Manifest(key: "other", agents: [AgentSpec(id: "web", workload: .image("web:1"))])
                 _ = try await store.apply(web, to: "n1", at: .now())
-                _ = try await store.apply(other, to: "n2", at: .now())
-                #expect(await agent.concerns("web"), "its own deployment, before any pass")
-                #expect(await !agent.concerns("other"), "another node's deployment")
-
-                // web moves away: the last pass saw it (and its container) here, so its changes still matter.
-                _ = try await agent.pass()
-                _ = try await store.apply(web, on: .node("n2"), at: .now())
-                #expect(await agent.concerns("web"))
-
-                await server.stop()
-                #expect(await agent.concerns("unknown"), "when Redis cannot tell, a pass runs")
+                try await eventually("web runs on n1") {
+                    _ = try await leader.pass()
+                    return try await store.deployment("web")?.status == .running
+                }
+                #expect(try await store.assignment(of: "n1")?.instances.map(\.id.description) == ["web/web/0"])
+                #expect(try await store.assignment(of: "n2") == nil)
                 await redis.close()
             }
         }

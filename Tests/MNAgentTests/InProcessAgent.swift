@@ -6,16 +6,35 @@ import MNTestSupport
 @testable import MNAgent
 
 /// An agent on the fake runtime, driven pass by pass by a test, logging only what is critical;
-/// `afterActing` injects a fault between acting and recording.
+/// `afterActing` injects a fault between acting and recording. Its node is registered (large,
+/// for an hour) and it is the cluster controller (it takes the lease over from any holder):
+/// a one-node cluster, as a single host runs. With `leading` false it is a follower.
 func quietAgent(
-    _ store: DeploymentStore, _ runtime: FakeContainerRuntime, node: NodeID = "n1",
+    _ store: DeploymentStore, _ runtime: FakeContainerRuntime, node: NodeID = "n1", leading: Bool = true,
     afterActing: (@Sendable (NodePlan) async throws -> Void)? = nil
-) -> NodeAgent<FakeContainerRuntime> {
+) async throws -> NodeAgent<FakeContainerRuntime> {
     var logger = Logger(label: "test")
     logger.logLevel = .critical
+    try await register(node, in: store)
+    let lease = LeaderLease(redis: store.redis, node: node, ttl: .seconds(3_600))
+    var term: LeaderLease.Term?
+    if leading {
+        guard case .acquired(let held) = try await lease.acquire(replacing: try await LeaderLease.holder(in: store.redis)) else {
+            throw StoreError("the test agent could not take the controller lease")
+        }
+        term = held
+    }
+    let role = NodeAgent<FakeContainerRuntime>.ControllerRole(
+        controller: ClusterController(store: store, lease: lease, logger: logger), term: { [term] in term })
     return NodeAgent(
-        store: store, runtime: runtime, settings: .init(node: node), logger: logger, prober: nil, notifier: SystemdNotifier(),
-        afterActing: afterActing)
+        store: store, runtime: runtime, settings: .init(node: node), logger: logger, prober: nil, controller: role,
+        notifier: SystemdNotifier(), afterActing: afterActing)
+}
+
+/// Registers `node` (8 cores, 16 GB) as ready for an hour.
+func register(_ node: NodeID, in store: DeploymentStore) async throws {
+    try await NodeRegistry(redis: store.redis).register(
+        NodeInfo(id: node, hostname: node.rawValue, capacity: NodeCapacity(cpuMillis: 8_000, memoryMB: 16_384)), ttl: .seconds(3_600))
 }
 
 /// Calls per Redis command since the last `CONFIG RESETSTAT`, from `INFO commandstats`

@@ -29,19 +29,19 @@ struct DeploymentTransitionsTests {
     @Test("validation passes into Deploying, or fails with every problem, once; a stale verdict changes nothing")
     func validation() {
         var passed = Self.updating(.validating)
-        #expect(DeploymentTransitions.validated(&passed, version: 2, problems: [], node: Self.node, at: Self.later))
+        #expect(DeploymentTransitions.validated(&passed, version: 2, problems: [], nodes: [Self.node], at: Self.later))
         #expect(passed.status == .deploying && passed.events.last?.message == "validation passed on node n1")
-        #expect(!DeploymentTransitions.validated(&passed, version: 2, problems: [], node: Self.node, at: Self.later), "a second verdict")
+        #expect(!DeploymentTransitions.validated(&passed, version: 2, problems: [], nodes: [Self.node], at: Self.later), "a second verdict")
 
         var failed = Self.updating(.validating)
-        #expect(DeploymentTransitions.validated(&failed, version: 2, problems: ["a", "b"], node: Self.node, at: Self.later))
+        #expect(DeploymentTransitions.validated(&failed, version: 2, problems: ["a", "b"], nodes: [Self.node], at: Self.later))
         #expect(failed.status == .failed)
         #expect(failed.failure == DeploymentFailure(version: 2, phase: .validating, reason: "a; b", at: Self.later))
         #expect(failed.events.last?.message == "validation failed on node n1: a; b")
 
         var stale = Self.updating(.validating)
         let before = stale
-        #expect(!DeploymentTransitions.validated(&stale, version: 1, problems: [], node: Self.node, at: Self.later))
+        #expect(!DeploymentTransitions.validated(&stale, version: 1, problems: [], nodes: [Self.node], at: Self.later))
         #expect(stale == before)
     }
 

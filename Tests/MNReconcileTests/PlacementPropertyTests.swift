@@ -103,7 +103,8 @@ struct PlacementPropertyTests {
                 let ports = placed.flatMap { requests[$0.instance]?.hostPorts ?? [] }
                 #expect(Set(ports).count == ports.count, "a host port given twice on \(node.id)")
                 for instance in placed {
-                    #expect(!input.down.contains(node.id) && node.eligible && !node.draining, "placed on an unavailable node")
+                    let sticky = requests[instance.instance]?.current?.node == node.id
+                    #expect(sticky || (!input.down.contains(node.id) && node.eligible && !node.draining), "placed on an unavailable node")
                     for constraint in requests[instance.instance]?.constraints ?? [] {
                         if case .equals(let rack) = constraint.test { #expect(node.meta["rack"] == rack, "constraint not met") }
                     }

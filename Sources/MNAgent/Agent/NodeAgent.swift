@@ -3,14 +3,16 @@ public import MNCore
 import MNReconcile
 public import ServiceLifecycle
 
-/// The per-node agent: watches the desired state in Redis and reconciles this node's
-/// containers toward it, pass after pass.
+/// The per-node agent: reconciles this node's containers toward what the controller assigned
+/// it, pass after pass, checks versions it is asked to check, and reports. While its
+/// ``ControllerRole`` holds the lease, each pass first runs the cluster controller.
 ///
-/// Level-based: every pass reads the whole desired state and everything the runtime
-/// shows, so a lost notification, a Redis restart or an agent restart changes nothing but
-/// latency. It wakes on a change notification, on a resubscribe after a reconnect, when
-/// the runtime reports one of this node's containers changed, at the plan's `requeueAt`
-/// or a health check's time, and at the periodic resync; it never polls faster than that.
+/// Level-based: every pass reads the whole assignment and everything the runtime shows, so a
+/// lost notification, a Redis restart or an agent restart changes nothing but latency. It
+/// wakes when its assignment changes (and, leading, on any deployment change or node report),
+/// on a resubscribe after a reconnect, when the runtime reports one of this node's containers
+/// changed, at the plan's `requeueAt` or a health check's time, and at the periodic resync;
+/// it never polls faster than that.
 public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     public struct Settings: Sendable {
         public var node: NodeID
@@ -28,8 +30,32 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
     }
 
+    /// The cluster controller this agent runs while its term holds the lease.
+    public struct ControllerRole: Sendable {
+        public var controller: ClusterController
+        /// The term held now, if any.
+        public var term: @Sendable () -> LeaderLease.Term?
+        /// Each new term (and `nil` when it ends), to run a pass at once.
+        public var changes: AsyncStream<LeaderLease.Term?>?
+
+        /// A role following `election`.
+        public init(controller: ClusterController, election: LeaderElection) {
+            self.controller = controller
+            self.term = { election.term }
+            self.changes = election.changes
+        }
+
+        /// A role whose term is given by `term` (tests).
+        public init(controller: ClusterController, term: @escaping @Sendable () -> LeaderLease.Term?) {
+            self.controller = controller
+            self.term = term
+            self.changes = nil
+        }
+    }
+
     private let store: DeploymentStore
     private let runtime: Runtime
+    private let controller: ControllerRole?
     private let settings: Settings
     private let logger: Logger
     private let notifier: SystemdNotifier
@@ -43,17 +69,20 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     /// agents' health checks itself, on their intervals.
     public convenience init(
         store: DeploymentStore, runtime: Runtime, settings: Settings, logger: Logger, prober: (any HealthProber)? = nil,
-        notifier: SystemdNotifier = SystemdNotifier()
+        controller: ControllerRole? = nil, notifier: SystemdNotifier = SystemdNotifier()
     ) {
-        self.init(store: store, runtime: runtime, settings: settings, logger: logger, prober: prober, notifier: notifier, afterActing: nil)
+        self.init(
+            store: store, runtime: runtime, settings: settings, logger: logger, prober: prober, controller: controller, notifier: notifier,
+            afterActing: nil)
     }
 
     init(
         store: DeploymentStore, runtime: Runtime, settings: Settings, logger: Logger, prober: (any HealthProber)?,
-        notifier: SystemdNotifier, afterActing: (@Sendable (NodePlan) async throws -> Void)?
+        controller: ControllerRole?, notifier: SystemdNotifier, afterActing: (@Sendable (NodePlan) async throws -> Void)?
     ) {
         self.store = store
         self.runtime = runtime
+        self.controller = controller
         self.settings = settings
         self.logger = logger
         self.health = prober.map(HealthMonitor.init(prober:))
@@ -65,19 +94,24 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     /// running after it returns.
     public func run() async throws {
         let (triggers, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let channels = [StoreKeys.assigned] + (controller == nil ? [] : [StoreKeys.changes, StoreKeys.reported])
         let watch = Task { [store, logger] in
-            for await event in RedisSubscriber.subscribe(url: store.redis.url, channels: [StoreKeys.changes]) {
+            for await event in RedisSubscriber.subscribe(url: store.redis.url, channels: channels) {
                 switch event {
                 case .subscribed:
-                    logger.debug("subscribed to \(StoreKeys.changes); resyncing")
+                    logger.debug("subscribed to \(channels.joined(separator: ", ")); resyncing")
                     trigger.yield()
-                case .message(_, let payload):
-                    // A change of another node's deployment is no reason for a pass here.
-                    if await self.concerns(DeploymentKey(String(decoding: payload, as: UTF8.self))) { trigger.yield() }
+                case .message(let channel, let payload):
+                    if self.concerns(channel: channel, payload: String(decoding: payload, as: UTF8.self)) { trigger.yield() }
                 }
             }
         }
         defer { watch.cancel() }
+        let leadership = Task {
+            guard let changes = controller?.changes else { return }
+            for await _ in changes { trigger.yield() }
+        }
+        defer { leadership.cancel() }
         let containerWatch = Task { [runtime, settings] in
             for await _ in runtime.changes(on: settings.node) { trigger.yield() }
         }
@@ -102,12 +136,11 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         notifier.notify(["STOPPING=1"])
     }
 
-    /// Whether a change announced for deployment `key` can matter to this node: the last pass
-    /// knew the key (it was desired here, or a container of it runs here), or the node's
-    /// desired state names it now. When Redis cannot tell, it matters.
-    func concerns(_ key: DeploymentKey) async -> Bool {
-        if await state.knownKeys.contains(key) { return true }
-        return (try? await store.isDesired(key, on: settings.node)) ?? true
+    /// Whether a message on `channel` is a reason for a pass here: this node's assignment
+    /// changed; or, while this agent leads, a deployment or a node's report changed.
+    func concerns(channel: String, payload: String) -> Bool {
+        if channel == StoreKeys.assigned { return payload == settings.node.rawValue }
+        return controller?.term() != nil
     }
 
     /// Pings systemd's watchdog at half its interval, but only while passes keep finishing:
@@ -130,7 +163,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let resync = Timestamp.now().adding(ms: settings.resyncIntervalMs)
         for _ in 0..<settings.maxPassesInARow {
             do {
-                guard let (plan, nextWake) = try await pass() else { return resync }
+                guard let (plan, nextWake) = try await pass() else { return [resync, await state.controllerWake].compactMap { $0 }.min()! }
                 if plan.actions.isEmpty { return [resync, plan.requeueAt, nextWake].compactMap { $0 }.min() ?? resync }
             } catch {
                 logger.error("reconcile pass failed; retrying at the next wake-up", metadata: ["error": "\(error)"])
@@ -141,23 +174,27 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         return resync
     }
 
-    /// One pass: read, observe, decide (rollouts, then the node), act, check health, report,
-    /// and record how each deployment stands. Returns the plan and the next time a health
-    /// check or a rollout needs a look, or `nil` if it chose not to act.
+    /// One pass: the controller's (while leading), then this node's: read the assignment,
+    /// check the versions it asks to check, observe, decide, act, check health, and report.
+    /// Returns the plan and the next time a health check or the controller needs a look, or
+    /// `nil` if the node has no assignment (it leaves its containers alone).
     func pass() async throws -> (NodePlan, nextWake: Timestamp?)? {
-        let desiredState = try await desiredState(now: .now(), lastStatuses: await state.lastStatuses)
-        let desired = desiredState?.instances
+        let controllerWake = await controllerPass()
+        await state.setControllerWake(controllerWake)
+        let desiredState = try await desiredState()
         let observed = try await runtime.listManaged()
-        guard let desired else {
+        guard let desiredState else {
             await state.passFinished(at: .now())
             try await store.passFinished(on: settings.node, at: .now())
             let mine = observed.filter { $0.labels[ContainerLabel.node] == settings.node.rawValue }
             if !mine.isEmpty {
                 logger.warning(
-                    "Redis holds no desired state for node \(settings.node); leaving its \(mine.count) containers alone until it does")
+                    "the controller assigned nothing to node \(settings.node) yet; leaving its \(mine.count) containers alone until it does")
             }
             return nil
         }
+        try await runChecks(desiredState)
+        let desired = desiredState.instances
         if await state.records == nil {
             do {
                 await state.setRecords(try await store.report(of: settings.node)?.records ?? [])
@@ -167,24 +204,16 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             }
         }
         let now = Timestamp.now()
-        await state.setKnownKeys(
-            Set(desired.map(\.id.key)).union(
-                observed.compactMap { $0.labels[ContainerLabel.node] == settings.node.rawValue ? $0.instanceID?.key : nil }))
         let plan = NodeReconciler.reconcile(
             .init(
                 node: settings.node, desired: desired, observed: observed, records: await state.records ?? [],
-                frozen: desiredState?.frozen ?? [], now: now))
-        // Intent before action: the rollout steps this plan takes are stored first, so that an
-        // agent killed after acting resumes from them instead of undoing them.
-        if !plan.actions.isEmpty { try await recordIntents(desiredState, now: now) }
+                frozen: desiredState.frozen, now: now))
         var (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         for outcome in outcomes { log(outcome) }
         try await afterActing?(executed)
         let nextCheck = await checkHealth(of: &executed, desired: desired, now: now)
         await state.setRecords(executed.records)
-        await state.setLastStatuses(executed.instances)
         await state.passFinished(at: now)
-        try await recordDeployments(desiredState, statuses: executed.instances, now: now)
         // The report is written when what it says changed (or Redis lost it); the pass time, every pass.
         let report = NodeReport(node: settings.node, at: now, instances: executed.instances, records: executed.records)
         let unchanged = await state.lastReport.map { $0.instances == report.instances && $0.records == report.records } ?? false
@@ -196,7 +225,22 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
         let running = executed.instances.filter { $0.phase == .running }.count
         notifier.notify(["READY=1", "STATUS=\(running) of \(executed.instances.count) instances running"])
-        return (executed, [nextCheck, desiredState?.requeueAt].compactMap { $0 }.min())
+        return (executed, [nextCheck, controllerWake].compactMap { $0 }.min())
+    }
+
+    /// Runs the controller's pass while this agent's term holds the lease; returns when it
+    /// needs to run again. Its failures are logged: they never keep the node from its own pass.
+    private func controllerPass() async -> Timestamp? {
+        guard let controller, let term = controller.term() else { return nil }
+        do {
+            return try await controller.controller.pass(under: term, at: .now())
+        } catch let fenced as LeaderLease.Fenced {
+            logger.warning("\(fenced)")
+        } catch {
+            logger.error("controller pass failed; retrying soon", metadata: ["error": "\(error)"])
+            return Timestamp.now().adding(ms: min(settings.resyncIntervalMs, 2_000))
+        }
+        return nil
     }
 
     /// Runs the due health checks of running instances and records each one's health in
@@ -223,127 +267,82 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         return next
     }
 
-    /// What this node should run: each deployment's decision, and what they add up to.
+    /// What this node should run, from its assignment.
     struct DesiredState {
-        /// One per deployment, by key.
-        var decisions: [DeploymentPlanner.Decision] = []
-        /// The records the decisions were made from, by key: a transition that would change
-        /// nothing on them is not written (no Redis round trip for an unchanged deployment).
-        var records: [DeploymentKey: Deployment] = [:]
-        var instances: [DesiredInstance] { decisions.flatMap(\.instances) }
-        /// Paused deployments, and those whose update failed: no actions.
-        var frozen: Set<DeploymentKey> { Set(decisions.filter(\.frozen).map(\.key)) }
-        /// When a rollout needs a look even if nothing changes.
-        var requeueAt: Timestamp? { decisions.compactMap(\.requeueAt).min() }
+        var instances: [DesiredInstance]
+        /// Deployments whose instances here are reported but never acted on.
+        var frozen: Set<DeploymentKey>
+        /// Versions to check before they start anywhere.
+        var checks: [NodeAssignment.Check]
+        /// The manifests of the versions the assignment names.
+        var manifests: [DeploymentID: Manifest]
     }
 
-    /// The instances this node should run, or `nil` when Redis holds no desired state for it
-    /// (a fresh or wiped Redis is no reason to stop anything). Any unreadable part fails the
-    /// pass: a partial desired state would stop containers that should keep running. A version
-    /// still Validating is checked here first; nothing of it starts unless it passes. The
-    /// decisions themselves are ``MNReconcile/DeploymentPlanner``'s.
-    func desiredState(now: Timestamp, lastStatuses: [InstanceStatus]) async throws -> DesiredState? {
-        guard let versions = try await store.desiredVersions(on: settings.node) else { return nil }
-        var deployments: [(deployment: Deployment, number: Int)] = []
-        for (key, number) in versions.sorted(by: { $0.key < $1.key }) {
-            guard let deployment = try await store.deployment(key), deployment.version(number) != nil else {
-                throw StoreError("node \(settings.node) should run \(key) version \(number), which the store does not have")
+    /// The instances this node should run, or `nil` when the controller never assigned it
+    /// anything (a fresh or wiped Redis is no reason to stop anything). Any unreadable part
+    /// fails the pass: a partial desired state would stop containers that should keep running.
+    func desiredState() async throws -> DesiredState? {
+        guard let assignment = try await store.assignment(of: settings.node) else { return nil }
+        var manifests: [DeploymentID: Manifest] = [:]
+        for (key, numbers) in assignment.versions {
+            for number in numbers {
+                guard let version = try await store.version(key, number) else {
+                    throw StoreError("node \(settings.node) is assigned \(key) version \(number), which the store does not have")
+                }
+                manifests[DeploymentID(key: key, version: number)] = version.manifest
             }
-            deployments.append((deployment, number))
         }
-        var result = DesiredState()
-        for (deployment, number) in deployments {
-            var failedValidation =
-                deployment.status == .failed && deployment.failure?.phase == .validating && deployment.failure?.version == number
-            if deployment.status == .validating && deployment.latest.number == number {
-                let stable = deployment.stable(before: number)
-                let others = deployments.filter { $0.deployment.key != deployment.key }.map(\.deployment)
-                failedValidation = try await !validate(deployment, number: number, stable: stable, others: others, now: now)
-            }
-            result.records[deployment.key] = deployment
-            result.decisions.append(
-                DeploymentPlanner.decide(
-                    deployment, version: number, failedValidation: failedValidation,
-                    statuses: lastStatuses.filter { $0.id.key == deployment.key }, now: now))
+        let (instances, missing) = assignment.desiredInstances(manifests: manifests)
+        if let first = missing.first {
+            throw StoreError("node \(settings.node) is assigned \(first), whose version has no agent '\(first.agent)'")
         }
-        return result
+        return DesiredState(instances: instances, frozen: Set(assignment.frozen), checks: assignment.checks, manifests: manifests)
     }
 
-    /// Runs the ``MNReconcile/Preflight`` checks for version `number` on this node and records
-    /// the verdict: Deploying, or Failed in Validating with every problem. Returns whether it passed.
-    private func validate(_ deployment: Deployment, number: Int, stable: DeploymentVersion?, others: [Deployment], now: Timestamp)
-        async throws -> Bool
-    {
-        let target = deployment.version(number)!.manifest
+    /// Checks each version the assignment asks about that this node has not given its verdict
+    /// on (``MNReconcile/Preflight``: images present, host ports free) and stores the verdict.
+    private func runChecks(_ desired: DesiredState) async throws {
+        for check in desired.checks {
+            if let given = try await store.verdict(on: check.key, of: settings.node), given.version == check.version { continue }
+            guard let target = desired.manifests[DeploymentID(key: check.key, version: check.version)] else { continue }
+            let stable = check.stable.flatMap { desired.manifests[DeploymentID(key: check.key, version: $0)] }
+            let problems = try await preflight(target, stable: stable, desired: desired)
+            try await store.write(ValidationVerdict(version: check.version, problems: problems), on: check.key, of: settings.node)
+            if problems.isEmpty {
+                logger.info("version \(check.version) of \(check.key) passed its checks on this node")
+            } else {
+                logger.error("version \(check.version) of \(check.key) failed its checks on this node", metadata: ["problems": "\(problems)"])
+            }
+        }
+    }
+
+    /// The problems version `target` of a deployment would meet on this node.
+    private func preflight(_ target: Manifest, stable: Manifest?, desired: DesiredState) async throws -> [String] {
         var missing: Set<String> = []
         for agent in target.agents {
             if case .image(let image) = agent.workload, !missing.contains(image), try await !runtime.imageExists(image) {
                 missing.insert(image)
             }
         }
+        // Ports of the other deployments assigned here; this one's own (its stable version's,
+        // or its instances' here) may be held by its own containers.
         var portsInUse: [HostPort: DeploymentKey] = [:]
-        for other in others {
-            for manifest in [other.latest.manifest, other.rollbackTarget.flatMap { other.version($0)?.manifest }].compactMap({ $0 }) {
-                for port in Preflight.hostPorts(of: manifest) { portsInUse[port] = other.key }
+        var own = stable.map(Preflight.hostPorts(of:)) ?? []
+        for instance in desired.instances {
+            if instance.id.key == target.key {
+                own.formUnion(instance.spec.hostPorts)
+            } else {
+                for port in instance.spec.hostPorts { portsInUse[port] = instance.id.key }
             }
         }
-        // A port no other version of this deployment publishes (those may be held by its own
-        // containers) and no other deployment uses must not be held by anything else on the host.
-        let own = Set(deployment.versions.filter { $0.number != number }.flatMap { Preflight.hostPorts(of: $0.manifest) })
         var held: Set<HostPort> = []
         for port in Preflight.hostPorts(of: target).subtracting(own) where portsInUse[port] == nil && !HostPorts.isFree(port) {
             held.insert(port)
         }
-        let problems = Preflight.problems(
+        return Preflight.problems(
             .init(
-                from: stable?.manifest, to: target, node: settings.node, missingImages: missing, portsInUse: portsInUse,
+                from: stable, to: target, node: settings.node, missingImages: missing, portsInUse: portsInUse,
                 portsHeldOutsideMN: held))
-        let node = settings.node
-        try await store.updateRecord(deployment.key) { record in
-            DeploymentTransitions.validated(&record, version: number, problems: problems, node: node, at: now)
-        }
-        if !problems.isEmpty {
-            logger.error(
-                "version \(number) of \(deployment.key) failed validation; nothing of it starts", metadata: ["problems": "\(problems)"])
-        }
-        return problems.isEmpty
-    }
-
-    /// Records each deployment's standing after the node acted (``MNReconcile/DeploymentPlanner/record(_:statuses:in:at:)``),
-    /// writing only what changed; a failed update with `auto_revert` is followed by its revert.
-    private func recordDeployments(_ desired: DesiredState?, statuses: [InstanceStatus], now: Timestamp) async throws {
-        for decision in desired?.decisions ?? [] where !decision.frozen {
-            let mine = statuses.filter { $0.id.key == decision.key }
-            if var known = desired?.records[decision.key], !DeploymentPlanner.record(decision, statuses: mine, in: &known, at: now) {
-                continue  // nothing would change
-            }
-            let recorded = try await store.updateRecord(decision.key) { deployment in
-                DeploymentPlanner.record(decision, statuses: mine, in: &deployment, at: now)
-            }
-            if recorded, let (version, reason) = DeploymentPlanner.failure(of: decision) {
-                try await autoRevert(decision.key, failedVersion: version, reason: reason, at: now)
-            }
-        }
-    }
-
-    /// Stores the rollout step each update's decision takes, before the node acts on it.
-    private func recordIntents(_ desired: DesiredState?, now: Timestamp) async throws {
-        for decision in desired?.decisions ?? [] where !decision.frozen {
-            guard case .rollout = decision.mode else { continue }
-            if var known = desired?.records[decision.key], !DeploymentPlanner.intend(decision, in: &known, at: now) { continue }
-            try await store.updateRecord(decision.key) { deployment in DeploymentPlanner.intend(decision, in: &deployment, at: now) }
-        }
-    }
-
-    /// With `auto_revert`, a failed update is followed at once by a new version copied from the
-    /// last stable one, skipping any canary phase (history is appended, never rewritten; a revert
-    /// is never reverted again, so there is no loop).
-    private func autoRevert(_ key: DeploymentKey, failedVersion: Int, reason: String, at now: Timestamp) async throws {
-        guard let revert = try await store.revertAfterFailure(key, of: failedVersion, reason: reason, on: .current(orElse: settings.node), at: now) else {
-            return
-        }
-        logger.warning(
-            "update of \(key) to version \(failedVersion) failed (\(reason)); reverting to the last stable version as version \(revert)")
     }
 
     private func log(_ outcome: ActionOutcome) {
@@ -368,15 +367,13 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
 /// when a pass last finished.
 actor AgentState {
     private(set) var records: [InstanceRecord]?
-    private(set) var lastStatuses: [InstanceStatus] = []
     private(set) var lastPassAt: Timestamp?
-    /// The deployments the last pass saw on this node (desired, or with containers here).
-    private(set) var knownKeys: Set<DeploymentKey> = []
-    func setKnownKeys(_ keys: Set<DeploymentKey>) { knownKeys = keys }
+    /// When the controller's last pass asked to run again.
+    private(set) var controllerWake: Timestamp?
+    func setControllerWake(_ time: Timestamp?) { controllerWake = time }
     /// The report last written, so an unchanged one is not written again.
     private(set) var lastReport: NodeReport?
     func setLastReport(_ report: NodeReport) { lastReport = report }
     func setRecords(_ records: [InstanceRecord]) { self.records = records }
-    func setLastStatuses(_ statuses: [InstanceStatus]) { lastStatuses = statuses }
     func passFinished(at time: Timestamp) { lastPassAt = time }
 }

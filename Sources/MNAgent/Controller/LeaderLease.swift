@@ -93,11 +93,19 @@ public struct LeaderLease: Sendable {
         try await redis.run("EVAL", Self.releaseScript, "1", StoreKeys.leader, term.value)
     }
 
-    /// Runs `commands` atomically if and only if `term` still holds the lease.
+    /// Why a guarded write was refused: a key it depends on changed since it was read.
+    public struct Conflict: Error, Hashable, Sendable, CustomStringConvertible {
+        public var description: String { "a record changed since the controller read it; the write was dropped and is decided again" }
+    }
+
+    /// Runs `commands` atomically if and only if `term` still holds the lease and each key in
+    /// `unchanged` still holds exactly its value.
     ///
-    /// - Throws: ``Fenced`` when it does not (nothing was written); ``RedisError`` otherwise.
-    public func write(_ commands: [[String]], under term: Term) async throws {
-        var arguments = ["EVAL", Self.fencedScript, "1", StoreKeys.leader, term.value]
+    /// - Throws: ``Fenced`` when the lease is not held, ``Conflict`` when a guarded key changed
+    ///   (either way nothing was written); ``RedisError`` otherwise.
+    public func write(_ commands: [[String]], under term: Term, unchanged: [(key: String, value: String)] = []) async throws {
+        var arguments = ["EVAL", Self.fencedScript, "1", StoreKeys.leader, term.value, String(unchanged.count)]
+        for (key, value) in unchanged { arguments += [key, value] }
         for command in commands {
             arguments.append(String(command.count))
             arguments += command
@@ -107,6 +115,7 @@ public struct LeaderLease: Sendable {
         } catch {
             // `redis.run` throws RedisError only; the script's refusal is one with the marker.
             if error.description.contains(Self.fencedMarker) { throw Fenced(term: term) }
+            if error.description.contains(Self.conflictMarker) { throw Conflict() }
             throw error
         }
     }
@@ -119,6 +128,7 @@ public struct LeaderLease: Sendable {
     // The scripts. Values are compared whole: a term's value names its epoch, node and token.
 
     private static let fencedMarker = "MNFENCED"
+    private static let conflictMarker = "MNCONFLICT"
 
     /// KEYS: lease, epoch counter. ARGV: node, token, ttl ms, the caller's previous value or "".
     /// Returns {epoch, value} when acquired, {0, current value} when held by someone else.
@@ -143,12 +153,19 @@ public struct LeaderLease: Sendable {
         return 0
         """
 
-    /// KEYS: lease. ARGV: value, then for each command its argument count and its arguments.
+    /// KEYS: lease. ARGV: value, the number of guards, each guard's key and value, then for
+    /// each command its argument count and its arguments.
     private static let fencedScript = """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then
           return redis.error_reply('\(fencedMarker) the controller lease is no longer held by this term')
         end
-        local i = 2
+        local guards = tonumber(ARGV[2])
+        for g = 0, guards - 1 do
+          if redis.call('GET', ARGV[3 + 2 * g]) ~= ARGV[4 + 2 * g] then
+            return redis.error_reply('\(conflictMarker) ' .. ARGV[3 + 2 * g] .. ' changed')
+          end
+        end
+        local i = 3 + 2 * guards
         while i <= #ARGV do
           local n = tonumber(ARGV[i])
           redis.call(unpack(ARGV, i + 1, i + n))

@@ -1,8 +1,9 @@
 import Foundation
 public import MNCore
+public import MNReconcile
 
 /// mn's state in Redis: deployment records with their immutable versions, what each node
-/// should run, and what each node reports.
+/// was assigned, what each node reports, and the nodes' verdicts on versions they checked.
 ///
 /// Every multi-key write is one MULTI/EXEC under WATCH: it happens whole or not at all.
 public struct DeploymentStore: Sendable {
@@ -19,14 +20,15 @@ public struct DeploymentStore: Sendable {
     /// The outcome of ``apply(_:to:at:)``.
     public struct ApplyResult: Hashable, Sendable, Codable {
         public var deployment: DeploymentKey
-        /// The version the node now runs.
+        /// The version the deployment now runs or rolls to.
         public var version: Int
         /// Whether a new version was written (false: the same manifest was already current).
         public var created: Bool
-        public var node: NodeID
+        /// The node it is pinned to, if any.
+        public var node: NodeID?
 
         /// Creates a result.
-        public init(deployment: DeploymentKey, version: Int, created: Bool, node: NodeID) {
+        public init(deployment: DeploymentKey, version: Int, created: Bool, node: NodeID?) {
             self.deployment = deployment
             self.version = version
             self.created = created
@@ -34,38 +36,38 @@ public struct DeploymentStore: Sendable {
         }
     }
 
-    /// Which node a change places a deployment on.
-    public enum NodeChoice: Hashable, Sendable {
-        /// This node; a deployment that ran elsewhere moves here (the old node stops it).
+    /// Where a change lets the controller place a deployment.
+    public enum Pin: Hashable, Sendable {
+        /// On this node only (the constraint `node.id = NODE`).
         case node(NodeID)
-        /// Where the deployment runs now, or `orElse` for a new one.
-        case current(orElse: NodeID)
+        /// As before: the pin it has, or none (any node that fits) for a new deployment.
+        case keep
 
-        /// The node for `deployment` (`nil`: a new one).
-        func resolve(for deployment: Deployment?) -> NodeID {
+        /// The pin of `deployment` after the change.
+        func resolve(for deployment: Deployment?) -> NodeID? {
             switch self {
             case .node(let node): node
-            case .current(let fallback): deployment?.node ?? fallback
+            case .keep: deployment?.node
             }
         }
     }
 
-    /// ``apply(_:on:at:)`` on exactly `node`.
+    /// ``apply(_:pin:at:)`` pinned to `node`.
     public func apply(_ manifest: Manifest, to node: NodeID, at now: Timestamp) async throws -> ApplyResult {
-        try await apply(manifest, on: .node(node), at: now)
+        try await apply(manifest, pin: .node(node), at: now)
     }
 
     /// Records `manifest` as a new immutable version of its deployment (unless it means the
-    /// same as the latest version), makes it what the chosen node should run, and announces
-    /// the change, all in one transaction.
-    public func apply(_ manifest: Manifest, on choice: NodeChoice, at now: Timestamp) async throws -> ApplyResult {
+    /// same as the latest version) with its pin, and announces the change to the controller,
+    /// all in one transaction.
+    public func apply(_ manifest: Manifest, pin: Pin, at now: Timestamp) async throws -> ApplyResult {
         let recordKey = StoreKeys.deployment(manifest.key)
         return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(manifest.key)) { replies in
             var deployment: Deployment
             let version: DeploymentVersion
             var created = false
             let existing = try Self.decodeRecord(replies)
-            let node = choice.resolve(for: existing)
+            let node = pin.resolve(for: existing)
             if let existing {
                 deployment = existing
                 switch try deployment.append(manifest, at: now) {
@@ -83,76 +85,51 @@ public struct DeploymentStore: Sendable {
             let result = ApplyResult(deployment: manifest.key, version: version.number, created: created, node: node)
             if !created && existing?.node == node { return .skip(result) }
             if !created {
-                deployment.record(
-                    DeploymentEvent(at: now, version: version.number, message: "version \(version.number) placed on node \(node)"))
+                let pinned = node.map { "pinned to node \($0)" } ?? "no longer pinned to a node"
+                deployment.record(DeploymentEvent(at: now, version: version.number, message: pinned))
             }
-            let writes = try Self.placing(&deployment, version: version.number, on: node, stored: replies)
+            let writes = try Self.announcing(&deployment, pin: node, stored: replies)
             return .write(writes + [["SADD", StoreKeys.deployments, manifest.key.rawValue]], result)
         }
     }
 
-    /// Appends a copy of version `number` as a new version (history is never rewritten),
-    /// makes it what `node` runs, and announces the change, in one transaction.
+    /// Appends a copy of version `number` as a new version (history is never rewritten) and
+    /// announces the change, in one transaction.
     /// - Throws: ``StoreError`` if the deployment does not exist, or
     ///   ``MNCore/DeploymentError`` if the version does not or is already current.
     public func rollback(
-        _ key: DeploymentKey, to number: Int, reason: String, on choice: NodeChoice, at now: Timestamp
+        _ key: DeploymentKey, to number: Int, reason: String, pin: Pin, at now: Timestamp
     ) async throws -> ApplyResult {
         let recordKey = StoreKeys.deployment(key)
         return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(key)) { replies in
             guard var deployment = try Self.decodeRecord(replies) else { throw StoreError("no deployment '\(key)'") }
-            let node = choice.resolve(for: deployment)
+            let node = pin.resolve(for: deployment)
             let version = try deployment.rollback(to: number, reason: reason, at: now)
             return .write(
-                try Self.placing(&deployment, version: version.number, on: node, stored: replies),
+                try Self.announcing(&deployment, pin: node, stored: replies),
                 ApplyResult(deployment: key, version: version.number, created: true, node: node))
         }
     }
 
-    /// After version `failedVersion` failed, appends a copy of the last stable version if its
-    /// policy asks for `auto_revert` (see ``MNCore/Deployment/revertAfterFailure(of:reason:at:)``),
-    /// makes it what `node` runs and announces it, in one transaction.
-    /// - Returns: The revert's version number, or `nil` when there is nothing to revert.
-    public func revertAfterFailure(_ key: DeploymentKey, of failedVersion: Int, reason: String, on choice: NodeChoice, at now: Timestamp)
-        async throws -> Int?
-    {
-        let recordKey = StoreKeys.deployment(key)
-        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(key)) { replies in
-            guard var deployment = try Self.decodeRecord(replies),
-                let revert = deployment.revertAfterFailure(of: failedVersion, reason: reason, at: now)
-            else { return .skip(nil) }
-            return .write(
-                try Self.placing(&deployment, version: revert.number, on: choice.resolve(for: deployment), stored: replies), revert.number)
-        }
-    }
-
-    /// Starts another run of a batch or sysbatch deployment's latest version on `node`, and
-    /// announces it (see ``MNCore/Deployment/rerun(at:)``).
-    /// - Returns: The run, and the node that runs it.
-    public func rerun(_ key: DeploymentKey, on choice: NodeChoice, at now: Timestamp) async throws -> (run: BatchRun, node: NodeID) {
+    /// Starts another run of a batch or sysbatch deployment's latest version, and announces it
+    /// (see ``MNCore/Deployment/rerun(at:)``).
+    /// - Returns: The run, and the node it is pinned to, if any.
+    public func rerun(_ key: DeploymentKey, pin: Pin, at now: Timestamp) async throws -> (run: BatchRun, node: NodeID?) {
         let recordKey = StoreKeys.deployment(key)
         return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(key)) { replies in
             guard var deployment = try Self.decodeRecord(replies) else { throw StoreError("no deployment '\(key)'") }
             let run = try deployment.rerun(at: now)
-            let node = choice.resolve(for: deployment)
-            return .write(try Self.placing(&deployment, version: run.version, on: node, stored: replies), (run, node))
+            let node = pin.resolve(for: deployment)
+            return .write(try Self.announcing(&deployment, pin: node, stored: replies), (run, node))
         }
     }
 
-    /// The writes of a change that also decides what `node` runs: the record (its revision
-    /// bumped, `node` remembered), `node`'s desired version of it, its removal from the node it
-    /// ran on before (if it moves), and the announcement agents watch for. Every writer of a
-    /// desired entry writes the record too, so watching the record covers both.
-    private static func placing(_ deployment: inout Deployment, version: Int, on node: NodeID, stored: [RedisReply]) throws -> [[String]] {
+    /// The writes of an operator's change that the controller acts on: the record (its
+    /// revision bumped, `pin` remembered) and the announcement the controller watches for.
+    private static func announcing(_ deployment: inout Deployment, pin: NodeID?, stored: [RedisReply]) throws -> [[String]] {
         deployment.revision += 1
-        let previous = deployment.node
-        deployment.node = node
-        let key = deployment.key.rawValue
-        var writes = try recordWrites(deployment, stored: stored)
-        writes.append(["HSET", StoreKeys.desired(node), key, String(version), StoreKeys.desiredSentinel, node.rawValue])
-        if let previous, previous != node { writes.append(["HDEL", StoreKeys.desired(previous), key]) }
-        writes.append(["PUBLISH", StoreKeys.changes, key])
-        return writes
+        deployment.node = pin
+        return try recordWrites(deployment, stored: stored) + [["PUBLISH", StoreKeys.changes, deployment.key.rawValue]]
     }
 
     /// A change of a deployment's status by an operator.
@@ -185,7 +162,8 @@ public struct DeploymentStore: Sendable {
             case (.resume, .paused): status = .deploying
             case (.resume, .failed)
             where deployment.failure?.phase == .validating && deployment.failure?.version == deployment.latest.number:
-                // Validation failed and nothing started: check again (the image may be there now).
+                // Validation failed and nothing started: check again (the image may be there now),
+                // with the nodes' old verdicts dropped (below).
                 status = .validating
                 deployment.failure = nil
             case (.resume, let current):
@@ -199,7 +177,9 @@ public struct DeploymentStore: Sendable {
             deployment.status = status
             deployment.record(DeploymentEvent(at: now, version: deployment.latest.number, message: "\(change.pastTense): \(reason)"))
             deployment.revision += 1
-            return .write(try Self.recordWrites(deployment, stored: replies) + [["PUBLISH", StoreKeys.changes, key.rawValue]], status)
+            let verdicts: [[String]] = status == .validating ? [["DEL", StoreKeys.verdicts(key)]] : []
+            return .write(
+                try Self.recordWrites(deployment, stored: replies) + verdicts + [["PUBLISH", StoreKeys.changes, key.rawValue]], status)
         }
     }
 
@@ -248,7 +228,11 @@ public struct DeploymentStore: Sendable {
     /// versions it counts are all there (the history only grows); versions already read are not
     /// fetched again.
     public func deployment(_ key: DeploymentKey) async throws -> Deployment? {
-        let record = try await redis.run("GET", StoreKeys.deployment(key))
+        try await deployment(key, from: try await redis.run("GET", StoreKeys.deployment(key)))
+    }
+
+    /// The deployment of `record` (a reply to `GET` of its record key), with its versions.
+    func deployment(_ key: DeploymentKey, from record: RedisReply) async throws -> Deployment? {
         guard let bytes = record.bytes else { return nil }
         struct Count: Decodable {
             let version_count: Int?
@@ -273,38 +257,47 @@ public struct DeploymentStore: Sendable {
         return result
     }
 
-    /// Whether `node`'s desired state names deployment `key`.
-    public func isDesired(_ key: DeploymentKey, on node: NodeID) async throws -> Bool {
-        try await redis.run("HEXISTS", StoreKeys.desired(node), key.rawValue) == .integer(1)
+    /// Version `number` of deployment `key`, from the versions read so far or else from Redis
+    /// (versions never change, so each is fetched once per process); `nil` if it does not exist.
+    public func version(_ key: DeploymentKey, _ number: Int) async throws -> DeploymentVersion? {
+        if let known = versions.versions(of: key, count: number) { return known[number - 1] }
+        let fetched = try Self.storedVersions(try await redis.run("HGETALL", StoreKeys.versions(key))).sorted { $0.number < $1.number }
+        versions.remember(fetched, of: key)
+        return fetched.first { $0.number == number }
     }
 
-    /// What `node` should run: deployment key → version; `nil` when Redis holds no desired
-    /// state for the node at all (never configured, or Redis lost its data) — which is not
-    /// the same as "run nothing". Read in one command, so never half of it.
-    /// - Throws: ``StoreError`` if an entry is unreadable.
-    public func desiredVersions(on node: NodeID) async throws -> [DeploymentKey: Int]? {
-        let fields = try await redis.run("HGETALL", StoreKeys.desired(node)).array ?? []
-        guard !fields.isEmpty else { return nil }
-        var result: [DeploymentKey: Int] = [:]
-        var known = false
-        for index in stride(from: 0, to: fields.count - 1, by: 2) {
-            let field = fields[index].string ?? ""
-            if field == StoreKeys.desiredSentinel {
-                known = true
-                continue
-            }
-            guard let version = fields[index + 1].string.flatMap(Int.init), version >= 1 else {
-                throw StoreError("the desired state of node '\(node)' has an unreadable entry for '\(field)'; fix or remove it")
-            }
-            result[DeploymentKey(field)] = version
+    /// What the controller assigned to `node`; `nil` when it never assigned it anything (a
+    /// fresh or wiped store: not the same as "run nothing").
+    public func assignment(of node: NodeID) async throws -> NodeAssignment? {
+        guard let bytes = try await redis.run("GET", StoreKeys.assignment(node)).bytes else { return nil }
+        do {
+            return try JSONDecoder().decode(NodeAssignment.self, from: Data(bytes))
+        } catch {
+            throw StoreError("the assignment of node '\(node)' in Redis is unreadable (\(error)); it was left as it is")
         }
-        return known ? result : nil
     }
 
-    /// Writes a node's report and the time of the pass that made it.
+    /// `node`'s verdict on a version of `key` it checked, if it gave one.
+    public func verdict(on key: DeploymentKey, of node: NodeID) async throws -> ValidationVerdict? {
+        guard let bytes = try await redis.run("HGET", StoreKeys.verdicts(key), node.rawValue).bytes else { return nil }
+        return try? JSONDecoder().decode(ValidationVerdict.self, from: Data(bytes))
+    }
+
+    /// Stores `node`'s verdict on a version of `key` and tells the controller.
+    public func write(_ verdict: ValidationVerdict, on key: DeploymentKey, of node: NodeID) async throws {
+        try await redis.atomically([
+            ["HSET", StoreKeys.verdicts(key), node.rawValue, try Self.encode(verdict)],
+            ["PUBLISH", StoreKeys.reported, node.rawValue],
+        ])
+    }
+
+    /// Writes a node's report and the time of the pass that made it, and tells the controller.
     public func write(_ report: NodeReport) async throws {
-        try await redis.run("SET", StoreKeys.report(report.node), try Self.encode(report))
-        try await passFinished(on: report.node, at: report.at)
+        try await redis.atomically([
+            ["SET", StoreKeys.report(report.node), try Self.encode(report)],
+            ["HSET", StoreKeys.nodes, report.node.rawValue, String(report.at.milliseconds)],
+            ["PUBLISH", StoreKeys.reported, report.node.rawValue],
+        ])
     }
 
     /// Records that `node`'s agent finished a pass at `time`.
@@ -379,7 +372,11 @@ public struct DeploymentStore: Sendable {
     /// moves them out at its first write.
     static func recordWrites(_ deployment: Deployment, stored replies: [RedisReply]) throws -> [[String]] {
         let fields = replies.count > 1 ? (replies[1].array ?? []) : []
-        let stored = Set(stride(from: 0, to: fields.count, by: 2).compactMap { fields[$0].string.flatMap(Int.init) })
+        return try recordWrites(deployment, stored: Set(stride(from: 0, to: fields.count, by: 2).compactMap { fields[$0].string.flatMap(Int.init) }))
+    }
+
+    /// The writes that store `deployment`, whose versions numbered `stored` are in Redis already.
+    static func recordWrites(_ deployment: Deployment, stored: Set<Int>) throws -> [[String]] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.userInfo[.deploymentWithoutVersions] = true

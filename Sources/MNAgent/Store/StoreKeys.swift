@@ -13,20 +13,25 @@ public enum StoreKeys {
     public static let leader = "mn:leader"
     /// The lease's fencing epoch: incremented on every acquisition, never reset.
     public static let leaderEpoch = "mn:leader:epoch"
-    /// Channel: a deployment key whose desired state changed.
+    /// Channel: a deployment key an operator changed (apply, rollback, pause, …); the
+    /// controller wakes up.
     public static let changes = "mn:changes"
+    /// Channel: a node id whose assignment the controller changed; that node's agent wakes up.
+    public static let assigned = "mn:assigned"
+    /// Channel: a node id whose report or verdict changed; the controller wakes up.
+    public static let reported = "mn:reported"
 
     /// The deployment record (JSON): status, rollout, health, events, runs; its versions are
     /// kept apart in ``versions(_:)``.
     public static func deployment(_ key: DeploymentKey) -> String { "mn:{\(key)}:deployment" }
     /// Hash: version number → the immutable version (JSON: manifest, content hash, source).
     public static func versions(_ key: DeploymentKey) -> String { "mn:{\(key)}:versions" }
-    /// A field always present in a node's desired hash (deployment keys cannot start with
-    /// `@`): an existing but otherwise empty hash means "run nothing", a missing one "unknown".
-    public static let desiredSentinel = "@node"
+    /// Hash: node id → its verdict on the version it was asked to check (JSON ``MNReconcile/ValidationVerdict``).
+    public static func verdicts(_ key: DeploymentKey) -> String { "mn:{\(key)}:verdicts" }
 
-    /// Hash on one node: deployment key → the version it should run, plus ``desiredSentinel``.
-    public static func desired(_ node: NodeID) -> String { "mn:node:\(node):desired" }
+    /// What the controller assigned to the node (JSON ``MNReconcile/NodeAssignment``). Missing:
+    /// the node was never told anything (which is not "run nothing").
+    public static func assignment(_ node: NodeID) -> String { "mn:node:\(node):assignment" }
     /// What the node's agent registered about its host (JSON ``NodeInfo``).
     public static func nodeInfo(_ node: NodeID) -> String { "mn:node:\(node):info" }
     /// Present while the node's agent heartbeats: set with the heartbeat TTL, so Redis's own

@@ -14,20 +14,22 @@ public import MNCore
 ///     └──failed──► Failed ◄─┘ (deadline, unhealthy) ──auto_revert──► a new version, Deploying
 /// ```
 public enum DeploymentTransitions {
-    /// The verdict of validating version `version` (``Preflight/problems(_:)`` on `node`):
-    /// Deploying when there are no problems, else Failed in Validating with every reason.
+    /// The verdict of validating version `version` on `nodes` (``Preflight/problems(_:)`` on
+    /// each, every problem prefixed with its node when there are several): Deploying when there
+    /// are no problems, else Failed in Validating with every reason.
     public static func validated(
-        _ deployment: inout Deployment, version: Int, problems: [String], node: NodeID, at now: Timestamp
+        _ deployment: inout Deployment, version: Int, problems: [String], nodes: [NodeID], at now: Timestamp
     ) -> Bool {
         guard deployment.status == .validating, deployment.latest.number == version else { return false }
+        let on = nodes.count == 1 ? "node \(nodes[0])" : "nodes \(nodes.map(\.rawValue).joined(separator: ", "))"
         if problems.isEmpty {
             deployment.status = .deploying
-            deployment.record(DeploymentEvent(at: now, version: version, message: "validation passed on node \(node)"))
+            deployment.record(DeploymentEvent(at: now, version: version, message: "validation passed on \(on)"))
         } else {
             let reason = problems.joined(separator: "; ")
             deployment.status = .failed
             deployment.failure = DeploymentFailure(version: version, phase: .validating, reason: reason, at: now)
-            deployment.record(DeploymentEvent(at: now, version: version, message: "validation failed on node \(node): \(reason)"))
+            deployment.record(DeploymentEvent(at: now, version: version, message: "validation failed on \(on): \(reason)"))
         }
         return true
     }

@@ -4,8 +4,9 @@ public import MNCore
 /// why none fits.
 ///
 /// Pure and deterministic: the same input, in any order, gives the same output. The rules:
-/// - **sticky**: an instance that has a node (``Request/current``) stays there while that node
-///   is up, whatever changed elsewhere (a node joined, scores moved);
+/// - **sticky**: an instance that has a node (``Request/current``) stays there, whatever changed
+///   elsewhere (a node joined, scores moved), even while that node is down: moving the
+///   instances of a lost node is rescheduling, with its own policy and delays;
 /// - **feasible**: the node is up, eligible and not draining, meets every constraint, and has
 ///   the CPU, memory, devices and host ports the instance asks for, after what is already
 ///   allocated there (``Input/allocations`` and the instances placed before it in this call);
@@ -23,7 +24,7 @@ public enum Placement {
     public struct Input: Hashable, Sendable {
         /// The registered nodes (ids are unique).
         public var nodes: [NodeInfo]
-        /// Nodes whose heartbeat expired: nothing is placed there, nothing stays there.
+        /// Nodes whose heartbeat expired: nothing new is placed there (what runs there stays).
         public var down: Set<NodeID>
         /// Instances that hold resources on nodes and are not placed by this call: other
         /// deployments', and the old instances an update replaces.
@@ -163,12 +164,16 @@ public enum Placement {
         var pending: [Request] = []
         // Sticky first: what runs stays, and holds its resources before anything new is placed.
         for request in requests {
-            if let current = request.current, let node = nodes.index(of: current.node), !nodes.isDown(node) {
-                nodes.hold(request, devices: current.devices, on: node)
-                output.placed.append(Placed(instance: request.instance, specHash: request.specHash, node: current.node, devices: current.devices.sorted()))
-            } else {
+            guard let current = request.current else {
                 pending.append(request)
+                continue
             }
+            // A node that is down (or not registered now) keeps what it has: whether and when
+            // its instances move elsewhere is the reschedule policy's call, not placement's.
+            if let node = nodes.index(of: current.node), !nodes.isDown(node) {
+                nodes.hold(request, devices: current.devices, on: node)
+            }
+            output.placed.append(Placed(instance: request.instance, specHash: request.specHash, node: current.node, devices: current.devices.sorted()))
         }
         let checker = ConstraintChecker(requests: pending)
         // Allocations an update may still replace in place (each once).

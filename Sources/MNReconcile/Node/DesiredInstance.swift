@@ -19,22 +19,24 @@ public struct DesiredInstance: Hashable, Sendable, Encodable {
     public var specHash: SpecHash
     public var restart: RestartPolicy
     public var jobType: Manifest.JobType
+    /// The ids of the node's devices the controller gave it (for `MN_DEVICE_IDS`), sorted.
+    public var devices: [String]
 
     /// Describes instance `index` of `spec`; without a `specHash`, the spec's own
     /// ``AgentSpec/specHash`` is used.
     public init(
         key: DeploymentKey, spec: AgentSpec, index: Int, version: Int, role: InstanceRole = .primary,
-        restart: RestartPolicy = .defaults, jobType: Manifest.JobType = .service, specHash: SpecHash? = nil
+        restart: RestartPolicy = .defaults, jobType: Manifest.JobType = .service, specHash: SpecHash? = nil, devices: [String] = []
     ) {
         self.init(
             key: key, shared: Shared(spec), index: index, version: version, role: role, restart: restart, jobType: jobType,
-            specHash: specHash ?? spec.specHash)
+            specHash: specHash ?? spec.specHash, devices: devices)
     }
 
     /// Instance `index` of a spec shared with the agent's other instances.
     init(
         key: DeploymentKey, shared: Shared<AgentSpec>, index: Int, version: Int, role: InstanceRole, restart: RestartPolicy,
-        jobType: Manifest.JobType, specHash: SpecHash
+        jobType: Manifest.JobType, specHash: SpecHash, devices: [String] = []
     ) {
         self.id = InstanceID(key: key, agent: shared.value.id, index: index)
         self.version = version
@@ -43,6 +45,7 @@ public struct DesiredInstance: Hashable, Sendable, Encodable {
         self.specHash = specHash
         self.restart = restart
         self.jobType = jobType
+        self.devices = devices
     }
 
     enum CodingKeys: String, CodingKey {

@@ -1,0 +1,188 @@
+public import MNCore
+
+/// The cluster level: from the nodes, every deployment and every node's report, what each
+/// node should run and how each deployment's record changes. Pure and deterministic: the same
+/// input (in any order) gives the same output, and time is an input.
+///
+/// For each deployment, by key:
+/// 1. a version still Validating is placed tentatively, and each node it would run on checks
+///    it (``NodeAssignment/Check``); once every such node passed, it is Deploying, and a problem
+///    on any node fails it in Validating, naming the node. Nothing of it starts before;
+/// 2. ``DeploymentPlanner`` decides which instances of which versions run now (rollout steps,
+///    fleet-wide, from the statuses of all nodes) and the record's next state, including an
+///    `auto_revert` version after a failed update;
+///
+/// then ``Placement`` gives every instance a node (sticky: what runs stays where it runs), and
+/// an instance no node fits is named in its deployment's ``MNCore/Deployment/unplaced``.
+public enum ClusterReconciler {
+    /// Everything the controller looks at.
+    public struct Input: Sendable {
+        /// The registered nodes.
+        public var nodes: [NodeInfo]
+        /// Registered nodes whose heartbeat expired.
+        public var down: Set<NodeID>
+        /// Every deployment record, with its versions.
+        public var deployments: [Deployment]
+        /// Each node's last reported instances.
+        public var reports: [NodeID: [InstanceStatus]]
+        /// The nodes' verdicts on checked versions, by deployment.
+        public var verdicts: [DeploymentKey: [NodeID: ValidationVerdict]]
+        /// The assignments stored now.
+        public var assignments: [NodeID: NodeAssignment]
+        public var now: Timestamp
+
+        /// Creates an input.
+        public init(
+            nodes: [NodeInfo], down: Set<NodeID> = [], deployments: [Deployment], reports: [NodeID: [InstanceStatus]] = [:],
+            verdicts: [DeploymentKey: [NodeID: ValidationVerdict]] = [:], assignments: [NodeID: NodeAssignment] = [:], now: Timestamp
+        ) {
+            self.nodes = nodes
+            self.down = down
+            self.deployments = deployments
+            self.reports = reports
+            self.verdicts = verdicts
+            self.assignments = assignments
+            self.now = now
+        }
+    }
+
+    /// What the controller stores.
+    public struct Output: Hashable, Sendable {
+        /// The assignments that change, by node. A node gets no assignment while it would be
+        /// empty and has none (a wiped store is no reason to stop anything).
+        public var assignments: [NodeID: NodeAssignment]
+        /// The records that change, sorted by key.
+        public var records: [Deployment]
+        /// When to decide again even if nothing changes.
+        public var requeueAt: Timestamp?
+    }
+
+    /// Decides for the whole cluster.
+    public static func reconcile(_ input: Input) -> Output {
+        let now = input.now
+        let nodes = input.nodes.sorted { $0.id < $1.id }
+        // Where each slot runs now: what nodes report, overridden by what they were told.
+        var current: [InstanceSlot: Placement.Request.Current] = [:]
+        var statuses: [DeploymentKey: [InstanceStatus]] = [:]
+        for (node, reported) in input.reports.sorted(by: { $0.key < $1.key }) {
+            for status in reported {
+                statuses[status.id.key, default: []].append(status)
+                if status.container != nil { current[status.slot] = .init(node: node) }
+            }
+        }
+        for (node, assignment) in input.assignments.sorted(by: { $0.key < $1.key }) {
+            for instance in assignment.instances {
+                current[InstanceSlot(instance.id, instance.specHash)] = .init(node: node, devices: instance.devices)
+            }
+        }
+
+        var records: [DeploymentKey: Deployment] = [:]
+        var desired: [DesiredInstance] = []
+        var frozen: Set<DeploymentKey> = []
+        var checks: [NodeID: [NodeAssignment.Check]] = [:]
+        var constraints: [DeploymentKey: [PlacementConstraint]] = [:]
+        var heldUnplaced: [DeploymentKey: String] = [:]
+        var requeueAt: Timestamp?
+        for original in input.deployments.sorted(by: { $0.key < $1.key }) {
+            var record = original
+            let key = record.key
+            let target = record.latest.number
+            constraints[key] = record.latest.manifest.constraints + (record.node.map { [PlacementConstraint(.nodeID, .equals($0.rawValue))] } ?? [])
+            let mine = statuses[key] ?? []
+            var cleared = true
+            if record.status == .validating {
+                switch validation(of: record, version: target, nodes: nodes, down: input.down, constraints: constraints[key] ?? [], current: current, verdicts: input.verdicts[key] ?? [:]) {
+                case .unplaced(let why):
+                    heldUnplaced[key] = why
+                    cleared = false
+                case .pending(let waiting):
+                    let stable = record.stable(before: target)?.number
+                    for node in waiting { checks[node, default: []].append(.init(key: key, version: target, stable: stable)) }
+                    cleared = false
+                case .done(let problems, let on):
+                    _ = DeploymentTransitions.validated(&record, version: target, problems: problems, nodes: on, at: now)
+                }
+            }
+            let failedValidation =
+                !cleared || (record.status == .failed && record.failure?.phase == .validating && record.failure?.version == target)
+            let decision = DeploymentPlanner.decide(record, version: target, failedValidation: failedValidation, statuses: mine, now: now)
+            if DeploymentPlanner.record(decision, statuses: mine, in: &record, at: now), let (version, reason) = DeploymentPlanner.failure(of: decision),
+                record.revertAfterFailure(of: version, reason: reason, at: now) != nil
+            {
+                requeueAt = now  // the revert is decided at once
+            }
+            if decision.frozen { frozen.insert(key) }
+            if let at = decision.requeueAt { requeueAt = min(requeueAt ?? at, at) }
+            desired += decision.instances
+            records[key] = record
+        }
+
+        let placement = Placement.place(
+            .init(nodes: nodes, down: input.down, requests: Placement.requests(for: desired, constraints: constraints, current: current)))
+        var unplaced: [DeploymentKey: [String]] = [:]
+        var agentsNamed: Set<String> = []
+        for missing in placement.unplaced where agentsNamed.insert("\(missing.instance.key)/\(missing.instance.agent)").inserted {
+            unplaced[missing.instance.key, default: []].append(missing.explanation)
+        }
+        for (key, original) in records {
+            let why = heldUnplaced[key] ?? unplaced[key]?.joined(separator: ". ")
+            if original.unplaced != why { records[key]?.unplaced = why }
+        }
+
+        var bySlot: [InstanceSlot: DesiredInstance] = [:]
+        for instance in desired { bySlot[instance.slot] = instance }
+        var instances: [NodeID: [NodeAssignment.Instance]] = [:]
+        for placed in placement.placed {
+            guard let instance = bySlot[InstanceSlot(placed.instance, placed.specHash)] else { continue }
+            instances[placed.node, default: []].append(
+                .init(id: instance.id, version: instance.version, role: instance.role, specHash: instance.specHash, devices: placed.devices))
+        }
+        var assignments: [NodeID: NodeAssignment] = [:]
+        let everyNode = Set(nodes.map(\.id)).union(input.assignments.keys).union(instances.keys).union(checks.keys)
+        for node in everyNode {
+            let here = instances[node] ?? []
+            let assignment = NodeAssignment(
+                instances: here, frozen: Set(here.map(\.id.key)).intersection(frozen).sorted(), checks: checks[node] ?? [])
+            let stored = input.assignments[node]
+            if assignment != stored && !(assignment.isEmpty && stored == nil) { assignments[node] = assignment }
+        }
+        let changed = input.deployments.compactMap { original in records[original.key].flatMap { $0 != original ? $0 : nil } }
+        return Output(assignments: assignments, records: changed.sorted { $0.key < $1.key }, requeueAt: requeueAt)
+    }
+
+    /// Where a version still Validating stands.
+    enum Validation {
+        /// No node fits some of its instances: it waits (nothing is checked yet).
+        case unplaced(String)
+        /// These nodes have not given their verdict yet.
+        case pending([NodeID])
+        /// Every node it would run on gave its verdict: `problems` (each naming its node when
+        /// there are several nodes), from `nodes`.
+        case done(problems: [String], nodes: [NodeID])
+    }
+
+    /// Places version `version` of `deployment` tentatively (beside or in place of what runs,
+    /// against the nodes' capacity) and reads the verdicts of the nodes it would run on. A
+    /// verdict with problems from any node it was asked of settles it.
+    static func validation(
+        of deployment: Deployment, version: Int, nodes: [NodeInfo], down: Set<NodeID>, constraints: [PlacementConstraint],
+        current: [InstanceSlot: Placement.Request.Current], verdicts: [NodeID: ValidationVerdict]
+    ) -> Validation {
+        guard let manifest = deployment.version(version)?.manifest else { return .unplaced("version \(version) is missing") }
+        let instances = manifest.desiredInstances(version: version)
+        let mine = current.filter { $0.key.instance.key == deployment.key }
+        let trial = Placement.place(
+            .init(nodes: nodes, down: down, requests: Placement.requests(for: instances, constraints: [deployment.key: constraints], current: mine)))
+        if let first = trial.unplaced.first { return .unplaced(first.explanation) }
+        let needed = Set(trial.placed.map(\.node)).sorted()
+        let current = verdicts.filter { $0.value.version == version }
+        let failed = current.filter { !$0.value.problems.isEmpty }.sorted { $0.key < $1.key }
+        if !failed.isEmpty {
+            let several = failed.count > 1 || needed.count > 1
+            let problems = failed.flatMap { node, verdict in verdict.problems.map { several ? "\(node): \($0)" : $0 } }
+            return .done(problems: problems, nodes: failed.map(\.key))
+        }
+        let waiting = needed.filter { current[$0] == nil }
+        return waiting.isEmpty ? .done(problems: [], nodes: needed) : .pending(waiting)
+    }
+}
