@@ -156,8 +156,7 @@ public enum ClusterReconciler {
         case unplaced(String)
         /// These nodes have not given their verdict yet.
         case pending([NodeID])
-        /// Every node it would run on gave its verdict: `problems` (each naming its node when
-        /// there are several nodes), from `nodes`.
+        /// Every node it would run on gave its verdict (or one found problems): `problems`, from `nodes`.
         case done(problems: [String], nodes: [NodeID])
     }
 
@@ -178,9 +177,8 @@ public enum ClusterReconciler {
         let current = verdicts.filter { $0.value.version == version }
         let failed = current.filter { !$0.value.problems.isEmpty }.sorted { $0.key < $1.key }
         if !failed.isEmpty {
-            let several = failed.count > 1 || needed.count > 1
-            let problems = failed.flatMap { node, verdict in verdict.problems.map { several ? "\(node): \($0)" : $0 } }
-            return .done(problems: problems, nodes: failed.map(\.key))
+            // Each problem names its node (``Preflight``).
+            return .done(problems: failed.flatMap(\.value.problems), nodes: failed.map(\.key))
         }
         let waiting = needed.filter { current[$0] == nil }
         return waiting.isEmpty ? .done(problems: [], nodes: needed) : .pending(waiting)

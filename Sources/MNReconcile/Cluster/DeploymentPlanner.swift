@@ -80,8 +80,8 @@ public enum DeploymentPlanner {
     }
 
     /// What `decision` makes of the deployment's record once its instances ran and reported
-    /// `statuses` (the deployment's own): rollout progress, success or failure; Running once a
-    /// direct deployment is up; finished batch runs. Returns whether the record changed. A
+    /// `statuses` (the deployment's own): rollout progress, success (once nothing it retires is
+    /// reported any more) or failure; Running once a direct deployment is up; finished batch runs. Returns whether the record changed. A
     /// frozen or held deployment's record is left as it is.
     public static func record(_ decision: Decision, statuses: [InstanceStatus], in deployment: inout Deployment, at now: Timestamp)
         -> Bool
@@ -96,8 +96,14 @@ public enum DeploymentPlanner {
             return DeploymentTransitions.runs(&deployment, ended: ended, at: now)
         case .rollout(let version, let plan, let signal):
             let health = DeploymentTransitions.healthSummaries(desired: plan.desired, statuses: statuses, signal: signal)
-            return DeploymentTransitions.rollout(
-                &deployment, version: version, state: plan.state, outcome: plan.outcome, health: health, at: now)
+            // Done once the nodes also stopped what the update retires: a slot still reported
+            // but no longer desired is an old instance on its way out.
+            var outcome = plan.outcome
+            if case .succeeded = outcome {
+                let desired = Set(plan.desired.map(\.slot))
+                if !statuses.allSatisfy({ desired.contains($0.slot) }) { outcome = .progressing(waitingFor: "the old instances to stop", deadline: nil) }
+            }
+            return DeploymentTransitions.rollout(&deployment, version: version, state: plan.state, outcome: outcome, health: health, at: now)
         case .direct(let version, let signal):
             // Up: every desired instance reported healthy, and nothing of another version left.
             let healthy = Set(statuses.filter { RolloutPlanner.isHealthy($0, signal: signal) }.map(\.slot))

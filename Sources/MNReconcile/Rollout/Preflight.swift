@@ -52,11 +52,6 @@ public enum Preflight {
                         "agent '\(agent.id)' publishes host port \(published), which a process mn does not manage holds on node \(input.node): "
                             + "stop it or choose a free host port")
                 }
-                if agent.count > 1 {
-                    problems.append(
-                        "agent '\(agent.id)' runs \(agent.count) instances on node \(input.node) but publishes host port \(published), "
-                            + "which only one can bind: set count to 1 or drop host_port")
-                }
             }
         }
         if RolloutPlanner.strategy(from: input.from, to: input.to) == .blueGreen {
