@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Three hosts on this machine: three real mnagent processes, each in its own network namespace
 # on a bridge, one password-protected redis-server on the bridge, one shared podman service
-# (its unix socket is reachable from every namespace). Checks, with the release binaries:
+# (its unix socket is reachable from every namespace; one service, not three, because the
+# containers are told apart by their mn.node label and one image store saves pulling the image
+# three times). Checks, with the release binaries:
 #   - every agent registers its node with its own address; exactly one is the controller;
-#   - kill -9 of the controller: another agent takes the lease within the TTL, and the killed
-#     node is reported down once its heartbeat expires;
+#   - a count-6 service applied with no --node is checked on the three nodes and spreads 2/2/2;
+#   - a rolling update of it starts; kill -9 of the controller in the middle of it: another
+#     agent takes the lease within the TTL, the killed node is reported down once its heartbeat
+#     expires, its agent is started again (as systemd would) and the update completes under the
+#     new controller with exactly six instances of the new version, each instance once;
 #   - a partition (the follower's link down): the node goes down, and ready again once healed.
 # Creates and deletes its own namespaces, bridge, veths and processes, named for this run.
 # Usage: scripts/cluster-check.sh MNCTL MNAGENT   (as root; prints what it checks, exit 1 on failure)
@@ -20,7 +25,9 @@ dir="$(mktemp -d)"
 password="cluster-$run-$RANDOM"
 port=$((20000 + run % 20000))
 hosts=(a b c)
+key="spread-$suffix"
 declare -A agent_pid
+declare -A agent_address
 
 cleanup() {
     for host in "${hosts[@]}"; do
@@ -30,6 +37,8 @@ cleanup() {
     done
     ip link del "$bridge" 2>/dev/null || true
     [ -z "${redis_pid:-}" ] || kill -KILL "$redis_pid" 2>/dev/null || true
+    ids="$(podman ps -aq --filter "label=mn.deployment.key=$key" 2>/dev/null || true)"
+    [ -z "$ids" ] || podman rm -f $ids >/dev/null 2>&1 || true
     [ -z "${podman_pid:-}" ] || kill -TERM "$podman_pid" 2>/dev/null || true
     { wait; } 2>/dev/null || true
     rm -rf "$dir"
@@ -79,17 +88,18 @@ await 20 test -S "$dir/podman.sock" || fail "the podman service did not start"
 # A short heartbeat TTL (and so lease TTL), so that the check runs in seconds.
 echo '{"network":"none","heartbeat_ttl_ms":1500}' >"$dir/agent.json"
 
-start_agent() { # start_agent HOST ADDRESS
+start_agent() { # start_agent HOST
     local host="$1"
     mkdir -p "$dir/state-$host"
-    ip netns exec "mn$host$suffix" "$mnagent" --node-id "host-$host$suffix" --redis "$url" --advertise-address "$2" \
+    ip netns exec "mn$host$suffix" "$mnagent" --node-id "host-$host$suffix" --redis "$url" --advertise-address "${agent_address[$host]}" \
         --podman-socket "$dir/podman.sock" --state-dir "$dir/state-$host" --config "$dir/agent.json" --log-level info \
-        >"$dir/$host.log" 2>&1 &
+        --resync-interval 2 >>"$dir/$host.log" 2>&1 &
     agent_pid[$host]=$!
 }
 index=11
 for host in "${hosts[@]}"; do
-    start_agent "$host" "$subnet.$index"
+    agent_address[$host]="$subnet.$index"
+    start_agent "$host"
     index=$((index + 1))
 done
 
@@ -109,7 +119,30 @@ read -r _ _ addresses leader <<<"$(summary)"
 [ "$addresses" = "$subnet.11,$subnet.12,$subnet.13" ] || fail "nodes registered the wrong addresses: $addresses"
 echo "three hosts registered with their own addresses; $leader leads"
 
-# kill -9 of the leader: another takes over within the TTL, the old one goes down.
+# A count-6 service with no --node: checked on the three nodes, then spread 2/2/2.
+manifest() { # manifest VERSION-GREETING
+    cat <<JSON
+{"deployment":{"key":"$key"},"agents":[{"id":"worker","image":"localhost/mn-busybox:1","count":6,
+ "args":["sleep","3600"],"env":{"GREETING":"$1"},"lifecycle":{"grace_period_ms":500}}],
+ "policies":{"update":{"strategy":"rolling","max_parallel":1,"min_healthy_ms":700,"healthy_deadline_ms":30000,"progress_deadline_ms":60000}}}
+JSON
+}
+status_of() { "$mnctl" deployment status "$key" --redis "$url" --output json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"].lower(), d["latest_version"])'; }
+# Running containers of the service: "node version instance" per line.
+containers() { podman ps --filter "label=mn.deployment.key=$key" --format '{{index .Labels "mn.node"}} {{index .Labels "mn.deployment.version"}} {{index .Labels "mn.instance"}}'; }
+spread() { containers | awk '{print $1}' | sort | uniq -c | awk '{print $1}' | sort | tr '\n' ' '; }
+running_version() { [ "$(status_of)" = "running $1" ]; }
+manifest v1 | "$mnctl" apply - --redis "$url" >/dev/null || fail "mnctl apply of the count-6 service failed"
+await 60 running_version 1 || fail "the count-6 service never ran: $(status_of); $(containers)"
+[ "$(spread)" = "2 2 2 " ] || fail "the count-6 service did not spread 2/2/2: $(containers)"
+"$mnctl" deployment status "$key" --redis "$url" | grep -q "validation passed on nodes host-a$suffix, host-b$suffix, host-c$suffix" ||
+    fail "the version was not checked on the three nodes"
+echo "a count-6 service with no --node was checked on the three nodes and spreads 2/2/2"
+
+# A rolling update; kill -9 of the controller in its middle; the new controller finishes it.
+manifest v2 | "$mnctl" apply - --redis "$url" >/dev/null || fail "mnctl apply of v2 failed"
+mid_rollout() { [ "$(containers | awk '$2 == 2' | wc -l)" -ge 1 ] && [ "$(status_of)" = "deploying 2" ]; }
+await 30 mid_rollout || fail "the rolling update never started: $(status_of)"
 old="${leader#host-}"
 old="${old%"$suffix"}"
 killed_at=$SECONDS
@@ -119,16 +152,27 @@ agent_pid[$old]=""
 new_leader() { read -r ready leaders _ current <<<"$(summary)"; [ "$leaders" = 1 ] && [ "$current" != "$leader" ] && [ "$ready" = 2 ]; }
 await 15 new_leader || fail "no other agent took over from the killed leader: $(summary)"
 read -r _ _ _ successor <<<"$(summary)"
-echo "kill -9 of $leader: $successor took over and $leader is down within $((SECONDS - killed_at)) s (TTL 1.5 s)"
+echo "kill -9 of $leader mid-rollout ($(containers | awk '$2 == 2' | wc -l) of 6 updated): $successor took over and $leader is down within $((SECONDS - killed_at)) s (TTL 1.5 s)"
+start_agent "$old"
+await 90 running_version 2 || fail "the update did not complete under the new controller: $(status_of); $(containers)"
+exactly_six_new() {
+    local list
+    list="$(containers)"
+    [ "$(wc -l <<<"$list")" = 6 ] && [ "$(awk '$2 != 2' <<<"$list" | wc -l)" = 0 ] && [ "$(awk '{print $3}' <<<"$list" | sort -u | wc -l)" = 6 ]
+}
+await 15 exactly_six_new || fail "not exactly six instances of version 2, each once: $(containers)"
+read -r _ leaders _ current <<<"$(summary)"
+[ "$current" = "$successor" ] || fail "the leader changed again after the restart: $current"
+echo "the rolling update completed under $successor: six instances of version 2, each once ($(spread | tr ' ' '/' | sed 's#/$##'))"
 
 # A partition: a follower's link goes down; it is reported down, then ready once healed.
 for host in "${hosts[@]}"; do
     [ "$host" != "$old" ] && [ "host-$host$suffix" != "$successor" ] && follower="$host"
 done
 ip link set "v$follower$suffix" down
-one_ready() { read -r ready _ <<<"$(summary)"; [ "$ready" = 1 ]; }
-await 15 one_ready || fail "the partitioned node never went down: $(summary)"
+cut_off() { read -r ready _ <<<"$(summary)"; [ "$ready" = 2 ]; }
+await 15 cut_off || fail "the partitioned node never went down: $(summary)"
 ip link set "v$follower$suffix" up
-two_ready() { read -r ready leaders _ current <<<"$(summary)"; [ "$ready" = 2 ] && [ "$leaders" = 1 ] && [ "$current" = "$successor" ]; }
-await 15 two_ready || fail "the healed node did not come back (or the leader changed): $(summary)"
+healed() { read -r ready leaders _ current <<<"$(summary)"; [ "$ready" = 3 ] && [ "$leaders" = 1 ] && [ "$current" = "$successor" ]; }
+await 15 healed || fail "the healed node did not come back (or the leader changed): $(summary)"
 echo "partition of host-$follower$suffix: down while cut off, ready again once healed, $successor still leads"

@@ -55,7 +55,7 @@ struct NodeView: Encodable {
         self.lastPass = lastPass
         var allocated = Resources(cpuMillis: 0, memoryMB: 0)
         var instances: [String: Int] = [:]
-        for instance in report?.instances ?? [] where instance.phase != .complete {
+        for instance in report?.instances ?? [] where instance.container != nil && instance.phase != .complete {
             instances[instance.id.key.rawValue, default: 0] += 1
             let agent = deployments[instance.id.key]?.version(instance.version)?.manifest.agent(instance.id.agent)
             allocated.cpuMillis += agent?.resources.cpuMillis ?? 0

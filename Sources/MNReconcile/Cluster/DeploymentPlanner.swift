@@ -60,8 +60,8 @@ public enum DeploymentPlanner {
                 key: key, mode: .held(version: number), instances: stable?.manifest.desiredInstances(version: stable?.number ?? 0) ?? [],
                 frozen: stable == nil, requeueAt: nil)
         }
-        let failedRollout = deployment.status == .failed && deployment.rollout?.target == number
-        let frozen = deployment.status == .paused || failedRollout
+        // Failed (by a deadline, or by an operator): nothing more is done until a new version.
+        let frozen = deployment.status == .paused || deployment.status == .failed
         let signal = target.manifest.policies.update.healthCheck
         guard let stable else {
             return Decision(

@@ -1,0 +1,124 @@
+import MNCore
+import MNReconcile
+import MNReconcileTestSupport
+import PropertyBased
+import Testing
+
+/// A random cluster with deployments to roll out and update on it.
+struct ClusterScenario: Sendable, CustomStringConvertible {
+    var nodes: [NodeInfo]
+    /// Each deployment's first version, and the update applied once it runs.
+    var deployments: [(first: Manifest, update: Manifest)]
+    /// Sort keys that give the same lists in another order.
+    var order: [Int]
+
+    func reorder<T>(_ items: [T], salt: Int) -> [T] {
+        items.indices.sorted { (order[($0 + salt) % order.count], $0) < (order[($1 + salt) % order.count], $1) }.map { items[$0] }
+    }
+
+    var description: String {
+        "nodes=\(nodes.map { "\($0.id)(\($0.capacity.cpuMillis)m)" }) deployments=\(deployments.map { "\($0.first.key)×\($0.first.agents[0].count) cpu \($0.first.agents[0].resources.cpuMillis ?? 0) max_parallel \($0.update.policies.update.maxParallel)" })"
+    }
+}
+
+extension Gen where Value == ClusterScenario {
+    /// Two to four nodes of mixed CPU; one to three deployments that fit the cluster, each
+    /// with a rolling update of every instance.
+    static var clusterScenario: Generator<ClusterScenario, Shrink.None<ClusterScenario>> {
+        Generator { rng in
+            func pick<T>(_ items: [T]) -> T { items.randomElement(using: &rng)! }
+            func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &rng) }
+            let nodes = (0..<int(2...4)).map { index in
+                NodeInfo(id: NodeID("n\(index)"), capacity: NodeCapacity(cpuMillis: pick([2_000, 4_000, 8_000]), memoryMB: 16_384))
+            }
+            var deployments: [(first: Manifest, update: Manifest)] = []
+            for key in ["alpha", "beta", "gamma"].prefix(int(1...3)) {
+                var policies = Policies.defaults
+                policies.update.maxParallel = int(1...3)
+                policies.update.minHealthyMs = 0
+                let count = int(1...6)
+                let cpu = pick([nil, 100])
+                func manifest(_ image: String) -> Manifest {
+                    Manifest(
+                        key: DeploymentKey(key),
+                        agents: [AgentSpec(id: "api", count: count, workload: .image(image), resources: Resources(cpuMillis: cpu, memoryMB: nil, devices: []))],
+                        policies: policies)
+                }
+                deployments.append((manifest("\(key):1"), manifest("\(key):2")))
+            }
+            return ClusterScenario(nodes: nodes, deployments: deployments, order: (0..<12).map { _ in int(0...1_000) })
+        }
+    }
+}
+
+@Suite("Cluster reconciler properties")
+struct ClusterReconcilerPropertyTests {
+    static let t0 = Timestamp(milliseconds: 1_000_000)
+
+    /// Runs `scenario` to the end: first versions, then every update, `check` after every step.
+    static func run(_ scenario: ClusterScenario, check: (SimulatedCluster) -> Void = { _ in }) -> SimulatedCluster {
+        var cluster = SimulatedCluster(nodes: scenario.nodes, now: t0)
+        for deployment in scenario.deployments { cluster.apply(deployment.first) }
+        for phase in 0..<2 {
+            if phase == 1 { for deployment in scenario.deployments { cluster.apply(deployment.update) } }
+            for _ in 0..<80 {
+                cluster.step()
+                check(cluster)
+                if cluster.deployments.values.allSatisfy({ $0.status == .running }) && phase == 0 { break }
+            }
+        }
+        return cluster
+    }
+
+    @Test("every deployment ends Running its latest version with exactly count instances, no slot twice, never over a node's CPU")
+    func converges() async {
+        await propertyCheck(count: 60, input: Gen.clusterScenario) { scenario in
+            let cpu = Dictionary(scenario.deployments.map { ($0.first.key, $0.first.agents[0].resources.cpuMillis ?? 0) }, uniquingKeysWith: { a, _ in a })
+            let capacity = Dictionary(scenario.nodes.map { ($0.id, $0.capacity.cpuMillis) }, uniquingKeysWith: { a, _ in a })
+            let cluster = Self.run(scenario) { cluster in
+                for (node, assignment) in cluster.assignments {
+                    let used = assignment.instances.map { cpu[$0.id.key] ?? 0 }.reduce(0, +)
+                    #expect(used <= capacity[node] ?? 0, "node \(node) over its CPU: \(scenario)")
+                }
+                let slots = cluster.running.map(\.slot)
+                #expect(Set(slots).count == slots.count, "a slot runs on two nodes: \(scenario)")
+            }
+            for (first, update) in scenario.deployments {
+                let record = cluster.deployments[first.key]
+                #expect(record?.status == .running && record?.latest.number == 2, "\(first.key) is \(record?.status.rawValue ?? "-"): \(scenario)")
+                let hash = update.instanceHash(of: update.agents[0])
+                let mine = cluster.running.filter { $0.slot.instance.key == first.key }
+                #expect(mine.count == first.agents[0].count && mine.allSatisfy { $0.slot.specHash == hash }, "\(first.key): \(scenario)")
+            }
+        }
+    }
+
+    @Test("the same cluster, read in any order, gives the same decisions")
+    func deterministic() async {
+        await propertyCheck(count: 60, input: Gen.clusterScenario) { scenario in
+            var checked = 0
+            _ = Self.run(scenario) { cluster in
+                guard checked < 10 else { return }
+                checked += 1
+                var shuffled = cluster.input
+                shuffled.nodes = scenario.reorder(shuffled.nodes, salt: 0)
+                shuffled.deployments = scenario.reorder(shuffled.deployments, salt: 1)
+                shuffled.reports = shuffled.reports.mapValues { scenario.reorder($0, salt: 2) }
+                #expect(ClusterReconciler.reconcile(cluster.input) == ClusterReconciler.reconcile(shuffled), "\(scenario)")
+            }
+        }
+    }
+
+    @Test("a node joining a settled cluster moves no running instance")
+    func nodeJoins() async {
+        await propertyCheck(count: 60, input: Gen.clusterScenario) { scenario in
+            var cluster = SimulatedCluster(nodes: scenario.nodes, now: Self.t0)
+            for deployment in scenario.deployments { cluster.apply(deployment.first) }
+            for _ in 0..<20 { cluster.step() }
+            let before = cluster.running.map { "\($0.node) \($0.slot)" }
+            cluster.nodes.append(NodeInfo(id: "n9", capacity: NodeCapacity(cpuMillis: 64_000, memoryMB: 262_144)))
+            for _ in 0..<5 { cluster.step() }
+            #expect(cluster.running.map { "\($0.node) \($0.slot)" } == before, "\(scenario)")
+        }
+    }
+}
