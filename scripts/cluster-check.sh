@@ -85,8 +85,10 @@ podman system service --time=0 "unix://$dir/podman.sock" >"$dir/podman.log" 2>&1
 podman_pid=$!
 await 20 test -S "$dir/podman.sock" || fail "the podman service did not start"
 
-# A short heartbeat TTL (and so lease TTL), so that the check runs in seconds.
-echo '{"network":"none","heartbeat_ttl_ms":1500}' >"$dir/agent.json"
+# A short heartbeat TTL (and so lease TTL), so that the check runs in seconds; no network for
+# the containers; the rlimits this machine's containers need (see /etc/mn/agent.json, setup.sh).
+echo '{"network":"none","heartbeat_ttl_ms":1500,"rlimits":[{"type":"nofile","soft":1024,"hard":20000},{"type":"nproc","soft":1000,"hard":1000}]}' \
+    >"$dir/agent.json"
 
 start_agent() { # start_agent HOST
     local host="$1"

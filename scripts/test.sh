@@ -190,13 +190,14 @@ assert n["instances"] == {"agent-api": 2}, n["instances"]' &&
 }
 check "mnctl node list and node status show the running agent registered, ready and the controller" node_registered
 
-# Three hosts on this machine (network namespaces on a bridge, Redis on the bridge): registry,
-# controller lease handover on kill -9, and a partition, with real mnagent processes.
+# Three hosts on this machine (network namespaces on a bridge, Redis on the bridge, real podman):
+# registry, placement 2/2/2, a rolling update across the hosts surviving kill -9 of the
+# controller, and a partition, with real mnagent processes.
 cluster_passes() {
     out="$(scripts/cluster-check.sh "$mnctl" "$mnagent" 2>&1)" || { echo "$out"; return 1; }
     echo "$out" | sed 's/^/    /'
 }
-check "three mnagents in three network namespaces: all register, one leads, kill -9 of the leader hands over, a partitioned node goes down and comes back" cluster_passes
+check "three mnagents in three network namespaces: all register, one leads, a count-6 service spreads 2/2/2, a rolling update completes across kill -9 of the leader, a partitioned node goes down and comes back" cluster_passes
 kill -TERM "$agent" 2>/dev/null
 wait "$agent" 2>/dev/null || true
 agent=""

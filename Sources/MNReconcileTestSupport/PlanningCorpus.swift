@@ -12,7 +12,7 @@ import MNReconcile
 public enum PlanningCorpus {
     /// The digest the planners gave when it was last recorded (see ``digest()``). A change of
     /// behaviour that is meant changes it: record the new one, and say why in the commit.
-    public static let recordedDigest = "ab7e38ae8363848a514f5a816743417011c556cad3c5b22a3a46c938f828cc19"
+    public static let recordedDigest = "20e603e77798396ecc85dc25ed56b6db8637e9ffd843f9955a329dd2815a68e2"
 
     /// The SHA-256 of every plan of the corpus, rendered canonically, in order.
     public static func digest() -> String {

@@ -28,6 +28,20 @@ struct NodeReconcilerScenarioTests {
         #expect(retire.actions == [.stop(StopContainer(old, reason: .superseded))])
     }
 
+    @Test("a frozen (paused or failed) deployment's instances report the containers that run them, and nothing is acted on")
+    func frozenReportsItsContainers() {
+        let web = Fixture.desired(Fixture.spec("web"))
+        let gone = Fixture.desired(Fixture.spec("gone"), index: 1)
+        let stray = Fixture.container(for: Fixture.desired(Fixture.spec("old")), id: "s")
+        let plan = NodeReconciler.reconcile(
+            .init(
+                node: Fixture.node, desired: [web, gone], observed: [Fixture.container(for: web, id: "w"), stray], records: [],
+                frozen: ["shop"], now: Fixture.t0))
+        #expect(plan.actions.isEmpty, "a frozen deployment's missing instance started, or its stray stopped")
+        #expect(plan.instances.map { "\($0.id) \($0.phase) \($0.container?.rawValue ?? "-")" }.sorted()
+            == ["shop/gone/1 pending -", "shop/web/0 running w"])
+    }
+
     @Test("a service dropped from the desired state is stopped by id")
     func droppedServiceIsStopped() {
         let web = Fixture.desired(Fixture.spec("web"))

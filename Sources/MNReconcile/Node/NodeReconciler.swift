@@ -57,19 +57,20 @@ public enum NodeReconciler {
         let desired = isInDesiredOrder(input.desired) ? input.desired : input.desired.sorted(by: desiredOrder)
         let records = isSortedByID(input.records) ? input.records : input.records.sorted { $0.id < $1.id }
 
-        // Containers of frozen (paused) deployments are neither acted on nor counted as strays.
-        // The others are indexed by the instance they name; `claimed` says which were taken by
-        // a desired instance (the rest are strays).
+        // Containers are indexed by the instance they name; `claimed` says which were taken by
+        // a desired instance (the rest are strays). Those of frozen (paused) deployments are
+        // indexed, so that their instances report them, but never acted on or counted as strays.
         let observed = input.observed
         var byInstance = ContainerIndex(desired: desired, containers: observed.count)
         var claimed = [Bool?](repeating: nil, count: observed.count)
         for container in observed.indices {
-            guard observed[container].isManaged(by: input.node), !isFrozen(observed[container].identity.key) else { continue }
+            guard observed[container].isManaged(by: input.node) else { continue }
+            let frozenKey = isFrozen(observed[container].identity.key)
             guard let id = observed[container].instanceID else {
-                builder.stop(observed[container], .unrecognized)
+                if !frozenKey { builder.stop(observed[container], .unrecognized) }
                 continue
             }
-            claimed[container] = false
+            if !frozenKey { claimed[container] = false }
             byInstance.add(container, observed[container], for: id)
         }
 
