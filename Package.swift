@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "MNCore", targets: ["MNCore"]),
         .library(name: "MNReconcile", targets: ["MNReconcile"]),
         .library(name: "MNAgent", targets: ["MNAgent"]),
+        // Fakes and real-process fixtures, for tests and for Benchmarks/ (a package of its own).
+        .library(name: "MNTestSupport", targets: ["MNTestSupport"]),
         .executable(name: "mnctl", targets: ["mnctl"]),
         .executable(name: "mnagent", targets: ["mnagent"]),
     ],

@@ -177,8 +177,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     /// One pass: the controller's (while leading), then this node's: read the assignment,
     /// check the versions it asks to check, observe, decide, act, check health, and report.
     /// Returns the plan and the next time a health check or the controller needs a look, or
-    /// `nil` if the node has no assignment (it leaves its containers alone).
-    func pass() async throws -> (NodePlan, nextWake: Timestamp?)? {
+    /// `nil` if the node has no assignment (it leaves its containers alone). ``run()`` calls it;
+    /// tests and benchmarks that drive an agent pass by pass call it directly.
+    public func pass() async throws -> (NodePlan, nextWake: Timestamp?)? {
         let controllerWake = await controllerPass()
         await state.setControllerWake(controllerWake)
         let desiredState = try await desiredState()

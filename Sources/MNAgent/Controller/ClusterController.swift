@@ -12,6 +12,7 @@ public struct ClusterController: Sendable {
     public let store: DeploymentStore
     public let lease: LeaderLease
     private let logger: Logger
+    private let cache = ClusterState.Cache()
 
     /// A controller storing through `store`, its writes fenced by `lease`.
     public init(store: DeploymentStore, lease: LeaderLease, logger: Logger) {
@@ -25,7 +26,7 @@ public struct ClusterController: Sendable {
     ///   written); a store or Redis error otherwise. A record changed meanwhile (an operator's
     ///   command) is no error: the pass asks to be run again at once.
     public func pass(under term: LeaderLease.Term, at now: Timestamp) async throws -> Timestamp? {
-        let state = try await ClusterState.read(from: store)
+        let state = try await ClusterState.read(from: store, cache: cache)
         let output = ClusterReconciler.reconcile(state.input(at: now))
         guard !output.records.isEmpty || !output.assignments.isEmpty else { return output.requeueAt }
         let (commands, guards) = try state.writes(of: output)

@@ -26,8 +26,23 @@ public struct ClusterState: Sendable {
             verdicts: verdicts, assignments: assignments, now: now)
     }
 
-    /// Reads the cluster's state from `store`.
-    public static func read(from store: DeploymentStore) async throws -> ClusterState {
+    /// What a controller keeps between passes: the reports and assignments it decoded, by the
+    /// bytes they came from (most of a fleet's do not change from one pass to the next).
+    public final class Cache: Sendable {
+        let reports = DecodeCache<NodeID, [InstanceStatus]>()
+        let assignments = DecodeCache<NodeID, NodeAssignment>()
+
+        /// An empty cache.
+        public init() {}
+    }
+
+    /// The part of a report the controller reads (its restart records are the node's own).
+    private struct ReportedInstances: Decodable {
+        let instances: [InstanceStatus]
+    }
+
+    /// Reads the cluster's state from `store`, decoding only what changed since `cache` saw it.
+    public static func read(from store: DeploymentStore, cache: Cache = Cache()) async throws -> ClusterState {
         let redis = store.redis
         let nodes = try await NodeRegistry(redis: redis).entries()
         let keys = (try await redis.run("SMEMBERS", StoreKeys.deployments).array ?? []).compactMap(\.string).sorted().map(DeploymentKey.init)
@@ -58,14 +73,18 @@ public struct ClusterState: Sendable {
             for (index, node) in known.enumerated() {
                 if index < reportReplies.count, let bytes = reportReplies[index].bytes {
                     do {
-                        reports[node] = try decoder.decode(NodeReport.self, from: Data(bytes)).instances
+                        reports[node] = try cache.reports.value(of: node, bytes: bytes) {
+                            try decoder.decode(ReportedInstances.self, from: Data($0)).instances
+                        }
                     } catch {
                         throw StoreError("the report of node '\(node)' in Redis is unreadable: \(error)")
                     }
                 }
                 if index < assignmentReplies.count, let bytes = assignmentReplies[index].bytes {
                     do {
-                        assignments[node] = try decoder.decode(NodeAssignment.self, from: Data(bytes))
+                        assignments[node] = try cache.assignments.value(of: node, bytes: bytes) {
+                            try decoder.decode(NodeAssignment.self, from: Data($0))
+                        }
                     } catch {
                         throw StoreError("the assignment of node '\(node)' in Redis is unreadable: \(error)")
                     }

@@ -10,6 +10,8 @@ public struct DeploymentStore: Sendable {
     public let redis: RedisClient
     /// The versions read so far: immutable, so fetched once per process.
     private let versions: VersionCache
+    /// The assignments read so far, by the bytes they were decoded from.
+    private let assignments = DecodeCache<NodeID, NodeAssignment>()
 
     /// Uses `redis` for every read and write.
     public init(redis: RedisClient, versions: VersionCache = VersionCache()) {
@@ -271,7 +273,7 @@ public struct DeploymentStore: Sendable {
     public func assignment(of node: NodeID) async throws -> NodeAssignment? {
         guard let bytes = try await redis.run("GET", StoreKeys.assignment(node)).bytes else { return nil }
         do {
-            return try JSONDecoder().decode(NodeAssignment.self, from: Data(bytes))
+            return try assignments.value(of: node, bytes: bytes) { try JSONDecoder().decode(NodeAssignment.self, from: Data($0)) }
         } catch {
             throw StoreError("the assignment of node '\(node)' in Redis is unreadable (\(error)); it was left as it is")
         }
