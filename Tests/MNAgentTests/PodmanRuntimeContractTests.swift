@@ -50,6 +50,28 @@ extension RealProcesses {
             }
             #expect(labels["mn.spec-hash"] == .string(start.instance.specHash.rawValue))
             #expect(labels["mn.deployment.version"] == .string("3"))
+            #expect(fields["devices"] == nil)
+            #expect(fields["env"] == .object(["A": .string("1")]))
+        }
+
+        @Test("allocated devices reach the container: GPUs by their CDI name, all of them in MN_DEVICE_IDS; too few is refused")
+        func devices() throws {
+            let spec = AgentSpec(
+                id: "embed", workload: .image("localhost/x:1"), env: ["A": "1"],
+                resources: Resources(cpuMillis: nil, memoryMB: nil, devices: [DeviceRequest(kind: "gpu", driver: "cuda", count: 2)]))
+            let runtime = PodmanRuntime(socketPath: "/nonexistent", config: NodeConfig(network: "none", rlimits: []))
+            let start = StartContainer(
+                instance: DesiredInstance(key: "shop", spec: spec, index: 0, version: 1, devices: ["0", "3"]), node: "n1")
+            let body = try JSONDecoder().decode(JSONValue.self, from: Data(runtime.createSpec(for: start)))
+            guard case .object(let fields) = body else {
+                Issue.record("not an object")
+                return
+            }
+            #expect(fields["devices"] == .array([.object(["path": .string("nvidia.com/gpu=0")]), .object(["path": .string("nvidia.com/gpu=3")])]))
+            #expect(fields["env"] == .object(["A": .string("1"), "MN_DEVICE_IDS": .string("0,3")]))
+
+            let short = StartContainer(instance: DesiredInstance(key: "shop", spec: spec, index: 0, version: 1, devices: ["0"]), node: "n1")
+            #expect(throws: RuntimeError.self) { try runtime.createSpec(for: short) }
         }
     }
 }

@@ -90,9 +90,12 @@ public final class PodmanRuntime: ContainerRuntime {
             throw RuntimeError(
                 operation: "create", message: "agent '\(spec.id)' runs an executable (exec), which runs under systemd, not podman")
         }
-        guard spec.resources.devices.isEmpty else {
+        let wanted = spec.resources.devices.map(\.count).reduce(0, +)
+        let given = request.instance.devices
+        guard given.count >= wanted else {
             throw RuntimeError(
-                operation: "create", message: "agent '\(spec.id)' requests devices, which this node's podman runtime cannot provide yet")
+                operation: "create",
+                message: "agent '\(spec.id)' requests \(wanted) devices and was given \(given.count); the controller allocates them")
         }
         guard let signal = Self.signalNumbers[spec.lifecycle.stopSignal] else {
             throw RuntimeError(operation: "create", message: "unknown stop signal \(spec.lifecycle.stopSignal)")
@@ -101,13 +104,16 @@ public final class PodmanRuntime: ContainerRuntime {
             "name": .string(request.name),
             "image": .string(image),
             "labels": .object(request.labels.mapValues(JSONValue.string)),
-            "env": .object(spec.env.mapValues(JSONValue.string)),
+            "env": .object(Self.environment(of: spec, devices: given).mapValues(JSONValue.string)),
             "stop_signal": .integer(Int64(signal)),
             "stop_timeout": .integer(Int64((spec.lifecycle.gracePeriodMs + 999) / 1_000)),
             "init": .bool(true),
             "netns": .object(["nsmode": .string(config.network)]),
         ]
         if !spec.args.isEmpty { body["command"] = .array(spec.args.map(JSONValue.string)) }
+        if !given.isEmpty {
+            body["devices"] = .array(given.map { .object(["path": .string(Self.devicePath(of: $0, for: spec))]) })
+        }
         if !config.rlimits.isEmpty {
             body["r_limits"] = .array(
                 config.rlimits.map {
@@ -129,6 +135,22 @@ public final class PodmanRuntime: ContainerRuntime {
         }
         if !limits.isEmpty { body["resource_limits"] = .object(limits) }
         return CanonicalJSON.bytes(.object(body))
+    }
+
+    /// The container's environment: the spec's, and `MN_DEVICE_IDS` (the allocated device ids,
+    /// comma-separated) when it was given devices.
+    static func environment(of spec: AgentSpec, devices: [String]) -> [String: String] {
+        var env = spec.env
+        if !devices.isEmpty { env["MN_DEVICE_IDS"] = devices.joined(separator: ",") }
+        return env
+    }
+
+    /// What podman is given for an allocated device: a device path as it is, a GPU by its CDI
+    /// name (`nvidia.com/gpu=0`, the NVIDIA container toolkit's), anything else as `/dev/ID`.
+    static func devicePath(of id: String, for spec: AgentSpec) -> String {
+        if id.hasPrefix("/") { return id }
+        if spec.resources.devices.contains(where: { $0.kind == "gpu" }) { return "nvidia.com/gpu=\(id)" }
+        return "/dev/\(id)"
     }
 
     struct Response {
