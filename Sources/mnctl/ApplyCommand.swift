@@ -41,7 +41,7 @@ func applyManifest(_ loaded: Result<Manifest, ManifestError>, from file: String,
     let pin = store.pin
     let result = try await withStore(store) { store in
         let result = try await store.apply(manifest, pin: pin, at: .now())
-        await noteIfNodeAbsent(result.node, in: store)
+        await noteIfNothingActs(pinnedTo: result.node, in: store)
         return result
     }
     switch output.output {

@@ -25,7 +25,7 @@ struct DeploymentRerunCommand: AsyncParsableCommand {
         let pin = store.pin
         let (run, node) = try await withStore(store) { store in
             let (run, node) = try await store.rerun(DeploymentKey(key), pin: pin, at: .now())
-            await noteIfNodeAbsent(node, in: store)
+            await noteIfNothingActs(pinnedTo: node, in: store)
             return (run, node)
         }
         switch options.output {

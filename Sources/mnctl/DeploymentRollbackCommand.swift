@@ -34,7 +34,7 @@ struct DeploymentRollbackCommand: AsyncParsableCommand {
         let pin = store.pin
         let result = try await withStore(store) { store in
             let result = try await store.rollback(DeploymentKey(key), to: version, reason: reason, pin: pin, at: .now())
-            await noteIfNodeAbsent(result.node, in: store)
+            await noteIfNothingActs(pinnedTo: result.node, in: store)
             return result
         }
         switch options.output {

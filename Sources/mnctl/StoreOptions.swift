@@ -43,9 +43,19 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-/// Says on standard error when no running agent will act on a change pinned to `node` yet:
-/// none registered it, or its agent stopped heartbeating. (Nothing is wrong with the change; it waits.)
-func noteIfNodeAbsent(_ node: NodeID?, in store: DeploymentStore) async {
+/// Says on standard error when nothing will act on a change yet: no agent is the cluster
+/// controller, or none registered the node it is pinned to (`node`), or that node's agent
+/// stopped heartbeating. (Nothing is wrong with the change; it waits.)
+func noteIfNothingActs(pinnedTo node: NodeID?, in store: DeploymentStore) async {
+    do {
+        if try await LeaderLease.holder(in: store.redis) == nil {
+            printError(
+                "note: no mnagent is the cluster controller now (none runs, or all run with --no-controller); "
+                    + "the change waits until one is (mnctl node list)")
+        }
+    } catch {
+        return  // Redis cannot tell: nothing to add
+    }
     guard let node else { return }
     let ready: Bool?
     do {

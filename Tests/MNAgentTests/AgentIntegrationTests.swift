@@ -72,14 +72,10 @@ struct AgentHarness {
         await agentClients.add(client)
         let store = DeploymentStore(redis: client)
         try await register(node, in: store)
-        let lease = LeaderLease(redis: client, node: node, ttl: .seconds(3_600))
-        guard case .acquired(let term) = try await lease.acquire(replacing: try await LeaderLease.holder(in: client)) else {
-            throw StoreError("the test agent could not take the controller lease")
-        }
         return NodeAgent(
             store: store, runtime: podman.runtime, settings: .init(node: node, resyncIntervalMs: resyncIntervalMs),
             logger: logger, prober: PodmanHealthProber(runtime: podman.runtime),
-            controller: .init(controller: ClusterController(store: store, lease: lease, logger: logger), term: { term }))
+            controller: try await controllerRole(store, node: node, logger: logger))
     }
 
     /// Runs the agent until the returned task is cancelled (or the harness stops).

@@ -16,19 +16,24 @@ func quietAgent(
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     try await register(node, in: store)
-    let lease = LeaderLease(redis: store.redis, node: node, ttl: .seconds(3_600))
-    var term: LeaderLease.Term?
-    if leading {
-        guard case .acquired(let held) = try await lease.acquire(replacing: try await LeaderLease.holder(in: store.redis)) else {
-            throw StoreError("the test agent could not take the controller lease")
-        }
-        term = held
-    }
-    let role = NodeAgent<FakeContainerRuntime>.ControllerRole(
-        controller: ClusterController(store: store, lease: lease, logger: logger), term: { [term] in term })
+    let role: NodeAgent<FakeContainerRuntime>.ControllerRole =
+        leading
+        ? try await controllerRole(store, node: node, logger: logger)
+        : .init(controller: ClusterController(store: store, lease: LeaderLease(redis: store.redis, node: node, ttl: .seconds(1)), logger: logger), term: { nil })
     return NodeAgent(
         store: store, runtime: runtime, settings: .init(node: node), logger: logger, prober: nil, controller: role,
         notifier: SystemdNotifier(), afterActing: afterActing)
+}
+
+/// The controller role of `node`'s agent, holding the lease for an hour (taken over from any holder).
+func controllerRole<Runtime: ContainerRuntime>(_ store: DeploymentStore, node: NodeID, logger: Logger) async throws
+    -> NodeAgent<Runtime>.ControllerRole
+{
+    let lease = LeaderLease(redis: store.redis, node: node, ttl: .seconds(3_600))
+    guard case .acquired(let term) = try await lease.acquire(replacing: try await LeaderLease.holder(in: store.redis)) else {
+        throw StoreError("the test agent could not take the controller lease")
+    }
+    return .init(controller: ClusterController(store: store, lease: lease, logger: logger), term: { term })
 }
 
 /// Registers `node` (8 cores, 16 GB) as ready for an hour.
