@@ -50,7 +50,9 @@ func applyManifest(_ loaded: Result<Manifest, ManifestError>, from file: String,
         print(
             result.created
                 ? "\(result.deployment): version \(result.version) created; \(placement(result.node))"
-                : "\(result.deployment): unchanged; version \(result.version) is current")
+                : result.pinChanged
+                    ? "\(result.deployment): version \(result.version) is current; \(placement(result.node))"
+                    : "\(result.deployment): unchanged; version \(result.version) is current")
     }
 }
 

@@ -23,9 +23,18 @@ struct StoreOptions: ParsableArguments {
             discussion: "Without it, a deployment keeps the pin it has; a new one goes on any node that fits."))
     var node: String?
 
+    @Flag(name: .long, help: "Remove the deployment's pin: the controller places it on any node that fits.")
+    var anyNode = false
+
+    func validate() throws {
+        if anyNode && node != nil { throw ValidationError("--node and --any-node contradict each other; give one") }
+        if node?.isEmpty == true { throw ValidationError("--node needs a node id (mnctl node list); --any-node removes a pin") }
+    }
+
     /// Where a change lets the controller place a deployment.
     var pin: DeploymentStore.Pin {
-        node.flatMap { $0.isEmpty ? nil : NodeID($0) }.map { .node($0) } ?? .keep
+        if anyNode { return .anyNode }
+        return node.map { .node(NodeID($0)) } ?? .keep
     }
 
     /// Opens the store, or exits with a message saying what to fix.

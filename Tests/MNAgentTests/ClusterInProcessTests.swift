@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MNAgent
 import MNCore
@@ -150,6 +151,27 @@ extension RealProcesses {
                 }
                 #expect(try await store.deployment("web")?.unplaced == nil)
                 #expect(try await runtime.listManaged().count == 6)
+                await redis.close()
+            }
+        }
+
+        @Test("a record from before versions were kept apart (versions inline) keeps every version when the controller writes it")
+        func legacyRecord() async throws {
+            try await RedisServer.with { server in
+                let redis = RedisClient(url: server.url)
+                let store = DeploymentStore(redis: redis)
+                let agent = try await quietAgent(store, FakeContainerRuntime())
+                let legacy = Deployment(first: Self.manifest("v1"), at: .now())
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                try await redis.run("SET", StoreKeys.deployment("web"), String(decoding: try encoder.encode(legacy), as: UTF8.self))
+                try await redis.run("SADD", StoreKeys.deployments, "web")
+                try await eventually("the legacy deployment runs") {
+                    _ = try await agent.pass()
+                    return try await DeploymentStore(redis: redis).deployment("web")?.status == .running
+                }
+                #expect(try await redis.run("HLEN", StoreKeys.versions("web")) == .integer(1), "the controller dropped the inline versions")
+                #expect(try await DeploymentStore(redis: redis).deployment("web")?.versions.map(\.number) == [1])
                 await redis.close()
             }
         }

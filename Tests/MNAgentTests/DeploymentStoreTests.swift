@@ -144,7 +144,8 @@ extension RealProcesses {
                 await #expect(throws: StoreError.self) {
                     try await store.change("web", .pause, reason: "x", at: Timestamp(milliseconds: 3))
                 }
-                #expect(try await store.change("web", .resume, reason: "continue rollout", at: Timestamp(milliseconds: 3)) == .deploying)
+                // Paused before it was ever checked: resumed, it is checked first (not Deploying unchecked).
+                #expect(try await store.change("web", .resume, reason: "continue rollout", at: Timestamp(milliseconds: 3)) == .validating)
                 #expect(
                     try await store.change("web", .fail, reason: "candidate failed health checks", at: Timestamp(milliseconds: 4))
                         == .failed)

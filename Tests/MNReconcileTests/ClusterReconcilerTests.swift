@@ -119,12 +119,69 @@ struct ClusterReconcilerTests {
         #expect(cluster.deployments["web"]?.status == .running)
     }
 
+    @Test("an update is checked on the node where it will start: beside its old instance, not on the emptiest node")
+    func checksWhereItWillRun() {
+        var cluster = SimulatedCluster(nodes: Self.three, now: Self.t0)
+        cluster.apply(Self.manifest("web:1", count: 1), pin: "c")
+        for _ in 0..<4 { cluster.step() }
+        #expect(cluster.spread == ["c": 1])
+        cluster.apply(Self.manifest("web:2", count: 1))  // the pin goes too
+        cluster.controllerPass()
+        #expect(cluster.assignments.filter { !$0.value.checks.isEmpty }.keys.sorted() == ["c"])
+        for _ in 0..<6 { cluster.step() }
+        #expect(cluster.deployments["web"]?.status == .running && cluster.spread == ["c": 1])
+    }
+
+    @Test("a node that is down is not asked to check: the others do; pinned to a down node, the status says why it waits")
+    func downNodeIsNotAsked() {
+        var cluster = Self.settled()
+        cluster.down = ["c"]
+        cluster.apply(Self.manifest("web:2"))
+        cluster.controllerPass()
+        #expect(cluster.assignments.filter { !$0.value.checks.isEmpty }.keys.sorted() == ["a", "b"])
+
+        var pinned = SimulatedCluster(nodes: Self.three, now: Self.t0)
+        pinned.apply(Self.manifest("web:1", count: 1), pin: "c")
+        for _ in 0..<4 { pinned.step() }
+        pinned.down = ["c"]
+        pinned.apply(Self.manifest("web:2", count: 1), pin: "c")
+        for _ in 0..<3 { pinned.step() }
+        #expect(pinned.deployments["web"]?.status == .validating)
+        #expect(pinned.deployments["web"]?.unplaced == "no node fits agent \"web\": a: needs node.id = c, has a; b: needs node.id = c, has b; c: down")
+        #expect(pinned.spread == ["c": 1], "the old version stopped")
+    }
+
+    @Test("a rolling update finishes while a node is down: what that node was told to drop no longer counts as running")
+    func downNodeDoesNotBlockTheRollout() {
+        var cluster = Self.settled()
+        cluster.down = ["c"]
+        let v2 = Self.manifest("web:2")
+        cluster.apply(v2)
+        for _ in 0..<60 where cluster.deployments["web"]?.status != .running { cluster.step() }
+        #expect(cluster.deployments["web"]?.status == .running && cluster.deployments["web"]?.rollbackTarget == 2)
+        #expect(cluster.assignments["c"]?.instances.isEmpty == true, "the down node still holds instances of the update")
+        #expect(cluster.assignments.values.flatMap(\.instances).count == 6)
+    }
+
+    @Test("a new pin moves what runs: a running instance whose node no longer meets its constraints is placed again")
+    func repinMoves() {
+        var cluster = SimulatedCluster(nodes: Self.three, now: Self.t0)
+        cluster.apply(Self.manifest("web:1", count: 2), pin: "a")
+        for _ in 0..<4 { cluster.step() }
+        #expect(cluster.spread == ["a": 2])
+        cluster.deployments["web"]?.node = "b"
+        for _ in 0..<3 { cluster.step() }
+        #expect(cluster.spread == ["b": 2])
+    }
+
     @Test("a paused deployment's instances are assigned frozen; a wiped store assigns nothing; a removed deployment empties its nodes")
     func frozenAndEmpty() {
         var cluster = Self.settled()
         cluster.deployments["web"]?.status = .paused
+        cluster.nodes.append(Self.node("d"))
+        cluster.assignments["d"] = NodeAssignment(checks: [.init(key: "other", version: 1, stable: nil)])
         cluster.controllerPass()
-        #expect(cluster.assignments.values.allSatisfy { $0.frozen == ["web"] })
+        #expect(cluster.assignments.values.allSatisfy { $0.frozen == ["web"] }, "every node must know: it may hold a container of it")
 
         var wiped = SimulatedCluster(nodes: Self.three, now: Self.t0)
         let nothing = wiped.controllerPass()
@@ -132,7 +189,7 @@ struct ClusterReconcilerTests {
 
         cluster.deployments = [:]
         let emptied = cluster.controllerPass()
-        #expect(emptied.assignments.count == 3 && emptied.assignments.values.allSatisfy { $0.isEmpty })
+        #expect(emptied.assignments.count == 4 && emptied.assignments.values.allSatisfy { $0.isEmpty })
     }
 
     @Test("auto_revert: an update that never becomes healthy fails at its deadline and a copy of v1 is appended, then rolled out")

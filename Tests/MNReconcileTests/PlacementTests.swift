@@ -181,7 +181,8 @@ struct PlacementTests {
         let desired = [old[0], new[0], old[1]]
         let rack = PlacementConstraint(.meta("rack"), .equals("r1"))
         let requests = Placement.requests(
-            for: desired, constraints: ["shop": [rack]], current: [old[0].slot: .init(node: "a"), old[1].slot: .init(node: "b")])
+            for: desired, constraints: [DeploymentID(key: "shop", version: 1): [rack], DeploymentID(key: "shop", version: 2): [rack]],
+            current: [old[0].slot: .init(node: "a"), old[1].slot: .init(node: "b")])
         #expect(requests.map(\.current?.node) == ["a", nil, "b"])
         #expect(requests.map(\.replacing) == [nil, old[0].specHash, nil])
         #expect(requests[1].resources.cpuMillis == 500 && requests[1].constraints == [rack, PlacementConstraint(.os, .equals("linux"))])

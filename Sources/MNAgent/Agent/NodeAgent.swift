@@ -93,7 +93,10 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     /// Watches and reconciles until cancelled or asked to shut down gracefully. Workloads keep
     /// running after it returns.
     public func run() async throws {
+        // Two loops: this node's passes, and (while this agent leads) the controller's, so that
+        // neither waits for the other's slow work (a stop's grace period, a big cluster pass).
         let (triggers, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (controllerTriggers, controllerTrigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let channels = [StoreKeys.assigned] + (controller == nil ? [] : [StoreKeys.changes, StoreKeys.reported])
         let watch = Task { [store, logger] in
             for await event in RedisSubscriber.subscribe(url: store.redis.url, channels: channels) {
@@ -101,17 +104,21 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 case .subscribed:
                     logger.debug("subscribed to \(channels.joined(separator: ", ")); resyncing")
                     trigger.yield()
+                    controllerTrigger.yield()
                 case .message(let channel, let payload):
-                    if self.concerns(channel: channel, payload: String(decoding: payload, as: UTF8.self)) { trigger.yield() }
+                    guard self.concerns(channel: channel, payload: String(decoding: payload, as: UTF8.self)) else { continue }
+                    if channel == StoreKeys.assigned { trigger.yield() } else { controllerTrigger.yield() }
                 }
             }
         }
         defer { watch.cancel() }
         let leadership = Task {
             guard let changes = controller?.changes else { return }
-            for await _ in changes { trigger.yield() }
+            for await _ in changes { controllerTrigger.yield() }
         }
         defer { leadership.cancel() }
+        let controllerLoop = Task { await self.controllerLoop(controllerTriggers, trigger: controllerTrigger) }
+        defer { controllerLoop.cancel() }
         let containerWatch = Task { [runtime, settings] in
             for await _ in runtime.changes(on: settings.node) { trigger.yield() }
         }
@@ -121,19 +128,39 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let watchdog = watchdogTask()
         defer { watchdog?.cancel() }
         trigger.yield()
+        controllerTrigger.yield()
         logger.info("mnagent watching", metadata: ["node": "\(settings.node)", "redis": "\(store.redis.url)"])
 
         for await _ in triggers.cancelOnGracefulShutdown() {
             let wake = await passes()
             alarm?.cancel()
-            let sleepMs = max(1, wake.milliseconds(since: .now()))
-            alarm = Task {
-                try? await Task.sleep(for: .milliseconds(sleepMs))
-                if !Task.isCancelled { trigger.yield() }
-            }
+            alarm = Self.alarm(at: wake, trigger)
         }
         logger.info("mnagent stopping; workloads keep running", metadata: ["node": "\(settings.node)"])
         notifier.notify(["STOPPING=1"])
+    }
+
+    /// Runs the controller's passes on each trigger while this agent leads, and again when the
+    /// last one asked to (or at the resync).
+    private func controllerLoop(_ triggers: AsyncStream<Void>, trigger: AsyncStream<Void>.Continuation) async {
+        guard controller != nil else { return }
+        var alarm: Task<Void, Never>?
+        defer { alarm?.cancel() }
+        for await _ in triggers {
+            let resync = Timestamp.now().adding(ms: settings.resyncIntervalMs)
+            let wake = [resync, await controllerPass()].compactMap { $0 }.min() ?? resync
+            alarm?.cancel()
+            alarm = Self.alarm(at: wake, trigger)
+        }
+    }
+
+    /// A task that yields to `trigger` at `time` unless cancelled first.
+    private static func alarm(at time: Timestamp, _ trigger: AsyncStream<Void>.Continuation) -> Task<Void, Never> {
+        let sleepMs = max(1, time.milliseconds(since: .now()))
+        return Task {
+            try? await Task.sleep(for: .milliseconds(sleepMs))
+            if !Task.isCancelled { trigger.yield() }
+        }
     }
 
     /// Whether a message on `channel` is a reason for a pass here: this node's assignment
@@ -158,12 +185,12 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
     }
 
-    /// Runs passes while they act (bounded) and returns when to wake up next.
+    /// Runs this node's passes while they act (bounded) and returns when to wake up next.
     func passes() async -> Timestamp {
         let resync = Timestamp.now().adding(ms: settings.resyncIntervalMs)
         for _ in 0..<settings.maxPassesInARow {
             do {
-                guard let (plan, nextWake) = try await pass() else { return [resync, await state.controllerWake].compactMap { $0 }.min()! }
+                guard let (plan, nextWake) = try await nodePass() else { return resync }
                 if plan.actions.isEmpty { return [resync, plan.requeueAt, nextWake].compactMap { $0 }.min() ?? resync }
             } catch {
                 logger.error("reconcile pass failed; retrying at the next wake-up", metadata: ["error": "\(error)"])
@@ -174,14 +201,20 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         return resync
     }
 
-    /// One pass: the controller's (while leading), then this node's: read the assignment,
-    /// check the versions it asks to check, observe, decide, act, check health, and report.
-    /// Returns the plan and the next time a health check or the controller needs a look, or
-    /// `nil` if the node has no assignment (it leaves its containers alone). ``run()`` calls it;
-    /// tests and benchmarks that drive an agent pass by pass call it directly.
+    /// One pass of each: the controller's (while leading), then this node's, for tests and
+    /// benchmarks that drive an agent pass by pass (``run()`` runs them in loops of their own).
+    /// Returns the node's plan and the next time a health check or the controller needs a
+    /// look, or `nil` if the node has no assignment.
     public func pass() async throws -> (NodePlan, nextWake: Timestamp?)? {
         let controllerWake = await controllerPass()
-        await state.setControllerWake(controllerWake)
+        guard let (plan, nextWake) = try await nodePass() else { return nil }
+        return (plan, [nextWake, controllerWake].compactMap { $0 }.min())
+    }
+
+    /// This node's pass: read the assignment, check the versions it asks to check, observe,
+    /// decide, act, check health, and report. Returns the plan and when the next health check
+    /// is due, or `nil` if the node has no assignment (it leaves its containers alone).
+    func nodePass() async throws -> (NodePlan, nextWake: Timestamp?)? {
         let desiredState = try await desiredState()
         let observed = try await runtime.listManaged()
         guard let desiredState else {
@@ -226,7 +259,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
         let running = executed.instances.filter { $0.phase == .running }.count
         notifier.notify(["READY=1", "STATUS=\(running) of \(executed.instances.count) instances running"])
-        return (executed, [nextCheck, controllerWake].compactMap { $0 }.min())
+        return (executed, nextCheck)
     }
 
     /// Runs the controller's pass while this agent's term holds the lease; returns when it
@@ -369,9 +402,6 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
 actor AgentState {
     private(set) var records: [InstanceRecord]?
     private(set) var lastPassAt: Timestamp?
-    /// When the controller's last pass asked to run again.
-    private(set) var controllerWake: Timestamp?
-    func setControllerWake(_ time: Timestamp?) { controllerWake = time }
     /// The report last written, so an unchanged one is not written again.
     private(set) var lastReport: NodeReport?
     func setLastReport(_ report: NodeReport) { lastReport = report }

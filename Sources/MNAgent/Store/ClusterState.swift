@@ -12,6 +12,9 @@ public struct ClusterState: Sendable {
     public var deployments: [Deployment]
     /// Each record exactly as stored: the controller writes a record only if it is still this.
     var storedRecords: [DeploymentKey: String]
+    /// How many of each deployment's versions are in its versions hash (none for a record from
+    /// before versions were kept apart, which carries them inline until its next write).
+    var storedVersions: [DeploymentKey: Int]
     /// Each node's last reported instances.
     public var reports: [NodeID: [InstanceStatus]]
     /// Verdicts of the deployments still Validating.
@@ -36,6 +39,11 @@ public struct ClusterState: Sendable {
         public init() {}
     }
 
+    /// The version count a record written without its versions carries.
+    private struct VersionCount: Decodable {
+        let version_count: Int?
+    }
+
     /// The part of a report the controller reads (its restart records are the node's own).
     private struct ReportedInstances: Decodable {
         let instances: [InstanceStatus]
@@ -48,6 +56,7 @@ public struct ClusterState: Sendable {
         let keys = (try await redis.run("SMEMBERS", StoreKeys.deployments).array ?? []).compactMap(\.string).sorted().map(DeploymentKey.init)
         var deployments: [Deployment] = []
         var stored: [DeploymentKey: String] = [:]
+        var storedVersions: [DeploymentKey: Int] = [:]
         var verdicts: [DeploymentKey: [NodeID: ValidationVerdict]] = [:]
         if !keys.isEmpty {
             let records = try await redis.run(["MGET"] + keys.map(StoreKeys.deployment)).array ?? []
@@ -55,6 +64,7 @@ public struct ClusterState: Sendable {
                 guard let deployment = try await store.deployment(key, from: record), let text = record.string else { continue }
                 deployments.append(deployment)
                 stored[key] = text
+                storedVersions[key] = (try? JSONDecoder().decode(VersionCount.self, from: Data(text.utf8)))?.version_count ?? 0
                 if deployment.status == .validating {
                     verdicts[key] = try await readVerdicts(of: key, in: redis)
                 }
@@ -92,7 +102,8 @@ public struct ClusterState: Sendable {
             }
         }
         return ClusterState(
-            nodes: nodes, deployments: deployments, storedRecords: stored, reports: reports, verdicts: verdicts, assignments: assignments)
+            nodes: nodes, deployments: deployments, storedRecords: stored, storedVersions: storedVersions, reports: reports,
+            verdicts: verdicts, assignments: assignments)
     }
 
     private static func readVerdicts(of key: DeploymentKey, in redis: RedisClient) async throws -> [NodeID: ValidationVerdict] {
@@ -113,11 +124,10 @@ public struct ClusterState: Sendable {
     func writes(of output: ClusterReconciler.Output) throws -> (commands: [[String]], unchanged: [(key: String, value: String)]) {
         var commands: [[String]] = []
         var guards: [(key: String, value: String)] = []
-        let before = Dictionary(deployments.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         for var record in output.records {
             record.revision += 1
-            let storedVersions = Set((before[record.key]?.versions ?? []).map(\.number))
-            commands += try DeploymentStore.recordWrites(record, stored: storedVersions)
+            let count = storedVersions[record.key] ?? 0
+            commands += try DeploymentStore.recordWrites(record, stored: count > 0 ? Set(1...count) : [])
             if let stored = storedRecords[record.key] { guards.append((StoreKeys.deployment(record.key), stored)) }
         }
         for (node, assignment) in output.assignments.sorted(by: { $0.key < $1.key }) {

@@ -28,13 +28,21 @@ public struct DeploymentStore: Sendable {
         public var created: Bool
         /// The node it is pinned to, if any.
         public var node: NodeID?
+        /// Whether the change set or removed a pin.
+        public var pinChanged: Bool
 
         /// Creates a result.
-        public init(deployment: DeploymentKey, version: Int, created: Bool, node: NodeID?) {
+        public init(deployment: DeploymentKey, version: Int, created: Bool, node: NodeID?, pinChanged: Bool = false) {
             self.deployment = deployment
             self.version = version
             self.created = created
             self.node = node
+            self.pinChanged = pinChanged
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case deployment, version, created, node
+            case pinChanged = "pin_changed"
         }
     }
 
@@ -42,6 +50,8 @@ public struct DeploymentStore: Sendable {
     public enum Pin: Hashable, Sendable {
         /// On this node only (the constraint `node.id = NODE`).
         case node(NodeID)
+        /// On any node that fits: a pin it had is removed.
+        case anyNode
         /// As before: the pin it has, or none (any node that fits) for a new deployment.
         case keep
 
@@ -49,6 +59,7 @@ public struct DeploymentStore: Sendable {
         func resolve(for deployment: Deployment?) -> NodeID? {
             switch self {
             case .node(let node): node
+            case .anyNode: nil
             case .keep: deployment?.node
             }
         }
@@ -84,8 +95,9 @@ public struct DeploymentStore: Sendable {
                 version = deployment.latest
                 created = true
             }
-            let result = ApplyResult(deployment: manifest.key, version: version.number, created: created, node: node)
-            if !created && existing?.node == node { return .skip(result) }
+            let pinChanged = existing != nil && existing?.node != node
+            let result = ApplyResult(deployment: manifest.key, version: version.number, created: created, node: node, pinChanged: pinChanged)
+            if !created && !pinChanged { return .skip(result) }
             if !created {
                 let pinned = node.map { "pinned to node \($0)" } ?? "no longer pinned to a node"
                 deployment.record(DeploymentEvent(at: now, version: version.number, message: pinned))
@@ -161,7 +173,11 @@ public struct DeploymentStore: Sendable {
             switch (change, deployment.status) {
             case (.pause, .paused): throw StoreError("deployment '\(key)' is already paused")
             case (.pause, _): status = .paused
-            case (.resume, .paused): status = .deploying
+            case (.resume, .paused):
+                // A version paused before it was checked (no step of it taken, never settled) is
+                // checked now; anything further along goes on deploying.
+                let latest = deployment.latest.number
+                status = deployment.rollout?.target == latest || deployment.rollbackTarget == latest ? .deploying : .validating
             case (.resume, .failed)
             where deployment.failure?.phase == .validating && deployment.failure?.version == deployment.latest.number:
                 // Validation failed and nothing started: check again (the image may be there now),
@@ -265,7 +281,9 @@ public struct DeploymentStore: Sendable {
         if let known = versions.versions(of: key, count: number) { return known[number - 1] }
         let fetched = try Self.storedVersions(try await redis.run("HGETALL", StoreKeys.versions(key))).sorted { $0.number < $1.number }
         versions.remember(fetched, of: key)
-        return fetched.first { $0.number == number }
+        if let version = fetched.first(where: { $0.number == number }) { return version }
+        // A record from before versions were kept apart carries them inline until its next write.
+        return try await deployment(key)?.version(number)
     }
 
     /// What the controller assigned to `node`; `nil` when it never assigned it anything (a

@@ -25,12 +25,14 @@ public struct NodeRegistry: Sendable {
         }
     }
 
-    /// Registers (or updates) `info` and marks the node alive for `ttl`, in one transaction.
+    /// Registers (or updates) `info` and marks the node alive for `ttl`, in one transaction,
+    /// and tells the controller (a node that joins may be what a waiting deployment needs).
     public func register(_ info: NodeInfo, ttl: Duration) async throws {
         try await redis.atomically([
             ["SADD", StoreKeys.registry, info.id.rawValue],
             ["SET", StoreKeys.nodeInfo(info.id), try DeploymentStore.encode(info)],
             ["SET", StoreKeys.nodeAlive(info.id), "1", "PX", String(ttl.milliseconds)],
+            ["PUBLISH", StoreKeys.reported, info.id.rawValue],
         ])
     }
 

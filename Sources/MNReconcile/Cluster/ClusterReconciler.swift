@@ -61,11 +61,15 @@ public enum ClusterReconciler {
     public static func reconcile(_ input: Input) -> Output {
         let now = input.now
         let nodes = input.nodes.sorted { $0.id < $1.id }
-        // Where each slot runs now: what nodes report, overridden by what they were told.
+        // Where each slot runs now: what nodes report, overridden by what they were told. A node
+        // that is down cannot act on its assignment: of its last report, only the slots still
+        // assigned to it count (what it was told to drop counts as gone; it goes when it is back).
         var current: [InstanceSlot: Placement.Request.Current] = [:]
         var statuses: [DeploymentKey: [InstanceStatus]] = [:]
         for (node, reported) in input.reports.sorted(by: { $0.key < $1.key }) {
-            for status in reported {
+            let kept = input.down.contains(node)
+                ? Set((input.assignments[node]?.instances ?? []).map { InstanceSlot($0.id, $0.specHash) }) : nil
+            for status in reported where kept?.contains(status.slot) ?? true {
                 statuses[status.id.key, default: []].append(status)
                 if status.container != nil { current[status.slot] = .init(node: node) }
             }
@@ -80,18 +84,16 @@ public enum ClusterReconciler {
         var desired: [DesiredInstance] = []
         var frozen: Set<DeploymentKey> = []
         var checks: [NodeID: [NodeAssignment.Check]] = [:]
-        var constraints: [DeploymentKey: [PlacementConstraint]] = [:]
         var heldUnplaced: [DeploymentKey: String] = [:]
         var requeueAt: Timestamp?
         for original in input.deployments.sorted(by: { $0.key < $1.key }) {
             var record = original
             let key = record.key
             let target = record.latest.number
-            constraints[key] = record.latest.manifest.constraints + (record.node.map { [PlacementConstraint(.nodeID, .equals($0.rawValue))] } ?? [])
             let mine = statuses[key] ?? []
             var cleared = true
             if record.status == .validating {
-                switch validation(of: record, version: target, nodes: nodes, down: input.down, constraints: constraints[key] ?? [], current: current, verdicts: input.verdicts[key] ?? [:]) {
+                switch validation(of: record, version: target, nodes: nodes, down: input.down, current: current, verdicts: input.verdicts[key] ?? [:]) {
                 case .unplaced(let why):
                     heldUnplaced[key] = why
                     cleared = false
@@ -117,6 +119,13 @@ public enum ClusterReconciler {
             records[key] = record
         }
 
+        var constraints: [DeploymentID: [PlacementConstraint]] = [:]
+        for instance in desired {
+            let version = DeploymentID(key: instance.id.key, version: instance.version)
+            if constraints[version] == nil, let record = records[instance.id.key] {
+                constraints[version] = Self.constraints(of: record, version: instance.version)
+            }
+        }
         let placement = Placement.place(
             .init(nodes: nodes, down: input.down, requests: Placement.requests(for: desired, constraints: constraints, current: current)))
         var unplaced: [DeploymentKey: [String]] = [:]
@@ -141,13 +150,20 @@ public enum ClusterReconciler {
         let everyNode = Set(nodes.map(\.id)).union(input.assignments.keys).union(instances.keys).union(checks.keys)
         for node in everyNode {
             let here = instances[node] ?? []
-            let assignment = NodeAssignment(
-                instances: here, frozen: Set(here.map(\.id.key)).intersection(frozen).sorted(), checks: checks[node] ?? [])
+            // Every frozen key, on every node: a container of it is never acted on, wherever it is.
+            let assignment = NodeAssignment(instances: here, frozen: frozen.sorted(), checks: checks[node] ?? [])
             let stored = input.assignments[node]
             if assignment != stored && !(assignment.isEmpty && stored == nil) { assignments[node] = assignment }
         }
         let changed = input.deployments.compactMap { original in records[original.key].flatMap { $0 != original ? $0 : nil } }
         return Output(assignments: assignments, records: changed.sorted { $0.key < $1.key }, requeueAt: requeueAt)
+    }
+
+    /// The manifest-level constraints of version `version`, and the deployment's pin (the
+    /// constraint `node.id = NODE`, for every version).
+    static func constraints(of deployment: Deployment, version: Int) -> [PlacementConstraint] {
+        (deployment.version(version)?.manifest.constraints ?? [])
+            + (deployment.node.map { [PlacementConstraint(.nodeID, .equals($0.rawValue))] } ?? [])
     }
 
     /// Where a version still Validating stands.
@@ -160,25 +176,39 @@ public enum ClusterReconciler {
         case done(problems: [String], nodes: [NodeID])
     }
 
-    /// Places version `version` of `deployment` tentatively (beside or in place of what runs,
-    /// against the nodes' capacity) and reads the verdicts of the nodes it would run on. A
+    /// Places version `version` of `deployment` tentatively, as its rollout would (beside or
+    /// in place of the stable version's instances, which stay where they run, against the
+    /// nodes' capacity), and reads the verdicts of the nodes it would run on that are up. A
     /// verdict with problems from any node it was asked of settles it.
     static func validation(
-        of deployment: Deployment, version: Int, nodes: [NodeInfo], down: Set<NodeID>, constraints: [PlacementConstraint],
+        of deployment: Deployment, version: Int, nodes: [NodeInfo], down: Set<NodeID>,
         current: [InstanceSlot: Placement.Request.Current], verdicts: [NodeID: ValidationVerdict]
     ) -> Validation {
         guard let manifest = deployment.version(version)?.manifest else { return .unplaced("version \(version) is missing") }
-        let instances = manifest.desiredInstances(version: version)
+        let target = manifest.desiredInstances(version: version)
+        var constraints = [DeploymentID(key: deployment.key, version: version): Self.constraints(of: deployment, version: version)]
+        var stable: [DesiredInstance] = []
+        if let from = deployment.stable(before: version) {
+            stable = from.manifest.desiredInstances(version: from.number)
+            constraints[DeploymentID(key: deployment.key, version: from.number)] = Self.constraints(of: deployment, version: from.number)
+        }
         let mine = current.filter { $0.key.instance.key == deployment.key }
         let trial = Placement.place(
-            .init(nodes: nodes, down: down, requests: Placement.requests(for: instances, constraints: [deployment.key: constraints], current: mine)))
-        if let first = trial.unplaced.first { return .unplaced(first.explanation) }
-        let needed = Set(trial.placed.map(\.node)).sorted()
+            .init(nodes: nodes, down: down, requests: Placement.requests(for: stable + target, constraints: constraints, current: mine)))
+        let targetSlots = Set(target.map(\.slot))
+        if let first = trial.unplaced.first(where: { targetSlots.contains(InstanceSlot($0.instance, $0.specHash)) }) {
+            return .unplaced(first.explanation)
+        }
+        let placed = Set(trial.placed.filter { targetSlots.contains(InstanceSlot($0.instance, $0.specHash)) }.map(\.node))
+        let needed = placed.subtracting(down).sorted()
         let current = verdicts.filter { $0.value.version == version }
         let failed = current.filter { !$0.value.problems.isEmpty }.sorted { $0.key < $1.key }
         if !failed.isEmpty {
             // Each problem names its node (``Preflight``).
             return .done(problems: failed.flatMap(\.value.problems), nodes: failed.map(\.key))
+        }
+        if needed.isEmpty, let away = placed.sorted().first {
+            return .unplaced("version \(version) waits for node \(away), which is down, to check it")
         }
         let waiting = needed.filter { current[$0] == nil }
         return waiting.isEmpty ? .done(problems: [], nodes: needed) : .pending(waiting)

@@ -54,6 +54,11 @@ extension Placement {
 
         func isDown(_ node: Int) -> Bool { nodes[node].isDown }
 
+        /// Whether `node` meets every constraint of `request`.
+        func meets(_ request: Request, on node: Int, checker: ConstraintChecker) -> Bool {
+            request.constraints.allSatisfy { checker.unmet($0, on: nodes[node].info) == nil }
+        }
+
         /// Counts `allocation` against its node (allocations on unknown nodes hold nothing).
         mutating func hold(_ allocation: Allocation) {
             guard let node = byID[allocation.node] else { return }

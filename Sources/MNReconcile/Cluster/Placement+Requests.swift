@@ -14,9 +14,10 @@ extension Placement {
     /// The requests for `desired` (every deployment's instances to run now): each slot that runs
     /// keeps its node (`current`); a slot new to an instance replaces that instance's slot that
     /// runs (the one of the smallest spec hash, if several), so it goes beside or in place of it.
-    /// `constraints` gives each deployment's manifest-level constraints.
+    /// `constraints` gives each deployment version's manifest-level constraints (and pin), by
+    /// ``MNCore/DeploymentID``: an old version's instances keep the rules they were placed by.
     public static func requests(
-        for desired: [DesiredInstance], constraints: [DeploymentKey: [PlacementConstraint]], current: [InstanceSlot: Request.Current]
+        for desired: [DesiredInstance], constraints: [DeploymentID: [PlacementConstraint]], current: [InstanceSlot: Request.Current]
     ) -> [Request] {
         var runningSpec: [InstanceID: SpecHash] = [:]
         for slot in current.keys where runningSpec[slot.instance].map({ slot.specHash < $0 }) ?? true {
@@ -25,7 +26,8 @@ extension Placement {
         return desired.map { instance in
             let now = current[instance.slot]
             let replacing = now == nil ? runningSpec[instance.id] : nil
-            return Request(instance, constraints: constraints[instance.id.key] ?? [], current: now, replacing: replacing)
+            let version = DeploymentID(key: instance.id.key, version: instance.version)
+            return Request(instance, constraints: constraints[version] ?? [], current: now, replacing: replacing)
         }
     }
 }

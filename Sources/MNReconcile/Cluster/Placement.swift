@@ -5,8 +5,9 @@ public import MNCore
 ///
 /// Pure and deterministic: the same input, in any order, gives the same output. The rules:
 /// - **sticky**: an instance that has a node (``Request/current``) stays there, whatever changed
-///   elsewhere (a node joined, scores moved), even while that node is down: moving the
-///   instances of a lost node is rescheduling, with its own policy and delays;
+///   elsewhere (a node joined, scores moved), even while that node is down (moving the
+///   instances of a lost node is rescheduling, with its own policy and delays) — unless the
+///   node no longer meets its constraints (a pin or a rule changed): then it is placed anew;
 /// - **feasible**: the node is up, eligible and not draining, meets every constraint, and has
 ///   the CPU, memory, devices and host ports the instance asks for, after what is already
 ///   allocated there (``Input/allocations`` and the instances placed before it in this call);
@@ -162,7 +163,10 @@ public enum Placement {
         }
         var output = Output(placed: [], unplaced: [])
         var pending: [Request] = []
-        // Sticky first: what runs stays, and holds its resources before anything new is placed.
+        let checker = ConstraintChecker(requests: requests)
+        // Sticky first: what runs stays, and holds its resources before anything new is placed,
+        // unless its node no longer meets its constraints (a pin or a rule changed): then it is
+        // placed again like a new instance.
         for request in requests {
             guard let current = request.current else {
                 pending.append(request)
@@ -171,11 +175,16 @@ public enum Placement {
             // A node that is down (or not registered now) keeps what it has: whether and when
             // its instances move elsewhere is the reschedule policy's call, not placement's.
             if let node = nodes.index(of: current.node), !nodes.isDown(node) {
+                guard nodes.meets(request, on: node, checker: checker) else {
+                    var moving = request
+                    moving.current = nil
+                    pending.append(moving)
+                    continue
+                }
                 nodes.hold(request, devices: current.devices, on: node)
             }
             output.placed.append(Placed(instance: request.instance, specHash: request.specHash, node: current.node, devices: current.devices.sorted()))
         }
-        let checker = ConstraintChecker(requests: pending)
         // Allocations an update may still replace in place (each once).
         var replaceable = Dictionary(grouping: input.allocations.sorted(by: allocationOrder), by: \.instance)
         // Instances that keep running: an update's new instance goes beside the one it replaces.
