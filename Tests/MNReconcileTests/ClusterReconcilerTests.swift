@@ -132,6 +132,25 @@ struct ClusterReconcilerTests {
         #expect(cluster.deployments["web"]?.status == .running && cluster.spread == ["c": 1])
     }
 
+    @Test("an update that publishes the same host port is checked on, and replaces in place on, the node of its old instance")
+    func hostPortUpdateInPlace() {
+        func web(_ image: String) -> Manifest {
+            var manifest = Self.manifest(image, count: 1)
+            manifest.agents[0].ports = [PortMapping(name: "http", containerPort: 8080, hostPort: 18080)]
+            return manifest
+        }
+        var cluster = SimulatedCluster(nodes: [Self.node("a")], now: Self.t0)
+        cluster.apply(web("web:1"))
+        for _ in 0..<4 { cluster.step() }
+        cluster.apply(web("web:2"))
+        cluster.controllerPass()
+        #expect(cluster.deployments["web"]?.unplaced == nil, "the old instance's port blocked its own update")
+        #expect(cluster.assignments["a"]?.checks.map(\.version) == [2])
+        for _ in 0..<10 where cluster.deployments["web"]?.status != .running { cluster.step() }
+        let v2 = web("web:2")
+        #expect(cluster.deployments["web"]?.status == .running && cluster.running.map(\.slot.specHash) == [v2.instanceHash(of: v2.agents[0])])
+    }
+
     @Test("a node that is down is not asked to check: the others do; pinned to a down node, the status says why it waits")
     func downNodeIsNotAsked() {
         var cluster = Self.settled()

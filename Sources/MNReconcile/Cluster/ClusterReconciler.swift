@@ -127,7 +127,9 @@ public enum ClusterReconciler {
             }
         }
         let placement = Placement.place(
-            .init(nodes: nodes, down: input.down, requests: Placement.requests(for: desired, constraints: constraints, current: current)))
+            .init(
+                nodes: nodes, down: input.down, allocations: retiring(statuses, desired: desired, current: current, records: records),
+                requests: Placement.requests(for: desired, constraints: constraints, current: current)))
         var unplaced: [DeploymentKey: [String]] = [:]
         var agentsNamed: Set<String> = []
         for missing in placement.unplaced where agentsNamed.insert("\(missing.instance.key)/\(missing.instance.agent)").inserted {
@@ -159,6 +161,28 @@ public enum ClusterReconciler {
         return Output(assignments: assignments, records: changed.sorted { $0.key < $1.key }, requeueAt: requeueAt)
     }
 
+    /// What runs and is no longer desired (an update retires it): allocations a new instance
+    /// of the same id may take over in place (a host port it must free first, for one).
+    static func retiring(
+        _ statuses: [DeploymentKey: [InstanceStatus]], desired: [DesiredInstance], current: [InstanceSlot: Placement.Request.Current],
+        records: [DeploymentKey: Deployment]
+    ) -> [Placement.Allocation] {
+        let wanted = Set(desired.map(\.slot))
+        var allocations: [Placement.Allocation] = []
+        for (key, reported) in statuses {
+            for status in reported where !wanted.contains(status.slot) {
+                guard let at = current[status.slot],
+                    let spec = records[key]?.version(status.version)?.manifest.agents.first(where: { $0.id == status.id.agent })
+                else { continue }
+                allocations.append(
+                    .init(
+                        instance: status.id, specHash: status.specHash, node: at.node, cpuMillis: spec.resources.cpuMillis ?? 0,
+                        memoryMB: spec.resources.memoryMB ?? 0, devices: at.devices, hostPorts: spec.hostPorts))
+            }
+        }
+        return allocations
+    }
+
     /// The manifest-level constraints of version `version`, and the deployment's pin (the
     /// constraint `node.id = NODE`, for every version).
     static func constraints(of deployment: Deployment, version: Int) -> [PlacementConstraint] {
@@ -176,25 +200,34 @@ public enum ClusterReconciler {
         case done(problems: [String], nodes: [NodeID])
     }
 
-    /// Places version `version` of `deployment` tentatively, as its rollout would (beside or
-    /// in place of the stable version's instances, which stay where they run, against the
-    /// nodes' capacity), and reads the verdicts of the nodes it would run on that are up. A
-    /// verdict with problems from any node it was asked of settles it.
+    /// Places version `version` of `deployment` tentatively, as its rollout would: each new
+    /// instance on the node of the stable instance it replaces when it fits there (in its
+    /// place), else where placement puts it; and reads the verdicts of the nodes it would run on
+    /// that are up. A verdict with problems from any node it was asked of settles it.
     static func validation(
         of deployment: Deployment, version: Int, nodes: [NodeInfo], down: Set<NodeID>,
         current: [InstanceSlot: Placement.Request.Current], verdicts: [NodeID: ValidationVerdict]
     ) -> Validation {
         guard let manifest = deployment.version(version)?.manifest else { return .unplaced("version \(version) is missing") }
         let target = manifest.desiredInstances(version: version)
-        var constraints = [DeploymentID(key: deployment.key, version: version): Self.constraints(of: deployment, version: version)]
-        var stable: [DesiredInstance] = []
-        if let from = deployment.stable(before: version) {
-            stable = from.manifest.desiredInstances(version: from.number)
-            constraints[DeploymentID(key: deployment.key, version: from.number)] = Self.constraints(of: deployment, version: from.number)
-        }
         let mine = current.filter { $0.key.instance.key == deployment.key }
+        // The stable version's instances are what the update replaces: allocations it may take over.
+        var allocations: [Placement.Allocation] = []
+        if let from = deployment.stable(before: version) {
+            for instance in from.manifest.desiredInstances(version: from.number) {
+                guard let at = mine[instance.slot] else { continue }
+                let resources = instance.spec.resources
+                allocations.append(
+                    .init(
+                        instance: instance.id, specHash: instance.specHash, node: at.node, cpuMillis: resources.cpuMillis ?? 0,
+                        memoryMB: resources.memoryMB ?? 0, devices: at.devices, hostPorts: instance.spec.hostPorts))
+            }
+        }
+        let constraints = [DeploymentID(key: deployment.key, version: version): Self.constraints(of: deployment, version: version)]
         let trial = Placement.place(
-            .init(nodes: nodes, down: down, requests: Placement.requests(for: stable + target, constraints: constraints, current: mine)))
+            .init(
+                nodes: nodes, down: down, allocations: allocations,
+                requests: Placement.requests(for: target, constraints: constraints, current: mine)))
         let targetSlots = Set(target.map(\.slot))
         if let first = trial.unplaced.first(where: { targetSlots.contains(InstanceSlot($0.instance, $0.specHash)) }) {
             return .unplaced(first.explanation)
