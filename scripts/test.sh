@@ -120,10 +120,11 @@ deploy_and_rollback() {
 }
 check "mnctl deployment deploy and rollback --version 1 (a new version, history kept)" deploy_and_rollback
 pause_resume_fail() {
+    # No agent runs yet: version 3 was never checked, so resuming it checks it first (Validating).
     [ "$("$mnctl" deployment pause web --reason "investigating health")" = "web: paused" ] &&
         "$mnctl" deployment status web | grep -q 'status Paused' &&
         ! "$mnctl" deployment pause web --reason again 2>/dev/null &&
-        [ "$("$mnctl" deployment resume web --reason "continue rollout")" = "web: deploying" ] &&
+        [ "$("$mnctl" deployment resume web --reason "continue rollout")" = "web: validating" ] &&
         [ "$("$mnctl" deployment fail web --reason "candidate failed health checks" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" = "failed" ]
 }
 check "mnctl deployment pause, resume and fail change the status (and refuse a second pause)" pause_resume_fail
