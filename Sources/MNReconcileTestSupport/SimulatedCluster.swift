@@ -12,6 +12,8 @@ public struct SimulatedCluster: Sendable {
     public var assignments: [NodeID: NodeAssignment] = [:]
     public var reports: [NodeID: [InstanceStatus]] = [:]
     public var verdicts: [DeploymentKey: [NodeID: ValidationVerdict]] = [:]
+    /// Drains in progress (see ``drain(_:deadline:)``).
+    public var drains: [NodeID: NodeDrain] = [:]
     /// Preflight problems a node finds in any version it checks.
     public var problems: [NodeID: [String]] = [:]
     /// Specs whose instances report unhealthy.
@@ -44,7 +46,19 @@ public struct SimulatedCluster: Sendable {
     public var input: ClusterReconciler.Input {
         .init(
             nodes: nodes, down: down, deployments: deployments.values.sorted { $0.key < $1.key }, reports: reports, verdicts: verdicts,
-            assignments: assignments, now: now)
+            assignments: assignments, drains: drains, now: now)
+    }
+
+    /// Starts draining `node` until `deadline` (as `mnctl node drain` does).
+    public mutating func drain(_ node: NodeID, deadline: Timestamp) {
+        drains[node] = NodeDrain(reason: "test", by: "test", since: now, deadline: deadline)
+        for index in nodes.indices where nodes[index].id == node { nodes[index].draining = true }
+    }
+
+    /// Ends the drain of `node` and makes it eligible again.
+    public mutating func undrain(_ node: NodeID) {
+        drains[node] = nil
+        for index in nodes.indices where nodes[index].id == node { nodes[index].draining = false }
     }
 
     /// One controller pass, its output stored.
@@ -90,6 +104,17 @@ public struct SimulatedCluster: Sendable {
         controllerPass()
         nodePasses()
         now = now.adding(ms: ms)
+    }
+
+    /// Running containers reported healthy, per deployment: distinct slots (a slot on two nodes counts once).
+    public var healthy: [DeploymentKey: Int] {
+        var slots: [DeploymentKey: Set<InstanceSlot>] = [:]
+        for statuses in reports.values {
+            for status in statuses where status.phase == .running && status.health == .healthy {
+                slots[status.id.key, default: []].insert(status.slot)
+            }
+        }
+        return slots.mapValues(\.count)
     }
 
     /// Every running container: node, slot.

@@ -29,12 +29,15 @@ public enum ClusterReconciler {
         public var verdicts: [DeploymentKey: [NodeID: ValidationVerdict]]
         /// The assignments stored now.
         public var assignments: [NodeID: NodeAssignment]
+        /// Drains in progress, by node (those nodes' ``MNCore/NodeInfo/draining`` is set too).
+        public var drains: [NodeID: NodeDrain]
         public var now: Timestamp
 
         /// Creates an input.
         public init(
             nodes: [NodeInfo], down: Set<NodeID> = [], deployments: [Deployment], reports: [NodeID: [InstanceStatus]] = [:],
-            verdicts: [DeploymentKey: [NodeID: ValidationVerdict]] = [:], assignments: [NodeID: NodeAssignment] = [:], now: Timestamp
+            verdicts: [DeploymentKey: [NodeID: ValidationVerdict]] = [:], assignments: [NodeID: NodeAssignment] = [:],
+            drains: [NodeID: NodeDrain] = [:], now: Timestamp
         ) {
             self.nodes = nodes
             self.down = down
@@ -42,6 +45,7 @@ public enum ClusterReconciler {
             self.reports = reports
             self.verdicts = verdicts
             self.assignments = assignments
+            self.drains = drains
             self.now = now
         }
     }
@@ -64,19 +68,35 @@ public enum ClusterReconciler {
         // Where each slot runs now: what nodes report, overridden by what they were told. A node
         // that is down cannot act on its assignment: of its last report, only the slots still
         // assigned to it count (what it was told to drop counts as gone; it goes when it is back).
+        // A slot moving off a draining node is on two nodes: the planner sees its best status
+        // (running first), placement its place on the draining node (where the move started).
         var current: [InstanceSlot: Placement.Request.Current] = [:]
-        var statuses: [DeploymentKey: [InstanceStatus]] = [:]
-        for (node, reported) in input.reports.sorted(by: { $0.key < $1.key }) {
+        var best: [InstanceSlot: InstanceStatus] = [:]
+        var reported: [NodeID: [InstanceSlot: InstanceStatus]] = [:]
+        for (node, statuses) in input.reports.sorted(by: { $0.key < $1.key }) {
             let kept = input.down.contains(node)
                 ? Set((input.assignments[node]?.instances ?? []).map { InstanceSlot($0.id, $0.specHash) }) : nil
-            for status in reported where kept?.contains(status.slot) ?? true {
-                statuses[status.id.key, default: []].append(status)
+            for status in statuses where kept?.contains(status.slot) ?? true {
+                if let other = best[status.slot], other.phase == .running || status.phase != .running {
+                    // keep the one found first
+                } else {
+                    best[status.slot] = status
+                }
+                if !input.drains.isEmpty { reported[node, default: [:]][status.slot] = status }
                 if status.container != nil { current[status.slot] = .init(node: node) }
             }
         }
+        var statuses: [DeploymentKey: [InstanceStatus]] = [:]
+        for status in best.values.sorted(by: { ($0.id, $0.specHash) < ($1.id, $1.specHash) }) {
+            statuses[status.id.key, default: []].append(status)
+        }
+        var assigned: [InstanceSlot: [NodeID: [String]]] = [:]
         for (node, assignment) in input.assignments.sorted(by: { $0.key < $1.key }) {
             for instance in assignment.instances {
-                current[InstanceSlot(instance.id, instance.specHash)] = .init(node: node, devices: instance.devices)
+                let slot = InstanceSlot(instance.id, instance.specHash)
+                assigned[slot, default: [:]][node] = instance.devices
+                if let at = current[slot], at.node != node, assigned[slot]?[at.node] != nil, input.drains[at.node] != nil { continue }
+                current[slot] = .init(node: node, devices: instance.devices)
             }
         }
 
@@ -130,9 +150,15 @@ public enum ClusterReconciler {
             .init(
                 nodes: nodes, down: input.down, allocations: retiring(statuses, desired: desired, current: current, records: records),
                 requests: Placement.requests(for: desired, constraints: constraints, current: current)))
+        var bySlot: [InstanceSlot: DesiredInstance] = [:]
+        for instance in desired { bySlot[instance.slot] = instance }
+        let drained = Drains(drains: input.drains, assigned: assigned, reported: reported, records: records, now: now)
+            .apply(to: placement.placed, desired: bySlot, nodes: nodes, down: input.down)
+        if let at = drained.requeueAt { requeueAt = min(requeueAt ?? at, at) }
         var unplaced: [DeploymentKey: [String]] = [:]
         var agentsNamed: Set<String> = []
-        for missing in placement.unplaced where agentsNamed.insert("\(missing.instance.key)/\(missing.instance.agent)").inserted {
+        for missing in placement.unplaced + drained.unplaced
+        where agentsNamed.insert("\(missing.instance.key)/\(missing.instance.agent)").inserted {
             unplaced[missing.instance.key, default: []].append(missing.explanation)
         }
         for (key, original) in records {
@@ -140,11 +166,9 @@ public enum ClusterReconciler {
             if original.unplaced != why { records[key]?.unplaced = why }
         }
 
-        var bySlot: [InstanceSlot: DesiredInstance] = [:]
-        for instance in desired { bySlot[instance.slot] = instance }
         var instances: [NodeID: [NodeAssignment.Instance]] = [:]
-        for placed in placement.placed {
-            guard let instance = bySlot[InstanceSlot(placed.instance, placed.specHash)] else { continue }
+        for placed in drained.assigned {
+            guard let instance = bySlot[placed.slot] else { continue }
             instances[placed.node, default: []].append(
                 .init(id: instance.id, version: instance.version, role: instance.role, specHash: instance.specHash, devices: placed.devices))
         }
