@@ -190,6 +190,19 @@ assert n["instances"] == {"agent-api": 2}, n["instances"]' &&
         ! "$mnctl" node status no-such-node 2>"$state/node-err" && grep -q "no node 'no-such-node' is registered" "$state/node-err"
 }
 check "mnctl node list and node status show the running agent registered, ready and the controller" node_registered
+node_administration() {
+    local out
+    out="$("$mnctl" node drain seed-node --reason "driver update" --deadline 30m --dry-run)" &&
+        grep -q 'stops at the deadline: no node fits agent "worker": seed-node: draining' <<<"$out" &&
+        grep -q 'nothing was written' <<<"$out" && "$mnctl" node list | grep -q '^seed-node  ready, leader  ' &&
+        ! "$mnctl" node drain no-such-node --reason x 2>"$state/admin-err" && grep -q "no node 'no-such-node' is registered" "$state/admin-err" &&
+        ! "$mnctl" node undrain seed-node --reason x 2>"$state/admin-err" && grep -q "is not draining; nothing to undrain" "$state/admin-err" &&
+        ! "$mnctl" node drain seed-node --deadline 3x 2>/dev/null &&
+        "$mnctl" node eligibility seed-node --disable --reason "flaky disk" | grep -q "ineligible (flaky disk)" &&
+        "$mnctl" node list | grep -q '^seed-node  ready, leader, ineligible' &&
+        "$mnctl" node eligibility seed-node --enable | grep -qx "seed-node: eligible"
+}
+check "mnctl node drain --dry-run shows what would happen and writes nothing; eligibility toggles; an unknown node, an undrain of a node not draining and a bad deadline are refused" node_administration
 
 # Three hosts on this machine (network namespaces on a bridge, Redis on the bridge, real podman):
 # registry, placement 2/2/2, a rolling update across the hosts surviving kill -9 of the

@@ -155,6 +155,51 @@ extension RealProcesses {
             }
         }
 
+        @Test("drain through Redis: the node turns ineligible, its instances move to the other node, undrain moves nothing back; bad changes are refused")
+        func drain() async throws {
+            try await RedisServer.with { server in
+                let redis = RedisClient(url: server.url)
+                let store = DeploymentStore(redis: redis)
+                let (one, two) = (FakeContainerRuntime(), FakeContainerRuntime())
+                let leader = try await quietAgent(store, one, node: "n1")
+                let follower = try await quietAgent(store, two, node: "n2", leading: false)
+                func passes() async throws {
+                    _ = try await leader.pass()
+                    _ = try await follower.pass()
+                }
+                var manifest = Self.manifest("v1")
+                manifest.agents[0].count = 2
+                _ = try await store.apply(manifest, pin: .keep, at: .now())
+                try await eventually("v1 runs 1/1") {
+                    try await passes()
+                    return try await store.deployment("web")?.status == .running
+                }
+                let (onOne, onTwo) = (try await one.listManaged().count, try await two.listManaged().count)
+                #expect(onOne == 1 && onTwo == 1)
+
+                let registry = NodeRegistry(redis: redis)
+                await #expect(throws: StoreError.self) { try await registry.administer("nope") { $0.eligible = false } }
+                let now = Timestamp.now()
+                try await registry.administer("n2") { $0.drain = NodeDrain(reason: "driver update", by: "test", since: now, deadline: now.adding(ms: 600_000)) }
+                let entry = try #require(try await registry.entries().first { $0.info.id == "n2" })
+                #expect(entry.info.draining && !entry.info.eligible && entry.administration.drain?.reason == "driver update")
+                try await eventually("n2's instance moved to n1") {
+                    try await passes()
+                    let (alive, left) = (try await one.listManaged().filter(\.isAlive).count, try await two.listManaged().filter(\.isAlive))
+                    return alive == 2 && left.isEmpty
+                }
+                #expect(try await store.deployment("web")?.status == .running)
+
+                try await registry.administer("n2") { state in
+                    state.drain = nil
+                    state.eligible = true
+                }
+                for _ in 0..<3 { try await passes() }
+                #expect(try await two.listManaged().filter(\.isAlive).isEmpty, "something moved back after undrain")
+                await redis.close()
+            }
+        }
+
         @Test("a record from before versions were kept apart (versions inline) keeps every version when the controller writes it")
         func legacyRecord() async throws {
             try await RedisServer.with { server in

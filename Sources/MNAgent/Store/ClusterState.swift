@@ -26,7 +26,9 @@ public struct ClusterState: Sendable {
     public func input(at now: Timestamp) -> ClusterReconciler.Input {
         .init(
             nodes: nodes.map(\.info), down: Set(nodes.filter { !$0.ready }.map(\.info.id)), deployments: deployments, reports: reports,
-            verdicts: verdicts, assignments: assignments, now: now)
+            verdicts: verdicts, assignments: assignments,
+            drains: Dictionary(nodes.compactMap { entry in entry.administration.drain.map { (entry.info.id, $0) } }, uniquingKeysWith: { a, _ in a }),
+            now: now)
     }
 
     /// What a controller keeps between passes: the reports and assignments it decoded, by the

@@ -1,8 +1,8 @@
 import Foundation
 public import MNCore
 
-/// The node registry in Redis: what each agent registered about its host, and whether it
-/// still heartbeats.
+/// The node registry in Redis: what each agent registered about its host, whether it still
+/// heartbeats, and what operators decided about it (eligibility, drains).
 ///
 /// A node is *ready* while its alive key (set with the heartbeat TTL) exists, *down* once it
 /// expired: Redis's clock decides, so hosts with different clocks agree.
@@ -14,14 +14,21 @@ public struct NodeRegistry: Sendable {
 
     /// A registered node as the registry sees it now.
     public struct Entry: Hashable, Sendable, Codable {
+        /// What its agent registered, with the operators' decisions applied: not ``NodeInfo/eligible``
+        /// when made ineligible or draining, ``NodeInfo/draining`` while a drain lasts.
         public var info: NodeInfo
         /// Whether its heartbeat is current.
         public var ready: Bool
+        /// What operators decided about it.
+        public var administration: NodeAdministration
 
         /// Creates an entry.
-        public init(info: NodeInfo, ready: Bool) {
+        public init(info: NodeInfo, ready: Bool, administration: NodeAdministration = .none) {
             self.info = info
             self.ready = ready
+            self.administration = administration
+            self.info.eligible = info.eligible && administration.eligible && administration.drain == nil
+            self.info.draining = info.draining || administration.drain != nil
         }
     }
 
@@ -55,16 +62,58 @@ public struct NodeRegistry: Sendable {
         guard !ids.isEmpty else { return [] }
         let infos = try await redis.run(["MGET"] + ids.map(StoreKeys.nodeInfo)).array ?? []
         let alive = try await redis.run(["MGET"] + ids.map(StoreKeys.nodeAlive)).array ?? []
+        let administrations = try await redis.run(["MGET"] + ids.map(StoreKeys.nodeAdministration)).array ?? []
         var entries: [Entry] = []
         for (index, id) in ids.enumerated() {
             guard index < infos.count, let bytes = infos[index].bytes else { continue }
             do {
                 let info = try JSONDecoder().decode(NodeInfo.self, from: Data(bytes))
-                entries.append(Entry(info: info, ready: index < alive.count && alive[index] != .null))
+                let administration = try index < administrations.count ? Self.administration(administrations[index], of: id) : .none
+                entries.append(Entry(info: info, ready: index < alive.count && alive[index] != .null, administration: administration))
+            } catch let error as StoreError {
+                throw error
             } catch {
                 throw StoreError("the registration of node '\(id)' in Redis is unreadable: \(error)")
             }
         }
         return entries
+    }
+
+    /// Why ``administer(_:_:)`` refused a change.
+    public struct Refusal: Error, Hashable, Sendable, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// Changes what operators decided about `node` with `change` (in a transaction, retried if
+    /// it changed meanwhile), tells the controller, and returns the new state.
+    /// - Throws: ``StoreError`` when no node `node` is registered; whatever `change` throws
+    ///   (a ``Refusal``) when the change does not apply, and then nothing is written.
+    @discardableResult
+    public func administer(
+        _ node: NodeID, _ change: @Sendable @escaping (inout NodeAdministration) throws -> Void
+    ) async throws -> NodeAdministration {
+        let key = StoreKeys.nodeAdministration(node)
+        return try await redis.transaction(watching: [key], reads: [["EXISTS", StoreKeys.nodeInfo(node)], ["GET", key]]) { replies in
+            guard replies[0] == .integer(1) else {
+                throw StoreError("no node '\(node)' is registered (mnctl node list shows the nodes)")
+            }
+            var administration = try Self.administration(replies[1], of: node)
+            let before = administration
+            try change(&administration)
+            guard administration != before else { return .skip(administration) }
+            return .write(
+                [["SET", key, try DeploymentStore.encode(administration)], ["PUBLISH", StoreKeys.reported, node.rawValue]], administration)
+        }
+    }
+
+    /// The administration in a `GET` reply (none stored: ``MNCore/NodeAdministration/none``).
+    private static func administration(_ reply: RedisReply, of node: NodeID) throws -> NodeAdministration {
+        guard let bytes = reply.bytes else { return .none }
+        do {
+            return try JSONDecoder().decode(NodeAdministration.self, from: Data(bytes))
+        } catch {
+            throw StoreError("what operators decided about node '\(node)' is unreadable in Redis (\(error)); fix or delete \(StoreKeys.nodeAdministration(node))")
+        }
     }
 }

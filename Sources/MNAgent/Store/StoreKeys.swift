@@ -32,6 +32,8 @@ public enum StoreKeys {
     /// What the controller assigned to the node (JSON ``MNReconcile/NodeAssignment``). Missing:
     /// the node was never told anything (which is not "run nothing").
     public static func assignment(_ node: NodeID) -> String { "mn:node:\(node):assignment" }
+    /// What operators decided about the node (JSON ``NodeAdministration``): eligibility, drain.
+    public static func nodeAdministration(_ node: NodeID) -> String { "mn:node:\(node):admin" }
     /// What the node's agent registered about its host (JSON ``NodeInfo``).
     public static func nodeInfo(_ node: NodeID) -> String { "mn:node:\(node):info" }
     /// Present while the node's agent heartbeats: set with the heartbeat TTL, so Redis's own

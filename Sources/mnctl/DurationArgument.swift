@@ -1,0 +1,26 @@
+import ArgumentParser
+
+/// A duration given on the command line: `500ms`, `90s`, `30m`, `2h`, or parts together (`1h30m`).
+struct DurationArgument: ExpressibleByArgument, Hashable, Sendable {
+    let milliseconds: Int64
+
+    init?(argument: String) {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)]
+        var rest = Substring(argument)
+        var total: Int64 = 0
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isNumber }
+            guard !digits.isEmpty, let value = Int64(digits) else { return nil }
+            rest = rest.dropFirst(digits.count)
+            guard let (unit, factor) = units.first(where: { rest.hasPrefix($0.0) && !(($0.0 == "m") && rest.hasPrefix("ms")) }) else { return nil }
+            rest = rest.dropFirst(unit.count)
+            let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+            guard !overflow else { return nil }
+            total += product
+        }
+        guard total > 0 else { return nil }
+        milliseconds = total
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
