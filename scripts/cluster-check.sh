@@ -10,6 +10,8 @@
 #     agent takes the lease within the TTL, the killed node is reported down once its heartbeat
 #     expires, its agent is started again (as systemd would) and the update completes under the
 #     new controller with exactly six instances of the new version, each instance once;
+#   - a drain of a node running two of them (--dry-run, then --wait): they move, never fewer than
+#     six running; then undrain;
 #   - a partition (the follower's link down): the node goes down, and ready again once healed.
 # Creates and deletes its own namespaces, bridge, veths and processes, named for this run.
 # Usage: scripts/cluster-check.sh MNCTL MNAGENT   (as root; prints what it checks, exit 1 on failure)
@@ -166,6 +168,28 @@ await 15 exactly_six_new || fail "not exactly six instances of version 2, each o
 read -r _ leaders _ current <<<"$(summary)"
 [ "$current" = "$successor" ] || fail "the leader changed again after the restart: $current"
 echo "the rolling update completed under $successor: six instances of version 2, each once ($(spread | tr ' ' '/' | sed 's#/$##'))"
+
+# A drain of a node running two of the six: --dry-run writes nothing; --wait returns once they
+# moved, each copy running before its original stopped (never fewer than six running).
+for host in "${hosts[@]}"; do [ "host-$host$suffix" != "$successor" ] && drained="host-$host$suffix"; done
+"$mnctl" node drain "$drained" --reason "driver update" --deadline 2m --dry-run --redis "$url" >"$dir/dry-run" ||
+    fail "drain --dry-run failed"
+[ "$(grep -c 'moves to host-' "$dir/dry-run")" = "$(containers | awk -v n="$drained" '$1 == n' | wc -l)" ] ||
+    fail "drain --dry-run does not move every instance of $drained: $(cat "$dir/dry-run")"
+"$mnctl" node list --redis "$url" | grep -q "^$drained  ready  " || fail "drain --dry-run changed the node"
+( while :; do containers | wc -l >>"$dir/samples"; sleep 0.05; done ) &
+sampler=$!
+drain_started=$SECONDS
+"$mnctl" node drain "$drained" --reason "driver update" --deadline 2m --wait --redis "$url" 2>"$dir/drain-wait" >/dev/null ||
+    { kill "$sampler"; fail "drain --wait failed: $(cat "$dir/drain-wait")"; }
+kill "$sampler"
+{ wait "$sampler"; } 2>/dev/null || true
+exactly_six_new || fail "after the drain: not exactly six instances of version 2, each once: $(containers)"
+[ "$(containers | awk -v n="$drained" '$1 == n' | wc -l)" = 0 ] || fail "the drained node still runs instances: $(containers)"
+fewest="$(sort -n "$dir/samples" | head -n 1)"
+[ "$fewest" -ge 6 ] || fail "fewer than six instances ran during the drain (at least $fewest)"
+"$mnctl" node undrain "$drained" --mark-eligible --reason ready --redis "$url" >/dev/null || fail "undrain failed"
+echo "drain of $drained: its instances moved in $((SECONDS - drain_started)) s, never fewer than six running ($(spread | tr ' ' '/' | sed 's#/$##')); undrained"
 
 # A partition: a follower's link goes down; it is reported down, then ready once healed.
 for host in "${hosts[@]}"; do

@@ -211,7 +211,7 @@ cluster_passes() {
     out="$(scripts/cluster-check.sh "$mnctl" "$mnagent" 2>&1)" || { echo "$out"; return 1; }
     echo "$out" | sed 's/^/    /'
 }
-check "three mnagents in three network namespaces: all register, one leads, a count-6 service spreads 2/2/2, a rolling update completes across kill -9 of the leader, a partitioned node goes down and comes back" cluster_passes
+check "three mnagents in three network namespaces: all register, one leads, a count-6 service spreads 2/2/2, a rolling update completes across kill -9 of the leader, a drain moves a node's two instances with never fewer than six running, a partitioned node goes down and comes back" cluster_passes
 kill -TERM "$agent" 2>/dev/null
 wait "$agent" 2>/dev/null || true
 agent=""

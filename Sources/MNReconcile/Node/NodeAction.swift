@@ -66,7 +66,8 @@ public enum NodeAction: Hashable, Sendable, Encodable {
 /// A container to create: the instance, its name and the labels that identify it.
 public struct StartContainer: Hashable, Sendable, Encodable {
     public var instance: DesiredInstance
-    /// `mn-KEY-AGENT-INDEX-HASH12`: unique per instance and spec.
+    /// `mn-KEY-AGENT-INDEX-NODE-HASH12`: unique per instance, node and spec (a moving instance
+    /// runs on two nodes at once, and several nodes' agents may share one podman).
     public var name: String
     public var labels: [String: String]
 
@@ -74,7 +75,9 @@ public struct StartContainer: Hashable, Sendable, Encodable {
     public init(instance: DesiredInstance, node: NodeID) {
         self.instance = instance
         let id = instance.id
-        self.name = "mn-\(id.key)-\(id.agent)-\(id.index)-\(instance.specHash.short)"
+        // Container names allow [A-Za-z0-9_.-]; anything else in a node id becomes `_`.
+        let host = String(node.rawValue.map { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) ? $0 : "_" })
+        self.name = "mn-\(id.key)-\(id.agent)-\(id.index)-\(host)-\(instance.specHash.short)"
         self.labels = [
             ContainerLabel.node: node.rawValue,
             ContainerLabel.deploymentKey: id.key.rawValue,
