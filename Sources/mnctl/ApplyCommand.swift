@@ -20,16 +20,19 @@ struct ApplyCommand: AsyncParsableCommand {
     var file: String
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var pinning: PinOptions
     @OptionGroup var options: OutputOptions
 
     func run() async throws {
-        try await applyManifest(ManifestFile(path: file).load(), from: file, store: store, output: options)
+        try await applyManifest(ManifestFile(path: file).load(), from: file, store: store, pin: pinning.pin, output: options)
     }
 }
 
 /// Applies a loaded manifest (or prints every problem and writes nothing) and prints the
 /// result: what `apply` and `deployment deploy` share.
-func applyManifest(_ loaded: Result<Manifest, ManifestError>, from file: String, store: StoreOptions, output: OutputOptions) async throws {
+func applyManifest(
+    _ loaded: Result<Manifest, ManifestError>, from file: String, store: StoreOptions, pin: DeploymentStore.Pin, output: OutputOptions
+) async throws {
     let manifest: Manifest
     switch loaded {
     case .success(let value): manifest = value
@@ -38,7 +41,6 @@ func applyManifest(_ loaded: Result<Manifest, ManifestError>, from file: String,
         printError("nothing was written.")
         throw ExitCode(1)
     }
-    let pin = store.pin
     let result = try await withStore(store) { store in
         let result = try await store.apply(manifest, pin: pin, at: .now())
         await noteIfNothingActs(pinnedTo: result.node, in: store)

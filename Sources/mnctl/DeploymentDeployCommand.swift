@@ -31,11 +31,12 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
     var canary: Int?
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var pinning: PinOptions
     @OptionGroup var options: OutputOptions
 
     func run() async throws {
         let file = try Self.manifestFile(at: path)
-        try await applyManifest(overridden(file), from: file, store: store, output: options)
+        try await applyManifest(overridden(file), from: file, store: store, pin: pinning.pin, output: options)
     }
 
     /// The manifest file for PATH: the file itself, or a bundle folder's manifest.

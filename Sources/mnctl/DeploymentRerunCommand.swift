@@ -19,10 +19,11 @@ struct DeploymentRerunCommand: AsyncParsableCommand {
     var key: String
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var pinning: PinOptions
     @OptionGroup var options: OutputOptions
 
     func run() async throws {
-        let pin = store.pin
+        let pin = pinning.pin
         let (run, node) = try await withStore(store) { store in
             let (run, node) = try await store.rerun(DeploymentKey(key), pin: pin, at: .now())
             await noteIfNothingActs(pinnedTo: node, in: store)

@@ -23,6 +23,7 @@ struct DeploymentRollbackCommand: AsyncParsableCommand {
     var reason: String
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var pinning: PinOptions
     @OptionGroup var options: OutputOptions
 
     func validate() throws {
@@ -31,7 +32,7 @@ struct DeploymentRollbackCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let pin = store.pin
+        let pin = pinning.pin
         let result = try await withStore(store) { store in
             let result = try await store.rollback(DeploymentKey(key), to: version, reason: reason, pin: pin, at: .now())
             await noteIfNothingActs(pinnedTo: result.node, in: store)

@@ -23,4 +23,15 @@ struct DurationArgument: ExpressibleByArgument, Hashable, Sendable {
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
+
+    /// As it would be typed: `1h`, `30m`, `90s`, `1h30m`, `500ms`.
+    var defaultValueDescription: String {
+        var rest = milliseconds
+        var parts = ""
+        for (unit, factor) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1_000), ("ms", 1)] where rest >= factor {
+            parts += "\(rest / factor)\(unit)"
+            rest %= factor
+        }
+        return parts
+    }
 }

@@ -3,8 +3,8 @@ import Foundation
 import MNAgent
 import MNCore
 
-/// Where mn's state lives: `--redis`, `--state-dir`, `--node`, shared by every command that
-/// reads or writes it.
+/// Where mn's state lives: `--redis`, `--state-dir`, shared by every command that reads or
+/// writes it.
 struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
@@ -16,6 +16,24 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "State directory of the local Redis (env MN_STATE_DIR; default /var/lib/mn as root).")
     var stateDir: String?
 
+    /// Opens the store, or exits with a message saying what to fix.
+    func open() async throws -> DeploymentStore {
+        let environment = ProcessInfo.processInfo.environment
+        do {
+            let url = try await LocalRedis.resolve(
+                url: redis ?? environment["MN_REDIS_URL"],
+                stateDirectory: stateDir ?? LocalRedis.defaultStateDirectory(environment: environment))
+            return DeploymentStore(redis: RedisClient(url: url))
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Where a change lets the controller place a deployment: `--node` pins it, `--any-node`
+/// removes a pin; for the commands that make a new version or run.
+struct PinOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
@@ -35,20 +53,6 @@ struct StoreOptions: ParsableArguments {
     var pin: DeploymentStore.Pin {
         if anyNode { return .anyNode }
         return node.map { .node(NodeID($0)) } ?? .keep
-    }
-
-    /// Opens the store, or exits with a message saying what to fix.
-    func open() async throws -> DeploymentStore {
-        let environment = ProcessInfo.processInfo.environment
-        do {
-            let url = try await LocalRedis.resolve(
-                url: redis ?? environment["MN_REDIS_URL"],
-                stateDirectory: stateDir ?? LocalRedis.defaultStateDirectory(environment: environment))
-            return DeploymentStore(redis: RedisClient(url: url))
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
-        }
     }
 }
 
