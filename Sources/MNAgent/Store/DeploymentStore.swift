@@ -255,14 +255,19 @@ public struct DeploymentStore: Sendable {
         struct Count: Decodable {
             let version_count: Int?
         }
-        if let count = try? JSONDecoder().decode(Count.self, from: Data(bytes)).version_count,
-            let known = versions.versions(of: key, count: count)
-        {
-            return try Self.decodeRecord(record, versions: known)
+        do {
+            if let count = try? JSONDecoder().decode(Count.self, from: Data(bytes)).version_count,
+                let known = versions.versions(of: key, count: count)
+            {
+                return try Self.decodeRecord(record, versions: known)
+            }
+            let fetched = try Self.storedVersions(try await redis.run("HGETALL", StoreKeys.versions(key))).sorted { $0.number < $1.number }
+            versions.remember(fetched, of: key)
+            return try Self.decodeRecord(record, versions: fetched)
+        } catch let error as StoreError {
+            // Name the deployment: one unreadable record stops the controller until it is fixed.
+            throw StoreError("deployment '\(key)': \(error.description) (\(StoreKeys.deployment(key)), \(StoreKeys.versions(key)))")
         }
-        let fetched = try Self.storedVersions(try await redis.run("HGETALL", StoreKeys.versions(key))).sorted { $0.number < $1.number }
-        versions.remember(fetched, of: key)
-        return try Self.decodeRecord(record, versions: fetched)
     }
 
     /// Every deployment, sorted by key.
