@@ -16,10 +16,7 @@ func quietAgent(
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     try await register(node, in: store)
-    let role: NodeAgent<FakeContainerRuntime>.ControllerRole =
-        leading
-        ? try await controllerRole(store, node: node, logger: logger)
-        : .init(controller: ClusterController(store: store, lease: LeaderLease(redis: store.redis, node: node, ttl: .seconds(1)), logger: logger), term: { nil })
+    let role: NodeAgent<FakeContainerRuntime>.ControllerRole? = leading ? try await controllerRole(store, node: node, logger: logger) : nil
     return NodeAgent(
         store: store, runtime: runtime, settings: .init(node: node), logger: logger, prober: nil, controller: role,
         notifier: SystemdNotifier(), afterActing: afterActing)

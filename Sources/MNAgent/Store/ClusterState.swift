@@ -41,11 +41,6 @@ public struct ClusterState: Sendable {
         public init() {}
     }
 
-    /// The version count a record written without its versions carries.
-    private struct VersionCount: Decodable {
-        let version_count: Int?
-    }
-
     /// The part of a report the controller reads (its restart records are the node's own).
     private struct ReportedInstances: Decodable {
         let instances: [InstanceStatus]
@@ -63,10 +58,10 @@ public struct ClusterState: Sendable {
         if !keys.isEmpty {
             let records = try await redis.run(["MGET"] + keys.map(StoreKeys.deployment)).array ?? []
             for (key, record) in zip(keys, records) {
-                guard let deployment = try await store.deployment(key, from: record), let text = record.string else { continue }
+                guard let (deployment, count) = try await store.storedDeployment(key, from: record), let text = record.string else { continue }
                 deployments.append(deployment)
                 stored[key] = text
-                storedVersions[key] = (try? JSONDecoder().decode(VersionCount.self, from: Data(text.utf8)))?.version_count ?? 0
+                storedVersions[key] = count
                 if deployment.status == .validating {
                     verdicts[key] = try await readVerdicts(of: key, in: redis)
                 }

@@ -251,23 +251,32 @@ public struct DeploymentStore: Sendable {
 
     /// The deployment of `record` (a reply to `GET` of its record key), with its versions.
     func deployment(_ key: DeploymentKey, from record: RedisReply) async throws -> Deployment? {
+        try await storedDeployment(key, from: record)?.deployment
+    }
+
+    /// The deployment of `record`, and how many of its versions are in its versions hash (none
+    /// for a record from before versions were kept apart: it carries them inline).
+    func storedDeployment(_ key: DeploymentKey, from record: RedisReply) async throws -> (deployment: Deployment, storedVersions: Int)? {
         guard let bytes = record.bytes else { return nil }
         struct Count: Decodable {
             let version_count: Int?
         }
         do {
-            if let count = try? JSONDecoder().decode(Count.self, from: Data(bytes)).version_count,
-                let known = versions.versions(of: key, count: count)
-            {
-                return try Self.decodeRecord(record, versions: known)
-            }
-            let fetched = try Self.storedVersions(try await redis.run("HGETALL", StoreKeys.versions(key))).sorted { $0.number < $1.number }
-            versions.remember(fetched, of: key)
-            return try Self.decodeRecord(record, versions: fetched)
+            let count = (try? JSONDecoder().decode(Count.self, from: Data(bytes)))?.version_count
+            var known = count.flatMap { versions.versions(of: key, count: $0) }
+            if known == nil { known = try await fetchVersions(of: key) }
+            return try Self.decodeRecord(record, versions: known ?? []).map { ($0, count ?? 0) }
         } catch let error as StoreError {
             // Name the deployment: one unreadable record stops the controller until it is fixed.
             throw StoreError("deployment '\(key)': \(error.description) (\(StoreKeys.deployment(key)), \(StoreKeys.versions(key)))")
         }
+    }
+
+    /// Every stored version of `key`, oldest first, read from Redis and remembered.
+    private func fetchVersions(of key: DeploymentKey) async throws -> [DeploymentVersion] {
+        let fetched = try Self.storedVersions(try await redis.run("HGETALL", StoreKeys.versions(key))).sorted { $0.number < $1.number }
+        versions.remember(fetched, of: key)
+        return fetched
     }
 
     /// Every deployment, sorted by key.
@@ -284,9 +293,7 @@ public struct DeploymentStore: Sendable {
     /// (versions never change, so each is fetched once per process); `nil` if it does not exist.
     public func version(_ key: DeploymentKey, _ number: Int) async throws -> DeploymentVersion? {
         if let known = versions.versions(of: key, count: number) { return known[number - 1] }
-        let fetched = try Self.storedVersions(try await redis.run("HGETALL", StoreKeys.versions(key))).sorted { $0.number < $1.number }
-        versions.remember(fetched, of: key)
-        if let version = fetched.first(where: { $0.number == number }) { return version }
+        if let version = try await fetchVersions(of: key).first(where: { $0.number == number }) { return version }
         // A record from before versions were kept apart carries them inline until its next write.
         return try await deployment(key)?.version(number)
     }

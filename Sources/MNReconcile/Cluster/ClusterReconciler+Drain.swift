@@ -98,9 +98,7 @@ extension ClusterReconciler {
         /// What `assigned` holds on its node, from its desired instance's spec.
         private func allocation(of assigned: Assigned, desired: [InstanceSlot: DesiredInstance]) -> Placement.Allocation? {
             guard let instance = desired[assigned.slot] else { return nil }
-            return Placement.Allocation(
-                instance: instance.id, specHash: instance.specHash, node: assigned.node, cpuMillis: instance.spec.resources.cpuMillis ?? 0,
-                memoryMB: instance.spec.resources.memoryMB ?? 0, devices: assigned.devices, hostPorts: instance.spec.hostPorts)
+            return Placement.Allocation(instance.id, specHash: instance.specHash, spec: instance.spec, on: assigned.node, devices: assigned.devices)
         }
     }
 }

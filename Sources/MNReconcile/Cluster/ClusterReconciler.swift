@@ -198,10 +198,7 @@ public enum ClusterReconciler {
                 guard let at = current[status.slot],
                     let spec = records[key]?.version(status.version)?.manifest.agents.first(where: { $0.id == status.id.agent })
                 else { continue }
-                allocations.append(
-                    .init(
-                        instance: status.id, specHash: status.specHash, node: at.node, cpuMillis: spec.resources.cpuMillis ?? 0,
-                        memoryMB: spec.resources.memoryMB ?? 0, devices: at.devices, hostPorts: spec.hostPorts))
+                allocations.append(.init(status.id, specHash: status.specHash, spec: spec, on: at.node, devices: at.devices))
             }
         }
         return allocations
@@ -240,11 +237,7 @@ public enum ClusterReconciler {
         if let from = deployment.stable(before: version) {
             for instance in from.manifest.desiredInstances(version: from.number) {
                 guard let at = mine[instance.slot] else { continue }
-                let resources = instance.spec.resources
-                allocations.append(
-                    .init(
-                        instance: instance.id, specHash: instance.specHash, node: at.node, cpuMillis: resources.cpuMillis ?? 0,
-                        memoryMB: resources.memoryMB ?? 0, devices: at.devices, hostPorts: instance.spec.hostPorts))
+                allocations.append(.init(instance.id, specHash: instance.specHash, spec: instance.spec, on: at.node, devices: at.devices))
             }
         }
         let constraints = [DeploymentID(key: deployment.key, version: version): Self.constraints(of: deployment, version: version)]

@@ -25,32 +25,28 @@ public enum DrainPreview {
     /// The fate of every instance `input` assigns to `node`, in instance order.
     public static func preview(_ input: ClusterReconciler.Input, draining node: NodeID) -> [Item] {
         let records = Dictionary(input.deployments.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        func desired(_ assigned: NodeAssignment.Instance) -> DesiredInstance? {
-            guard let manifest = records[assigned.id.key]?.version(assigned.version)?.manifest,
-                let spec = manifest.agent(assigned.id.agent)
-            else { return nil }
-            return DesiredInstance(
-                key: assigned.id.key, spec: spec, index: assigned.id.index, version: assigned.version, role: assigned.role,
-                restart: manifest.policies.restart, jobType: manifest.type, specHash: assigned.specHash, devices: assigned.devices)
+        /// The desired instances an assignment describes, from the versions in `records`.
+        func desired(_ assignment: NodeAssignment) -> [DesiredInstance] {
+            var manifests: [DeploymentID: Manifest] = [:]
+            for (key, numbers) in assignment.versions {
+                for number in numbers { manifests[DeploymentID(key: key, version: number)] = records[key]?.version(number)?.manifest }
+            }
+            return assignment.desiredInstances(manifests: manifests).instances
         }
         var allocations: [Placement.Allocation] = []
         for (other, assignment) in input.assignments where other != node {
-            for assigned in assignment.instances {
-                guard let instance = desired(assigned) else { continue }
-                allocations.append(
-                    .init(
-                        instance: instance.id, specHash: instance.specHash, node: other, cpuMillis: instance.spec.resources.cpuMillis ?? 0,
-                        memoryMB: instance.spec.resources.memoryMB ?? 0, devices: assigned.devices, hostPorts: instance.spec.hostPorts))
+            for instance in desired(assignment) {
+                allocations.append(.init(instance.id, specHash: instance.specHash, spec: instance.spec, on: other, devices: instance.devices))
             }
         }
         var items: [Item] = []
         var requests: [Placement.Request] = []
-        for assigned in input.assignments[node]?.instances ?? [] {
-            guard let instance = desired(assigned), let record = records[assigned.id.key] else { continue }
+        for instance in input.assignments[node].map(desired) ?? [] {
+            guard let record = records[instance.id.key] else { continue }
             if instance.jobType.isLongRunning {
-                requests.append(Placement.Request(instance, constraints: ClusterReconciler.constraints(of: record, version: assigned.version)))
+                requests.append(Placement.Request(instance, constraints: ClusterReconciler.constraints(of: record, version: instance.version)))
             } else {
-                items.append(Item(instance: assigned.id, version: assigned.version, fate: .finishesOrStops))
+                items.append(Item(instance: instance.id, version: instance.version, fate: .finishesOrStops))
             }
         }
         let nodes = input.nodes.map { info in

@@ -10,6 +10,16 @@ extension Placement.Request {
     }
 }
 
+extension Placement.Allocation {
+    /// What instance `instance` of spec `spec` (slot hash `specHash`) holds on `node` with
+    /// `devices`: the spec's CPU, memory and host ports.
+    public init(_ instance: InstanceID, specHash: SpecHash, spec: AgentSpec, on node: NodeID, devices: [String]) {
+        self.init(
+            instance: instance, specHash: specHash, node: node, cpuMillis: spec.resources.cpuMillis ?? 0,
+            memoryMB: spec.resources.memoryMB ?? 0, devices: devices, hostPorts: spec.hostPorts)
+    }
+}
+
 extension Placement {
     /// The requests for `desired` (every deployment's instances to run now): each slot that runs
     /// keeps its node (`current`); a slot new to an instance replaces that instance's slot that
