@@ -95,14 +95,11 @@ extension RealProcesses {
                 try await eventually("the rollout is under way") {
                     try await Self.alive(runtimes).contains { $0.container.specHash == v2Hash }
                 }
-                let stoppedAt = ContinuousClock.now
                 await members[leader.node]!.stop()
                 try await eventually("another agent leads", seconds: 10) {
                     guard let holder = try await LeaderLease.holder(in: admin) else { return false }
                     return holder.node != leader.node && holder.epoch > leader.epoch
                 }
-                let handover = ContinuousClock.now - stoppedAt
-                #expect(handover < Self.ttl * 4, "the lease passed on after \(handover)")
                 // The stopped node's agent comes back as a new process (systemd restarts it).
                 members[leader.node] = Member(leader.node, redis: server.url, runtime: runtimes[leader.node]!)
 
