@@ -153,14 +153,31 @@ public struct HealthSummary: Hashable, Sendable, Codable {
     public var placed: Int
     public var healthy: Int
     public var unhealthy: Int
+    /// Placed on a node that is down: unavailable, neither healthy nor unhealthy.
+    public var lost: Int
 
     /// Creates a summary.
-    public init(version: Int, desired: Int = 0, placed: Int = 0, healthy: Int = 0, unhealthy: Int = 0) {
+    public init(version: Int, desired: Int = 0, placed: Int = 0, healthy: Int = 0, unhealthy: Int = 0, lost: Int = 0) {
         self.version = version
         self.desired = desired
         self.placed = placed
         self.healthy = healthy
         self.unhealthy = unhealthy
+        self.lost = lost
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, desired, placed, healthy, unhealthy, lost
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(Int.self, forKey: .version)
+        desired = try container.decode(Int.self, forKey: .desired)
+        placed = try container.decode(Int.self, forKey: .placed)
+        healthy = try container.decode(Int.self, forKey: .healthy)
+        unhealthy = try container.decode(Int.self, forKey: .unhealthy)
+        lost = try container.decodeIfPresent(Int.self, forKey: .lost) ?? 0
     }
 }
 
@@ -204,6 +221,12 @@ public struct Deployment: Hashable, Sendable {
     /// Why some of its instances have no node now (``nil`` when every one has): set by the
     /// controller, as `no node fits agent "embed": a: no gpu; b: draining`.
     public var unplaced: String?
+    /// Its instances on nodes that are down, and what the reschedule policy does about each
+    /// (set by the controller; empty while every node it runs on is up).
+    public var lost: [LostInstance]
+    /// Its recent reschedules (``ReschedulePolicy/relevant(_:now:)`` of each instance's), oldest
+    /// first: what the policy's attempts and delays count.
+    public var reschedules: [RescheduleEvent]
 
     /// Events kept in the record; the full log lives in the store.
     public static let eventLimit = 100
@@ -224,6 +247,8 @@ public struct Deployment: Hashable, Sendable {
         revision = 0
         node = nil
         unplaced = nil
+        lost = []
+        reschedules = []
         record(DeploymentEvent(at: time, version: 1, message: "version 1 created (applied)"))
         if !manifest.type.isLongRunning { _ = startRun(at: time) }
     }
@@ -320,7 +345,7 @@ extension CodingUserInfoKey {
 
 extension Deployment: Codable {
     enum CodingKeys: String, CodingKey {
-        case key, versions, status, health, events, revision, rollout, failure, runs, node, unplaced
+        case key, versions, status, health, events, revision, rollout, failure, runs, node, unplaced, lost, reschedules
         case rollbackTarget = "rollback_target"
         case versionCount = "version_count"
     }
@@ -342,6 +367,8 @@ extension Deployment: Codable {
         try container.encode(runs, forKey: .runs)
         try container.encodeIfPresent(node, forKey: .node)
         try container.encodeIfPresent(unplaced, forKey: .unplaced)
+        if !lost.isEmpty { try container.encode(lost, forKey: .lost) }
+        if !reschedules.isEmpty { try container.encode(reschedules, forKey: .reschedules) }
         try container.encodeIfPresent(rollbackTarget, forKey: .rollbackTarget)
     }
 
@@ -375,6 +402,8 @@ extension Deployment: Codable {
         revision = try container.decode(Int.self, forKey: .revision)
         node = try container.decodeIfPresent(NodeID.self, forKey: .node)
         unplaced = try container.decodeIfPresent(String.self, forKey: .unplaced)
+        lost = try container.decodeIfPresent([LostInstance].self, forKey: .lost) ?? []
+        reschedules = try container.decodeIfPresent([RescheduleEvent].self, forKey: .reschedules) ?? []
         guard !versions.isEmpty, versions.enumerated().allSatisfy({ $0.element.number == $0.offset + 1 }) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .versions, in: container, debugDescription: "versions must be numbered 1, 2, 3, … without gaps")

@@ -7,7 +7,8 @@ public import MNReconcile
 /// ``unhealthy``), answers its checks (passing unless ``problems`` names the node) and reports.
 public struct SimulatedCluster: Sendable {
     public var nodes: [NodeInfo]
-    public var down: Set<NodeID> = []
+    /// Nodes that are down, with when they went down (see ``cut(_:)``).
+    public var down: [NodeID: Timestamp] = [:]
     public var deployments: [DeploymentKey: Deployment] = [:]
     public var assignments: [NodeID: NodeAssignment] = [:]
     public var reports: [NodeID: [InstanceStatus]] = [:]
@@ -61,6 +62,17 @@ public struct SimulatedCluster: Sendable {
         for index in nodes.indices where nodes[index].id == node { nodes[index].draining = false }
     }
 
+    /// Cuts `node` off now: it goes down (its heartbeat expires) and stops reporting, while
+    /// its containers keep running as they were (a node that cannot reach the store stops nothing).
+    public mutating func cut(_ node: NodeID) {
+        down[node] = now
+    }
+
+    /// Brings `node` back: it is up and runs its assignment again at its next pass.
+    public mutating func restore(_ node: NodeID) {
+        down[node] = nil
+    }
+
     /// One controller pass, its output stored.
     @discardableResult
     public mutating func controllerPass() -> ClusterReconciler.Output {
@@ -72,7 +84,7 @@ public struct SimulatedCluster: Sendable {
 
     /// Every node that is up runs its assignment and reports.
     public mutating func nodePasses() {
-        for node in nodes.map(\.id).sorted() where !down.contains(node) {
+        for node in nodes.map(\.id).sorted() where down[node] == nil {
             guard let assignment = assignments[node] else { continue }
             for check in assignment.checks where verdicts[check.key]?[node]?.version != check.version {
                 verdicts[check.key, default: [:]][node] = ValidationVerdict(version: check.version, problems: problems[node] ?? [])

@@ -103,6 +103,18 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
         if let unplaced = view.unplaced {
             lines += ["", "Waiting for placement: \(unplaced)", "  it is placed as soon as a node fits (mnctl node list)"]
         }
+        if !view.lost.isEmpty {
+            lines += ["", "Lost (their node is down; policies.reschedule decides when they move):"]
+            for lost in view.lost {
+                var line = "  \(lost.instance) on \(lost.node), down since \(formatTime(lost.since)): "
+                if let at = lost.rescheduleAt {
+                    line += "rescheduled at \(formatTime(at)) (\(untilText(at, now: now)))"
+                } else {
+                    line += lost.reason ?? "not rescheduled"
+                }
+                lines.append(line)
+            }
+        }
         if let failure = view.failure {
             lines += [
                 "",
@@ -139,20 +151,25 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
         }
         if !view.health.isEmpty {
             lines += ["", "Health:"]
+            let anyLost = view.health.contains { $0.lost > 0 }
             lines += table(
-                [["  VERSION", "DESIRED", "PLACED", "HEALTHY", "UNHEALTHY"]]
-                    + view.health.map { ["  v\($0.version)", "\($0.desired)", "\($0.placed)", "\($0.healthy)", "\($0.unhealthy)"] }
+                [["  VERSION", "DESIRED", "PLACED", "HEALTHY", "UNHEALTHY"] + (anyLost ? ["LOST"] : [])]
+                    + view.health.map {
+                        ["  v\($0.version)", "\($0.desired)", "\($0.placed)", "\($0.healthy)", "\($0.unhealthy)"] + (anyLost ? ["\($0.lost)"] : [])
+                    }
             ).split(separator: "\n").map(String.init)
         }
         lines += ["", "Instances:"]
         if view.instances.isEmpty {
             lines.append("  none reported yet (is mnagent running on the node?)")
         } else {
+            let lost = Set(view.lost.map { "\($0.node)/\($0.instance)" })
             lines += table(
                 [["  INSTANCE", "NODE", "VERSION", "PHASE", "CONTAINER", "HEALTH", "REPORTED"]]
                     + view.instances.map { instance in
                         let status = instance.status
-                        var phase = status.phase.name
+                        // A node that is down reported last what it ran before: say so.
+                        var phase = lost.contains("\(instance.node)/\(status.id)") ? "Lost (node down; last reported \(status.phase.name))" : status.phase.name
                         if case .failed(let reason, _) = status.phase { phase += ": \(reason)" }
                         if case .restarting(let at) = status.phase { phase += " at \(formatTime(at))" }
                         return [

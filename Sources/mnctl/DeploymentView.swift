@@ -64,6 +64,8 @@ struct DeploymentView: Encodable {
     let pinnedTo: NodeID?
     /// Why some instances have no node now (`no node fits agent "web": a: …`).
     let unplaced: String?
+    /// Instances on nodes that are down, and when each is rescheduled (or why not).
+    let lost: [LostInstance]
     /// Instance counts per version.
     let health: [HealthSummary]
     /// Batch and sysbatch runs, oldest first.
@@ -78,7 +80,7 @@ struct DeploymentView: Encodable {
     let isTerminal: Bool
 
     enum CodingKeys: String, CodingKey {
-        case key, id, status, versions, instances, events, rollout, failure, health, runs, unplaced
+        case key, id, status, versions, instances, events, rollout, failure, health, runs, unplaced, lost
         case pinnedTo = "pinned_to"
         case latestVersion = "latest_version"
         case rollbackTarget = "rollback_target"
@@ -100,6 +102,7 @@ struct DeploymentView: Encodable {
         failure = deployment.status == .failed ? deployment.failure : nil
         pinnedTo = deployment.node
         unplaced = deployment.unplaced
+        lost = deployment.lost
         health = deployment.health
         runs = deployment.runs
         rollout = deployment.rollout.map { state in

@@ -122,3 +122,47 @@ struct ClusterReconcilerPropertyTests {
         }
     }
 }
+
+@Suite("Cluster reconciler properties: node loss")
+struct ClusterNodeLossPropertyTests {
+    @Test("a node lost for longer than the reschedule delay: count restored on the others (or the status says why not), never more than count + max_parallel of one agent, exactly count once it is back")
+    func lossRestoresCount() async {
+        await propertyCheck(count: 60, input: Gen.clusterScenario) { scenario in
+            var cluster = SimulatedCluster(nodes: scenario.nodes, now: ClusterReconcilerPropertyTests.t0)
+            for deployment in scenario.deployments { cluster.apply(deployment.first) }
+            for _ in 0..<20 { cluster.step() }
+            let victim = scenario.nodes[scenario.order[0] % scenario.nodes.count].id
+            let updateDuringLoss = scenario.order[1] % 2 == 0
+            cluster.cut(victim)
+            func check(_ cluster: SimulatedCluster) {
+                for (first, update) in scenario.deployments {
+                    let up = Set(cluster.running.filter { cluster.down[$0.node] == nil && $0.slot.instance.key == first.key }.map(\.slot))
+                    let limit = first.agents[0].count + update.policies.update.maxParallel
+                    #expect(up.count <= limit, "\(first.key): \(up.count) running > count + max_parallel: \(scenario)")
+                }
+            }
+            if updateDuringLoss { for deployment in scenario.deployments { cluster.apply(deployment.update) } }
+            for _ in 0..<40 {
+                cluster.step()
+                check(cluster)
+            }
+            for (first, _) in scenario.deployments {
+                let record = cluster.deployments[first.key]
+                let up = Set(cluster.running.filter { cluster.down[$0.node] == nil && $0.slot.instance.key == first.key }.map(\.slot.instance))
+                let waiting = record?.lost.contains { $0.reason?.contains("no node fits") == true } ?? false
+                #expect(up.count == first.agents[0].count || waiting || record?.unplaced != nil, "\(first.key) not restored: \(up.count) running, lost \(record?.lost ?? []): \(scenario)")
+            }
+            cluster.restore(victim)
+            for _ in 0..<40 {
+                cluster.step()
+                check(cluster)
+            }
+            for (first, _) in scenario.deployments {
+                let mine = cluster.running.filter { $0.slot.instance.key == first.key }
+                #expect(mine.count == first.agents[0].count, "\(first.key): \(mine.count) running once the node is back: \(scenario)")
+                #expect(Set(mine.map(\.slot.instance)).count == mine.count, "an instance runs twice: \(scenario)")
+                #expect(cluster.deployments[first.key]?.lost.isEmpty == true)
+            }
+        }
+    }
+}

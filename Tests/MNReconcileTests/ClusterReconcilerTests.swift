@@ -154,7 +154,7 @@ struct ClusterReconcilerTests {
     @Test("a node that is down is not asked to check: the others do; pinned to a down node, the status says why it waits")
     func downNodeIsNotAsked() {
         var cluster = Self.settled()
-        cluster.down = ["c"]
+        cluster.cut("c")
         cluster.apply(Self.manifest("web:2"))
         cluster.controllerPass()
         #expect(cluster.assignments.filter { !$0.value.checks.isEmpty }.keys.sorted() == ["a", "b"])
@@ -162,7 +162,7 @@ struct ClusterReconcilerTests {
         var pinned = SimulatedCluster(nodes: Self.three, now: Self.t0)
         pinned.apply(Self.manifest("web:1", count: 1), pin: "c")
         for _ in 0..<4 { pinned.step() }
-        pinned.down = ["c"]
+        pinned.cut("c")
         pinned.apply(Self.manifest("web:2", count: 1), pin: "c")
         for _ in 0..<3 { pinned.step() }
         #expect(pinned.deployments["web"]?.status == .validating)
@@ -173,7 +173,7 @@ struct ClusterReconcilerTests {
     @Test("a rolling update finishes while a node is down: what that node was told to drop no longer counts as running")
     func downNodeDoesNotBlockTheRollout() {
         var cluster = Self.settled()
-        cluster.down = ["c"]
+        cluster.cut("c")
         let v2 = Self.manifest("web:2")
         cluster.apply(v2)
         for _ in 0..<60 where cluster.deployments["web"]?.status != .running { cluster.step() }

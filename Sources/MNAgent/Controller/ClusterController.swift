@@ -21,14 +21,18 @@ public struct ClusterController: Sendable {
         self.logger = logger
     }
 
-    /// One pass under `term` at `now`. Returns when to look again even if nothing changes.
+    /// One pass under `term` at `now`. Returns when to look again even if nothing changes (a
+    /// deadline, a reschedule delay, the next heartbeat that could expire).
     /// - Throws: ``LeaderLease/Fenced`` when the term no longer holds the lease (nothing was
     ///   written); a store or Redis error otherwise. A record changed meanwhile (an operator's
     ///   command) is no error: the pass asks to be run again at once.
     public func pass(under term: LeaderLease.Term, at now: Timestamp) async throws -> Timestamp? {
         let state = try await ClusterState.read(from: store, cache: cache)
         let output = ClusterReconciler.reconcile(state.input(at: now))
-        guard !output.records.isEmpty || !output.assignments.isEmpty else { return output.requeueAt }
+        // A node whose heartbeat expires is seen down at once, not at the next resync: its
+        // instances are lost from then, and rescheduled after their policy's delay.
+        let wake = [output.requeueAt, state.nextExpiry(after: now)].compactMap { $0 }.min()
+        guard !output.records.isEmpty || !output.assignments.isEmpty else { return wake }
         let (commands, guards) = try state.writes(of: output)
         do {
             try await lease.write(commands, under: term, unchanged: guards)
@@ -44,7 +48,7 @@ public struct ClusterController: Sendable {
             }
             if let unplaced = record.unplaced, unplaced != old?.unplaced { logger.warning("\(record.key): \(unplaced)") }
         }
-        return output.requeueAt
+        return wake
     }
 
     /// How many of `new`'s events `old` already had (the log is capped, so compare from the end of `old`).

@@ -25,10 +25,23 @@ public struct ClusterState: Sendable {
     /// The input of ``MNReconcile/ClusterReconciler`` at `now`.
     public func input(at now: Timestamp) -> ClusterReconciler.Input {
         .init(
-            nodes: nodes.map(\.info), down: Set(nodes.filter { !$0.ready }.map(\.info.id)), deployments: deployments, reports: reports,
+            nodes: nodes.map(\.info), down: Self.down(nodes, now: now), deployments: deployments, reports: reports,
             verdicts: verdicts, assignments: assignments,
             drains: Dictionary(nodes.compactMap { entry in entry.administration.drain.map { (entry.info.id, $0) } }, uniquingKeysWith: { a, _ in a }),
             now: now)
+    }
+
+    /// The nodes that are down, with when their heartbeat expired (on Redis's clock; hosts'
+    /// clocks are taken to agree, as for every deadline). A node that is down with no expiry
+    /// recorded (registered by an older agent) counts as down since `now`.
+    static func down(_ nodes: [NodeRegistry.Entry], now: Timestamp) -> [NodeID: Timestamp] {
+        Dictionary(nodes.filter { !$0.ready }.map { ($0.info.id, min($0.expires ?? now, now)) }, uniquingKeysWith: min)
+    }
+
+    /// Just after the earliest time a ready node's heartbeat expires, if it is not renewed
+    /// (at least 100 ms after `now`).
+    func nextExpiry(after now: Timestamp) -> Timestamp? {
+        nodes.filter(\.ready).compactMap(\.expires).min().map { max($0.adding(ms: 1), now.adding(ms: 100)) }
     }
 
     /// What a controller keeps between passes: the reports and assignments it decoded, by the

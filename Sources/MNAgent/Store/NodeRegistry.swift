@@ -21,12 +21,16 @@ public struct NodeRegistry: Sendable {
         public var ready: Bool
         /// What operators decided about it.
         public var administration: NodeAdministration
+        /// When its heartbeat expires (ready) or expired (down), on Redis's clock; `nil` for a
+        /// registration from before this was kept.
+        public var expires: Timestamp?
 
         /// Creates an entry.
-        public init(info: NodeInfo, ready: Bool, administration: NodeAdministration = .none) {
+        public init(info: NodeInfo, ready: Bool, administration: NodeAdministration = .none, expires: Timestamp? = nil) {
             self.info = info
             self.ready = ready
             self.administration = administration
+            self.expires = expires
             self.info.eligible = info.eligible && administration.eligible && administration.drain == nil
             self.info.draining = info.draining || administration.drain != nil
         }
@@ -38,15 +42,28 @@ public struct NodeRegistry: Sendable {
         try await redis.atomically([
             ["SADD", StoreKeys.registry, info.id.rawValue],
             ["SET", StoreKeys.nodeInfo(info.id), try DeploymentStore.encode(info)],
-            ["SET", StoreKeys.nodeAlive(info.id), "1", "PX", String(ttl.milliseconds)],
+            Self.alive(info.id, ttl: ttl),
             ["PUBLISH", StoreKeys.reported, info.id.rawValue],
         ])
+    }
+
+    /// Sets the alive key for `ttl` and records when it expires, on Redis's clock.
+    private static let aliveScript = """
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+        redis.call('SET', KEYS[2], tostring(now + tonumber(ARGV[1])))
+        return 1
+        """
+
+    private static func alive(_ node: NodeID, ttl: Duration) -> [String] {
+        ["EVAL", aliveScript, "2", StoreKeys.nodeAlive(node), StoreKeys.nodeExpires(node), String(ttl.milliseconds)]
     }
 
     /// Marks `node` alive for another `ttl`. Returns `false` when its registration is gone
     /// (Redis lost it), so the caller registers again.
     public func heartbeat(_ node: NodeID, ttl: Duration) async throws -> Bool {
-        try await redis.run("SET", StoreKeys.nodeAlive(node), "1", "PX", String(ttl.milliseconds))
+        try await redis.run(Self.alive(node, ttl: ttl))
         return try await redis.run("EXISTS", StoreKeys.nodeInfo(node)) == .integer(1)
     }
 
@@ -63,13 +80,16 @@ public struct NodeRegistry: Sendable {
         let infos = try await redis.run(["MGET"] + ids.map(StoreKeys.nodeInfo)).array ?? []
         let alive = try await redis.run(["MGET"] + ids.map(StoreKeys.nodeAlive)).array ?? []
         let administrations = try await redis.run(["MGET"] + ids.map(StoreKeys.nodeAdministration)).array ?? []
+        let expiries = try await redis.run(["MGET"] + ids.map(StoreKeys.nodeExpires)).array ?? []
         var entries: [Entry] = []
         for (index, id) in ids.enumerated() {
             guard index < infos.count, let bytes = infos[index].bytes else { continue }
             do {
                 let info = try JSONDecoder().decode(NodeInfo.self, from: Data(bytes))
                 let administration = try index < administrations.count ? Self.administration(administrations[index], of: id) : .none
-                entries.append(Entry(info: info, ready: index < alive.count && alive[index] != .null, administration: administration))
+                let expires = index < expiries.count ? expiries[index].string.flatMap(Int64.init).map(Timestamp.init(milliseconds:)) : nil
+                entries.append(
+                    Entry(info: info, ready: index < alive.count && alive[index] != .null, administration: administration, expires: expires))
             } catch let error as StoreError {
                 throw error
             } catch {

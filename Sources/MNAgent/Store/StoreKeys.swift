@@ -39,6 +39,9 @@ public enum StoreKeys {
     /// Present while the node's agent heartbeats: set with the heartbeat TTL, so Redis's own
     /// clock decides when a node is down (no clock skew between hosts).
     public static func nodeAlive(_ node: NodeID) -> String { "mn:node:\(node):alive" }
+    /// When the node's alive key expires (or expired), in milliseconds on Redis's clock: kept
+    /// after it expired, so the controller knows since when a node is down.
+    public static func nodeExpires(_ node: NodeID) -> String { "mn:node:\(node):expires" }
     /// The node's own report (JSON): instances, their containers, restart records.
     public static func report(_ node: NodeID) -> String { "mn:node:\(node):report" }
 }

@@ -19,8 +19,9 @@ public enum ClusterReconciler {
     public struct Input: Sendable {
         /// The registered nodes.
         public var nodes: [NodeInfo]
-        /// Registered nodes whose heartbeat expired.
-        public var down: Set<NodeID>
+        /// Registered nodes whose heartbeat expired, with when it expired: their instances are
+        /// lost, and rescheduled elsewhere as their deployment's `policies.reschedule` says.
+        public var down: [NodeID: Timestamp]
         /// Every deployment record, with its versions.
         public var deployments: [Deployment]
         /// Each node's last reported instances.
@@ -35,7 +36,7 @@ public enum ClusterReconciler {
 
         /// Creates an input.
         public init(
-            nodes: [NodeInfo], down: Set<NodeID> = [], deployments: [Deployment], reports: [NodeID: [InstanceStatus]] = [:],
+            nodes: [NodeInfo], down: [NodeID: Timestamp] = [:], deployments: [Deployment], reports: [NodeID: [InstanceStatus]] = [:],
             verdicts: [DeploymentKey: [NodeID: ValidationVerdict]] = [:], assignments: [NodeID: NodeAssignment] = [:],
             drains: [NodeID: NodeDrain] = [:], now: Timestamp
         ) {
@@ -65,18 +66,22 @@ public enum ClusterReconciler {
     public static func reconcile(_ input: Input) -> Output {
         let now = input.now
         let nodes = input.nodes.sorted { $0.id < $1.id }
+        let down = Set(input.down.keys)
         // Where each slot runs now: what nodes report, overridden by what they were told. A node
         // that is down cannot act on its assignment: of its last report, only the slots still
         // assigned to it count (what it was told to drop counts as gone; it goes when it is back).
+        // Those slots are lost: unavailable, neither healthy nor failed.
         // A slot moving off a draining node is on two nodes: the planner sees its best status
         // (running first), placement its place on the draining node (where the move started).
         var current: [InstanceSlot: Placement.Request.Current] = [:]
         var best: [InstanceSlot: InstanceStatus] = [:]
         var reported: [NodeID: [InstanceSlot: InstanceStatus]] = [:]
         for (node, statuses) in input.reports.sorted(by: { $0.key < $1.key }) {
-            let kept = input.down.contains(node)
+            let lostSince = input.down[node]
+            let kept = lostSince != nil
                 ? Set((input.assignments[node]?.instances ?? []).map { InstanceSlot($0.id, $0.specHash) }) : nil
-            for status in statuses where kept?.contains(status.slot) ?? true {
+            for var status in statuses where kept?.contains(status.slot) ?? true {
+                if let lostSince, status.phase != .complete { status.phase = .lost(since: lostSince) }
                 if let other = best[status.slot], other.phase == .running || status.phase != .running {
                     // keep the one found first
                 } else {
@@ -113,7 +118,7 @@ public enum ClusterReconciler {
             let mine = statuses[key] ?? []
             var cleared = true
             if record.status == .validating {
-                switch validation(of: record, version: target, nodes: nodes, down: input.down, current: current, verdicts: input.verdicts[key] ?? [:]) {
+                switch validation(of: record, version: target, nodes: nodes, down: down, current: current, verdicts: input.verdicts[key] ?? [:]) {
                 case .unplaced(let why):
                     heldUnplaced[key] = why
                     cleared = false
@@ -148,16 +153,22 @@ public enum ClusterReconciler {
         }
         let placement = Placement.place(
             .init(
-                nodes: nodes, down: input.down, allocations: retiring(statuses, desired: desired, current: current, records: records),
+                nodes: nodes, down: down, allocations: retiring(statuses, desired: desired, current: current, records: records),
                 requests: Placement.requests(for: desired, constraints: constraints, current: current)))
         var bySlot: [InstanceSlot: DesiredInstance] = [:]
         for instance in desired { bySlot[instance.slot] = instance }
+        let rescheduled = Reschedules(down: input.down, records: records, frozen: frozen, statuses: best, now: now)
+            .apply(to: placement.placed, desired: bySlot, nodes: nodes)
+        if let at = rescheduled.requeueAt { requeueAt = min(requeueAt ?? at, at) }
+        for key in Set(records.keys) {
+            _ = records[key]?.recordLoss(lost: rescheduled.lost[key] ?? [], moved: rescheduled.moved[key] ?? [], at: now)
+        }
         let drained = Drains(drains: input.drains, assigned: assigned, reported: reported, records: records, now: now)
-            .apply(to: placement.placed, desired: bySlot, nodes: nodes, down: input.down)
+            .apply(to: rescheduled.placed, desired: bySlot, nodes: nodes, down: down)
         if let at = drained.requeueAt { requeueAt = min(requeueAt ?? at, at) }
         var unplaced: [DeploymentKey: [String]] = [:]
         var agentsNamed: Set<String> = []
-        for missing in placement.unplaced + drained.unplaced
+        for missing in placement.unplaced + rescheduled.unplaced + drained.unplaced
         where agentsNamed.insert("\(missing.instance.key)/\(missing.instance.agent)").inserted {
             unplaced[missing.instance.key, default: []].append(missing.explanation)
         }

@@ -148,7 +148,7 @@ public enum DeploymentTransitions {
         return ended
     }
 
-    /// Per version: instances desired now, placed (with a container), healthy and unhealthy.
+    /// Per version: instances desired now, placed (with a container), healthy, unhealthy and lost.
     public static func healthSummaries(desired: [DesiredInstance], statuses: [InstanceStatus], signal: UpdatePolicy.HealthSignal)
         -> [HealthSummary]
     {
@@ -156,9 +156,10 @@ public enum DeploymentTransitions {
         return versions.map { version in
             let placed = statuses.filter { $0.version == version && $0.container != nil }
             let healthy = placed.filter { RolloutPlanner.isHealthy($0, signal: signal) }.count
+            let lost = placed.filter { if case .lost = $0.phase { true } else { false } }.count
             return HealthSummary(
                 version: version, desired: desired.filter { $0.version == version }.count, placed: placed.count, healthy: healthy,
-                unhealthy: placed.count - healthy)
+                unhealthy: placed.count - healthy - lost, lost: lost)
         }
     }
 }

@@ -54,7 +54,7 @@ public enum DrainPreview {
             if info.id == node { info.draining = true }
             return info
         }
-        let output = Placement.place(.init(nodes: nodes, down: input.down, allocations: allocations, requests: requests))
+        let output = Placement.place(.init(nodes: nodes, down: Set(input.down.keys), allocations: allocations, requests: requests))
         let versions = Dictionary((input.assignments[node]?.instances ?? []).map { (InstanceSlot($0.id, $0.specHash), $0.version) }, uniquingKeysWith: { a, _ in a })
         for placed in output.placed {
             items.append(Item(instance: placed.instance, version: versions[InstanceSlot(placed.instance, placed.specHash)] ?? 0, fate: .moves(to: placed.node)))

@@ -12,6 +12,9 @@ public enum InstancePhase: Hashable, Sendable {
     case complete
     /// Start failed or the restart policy ran out; `retryAt` is the next attempt, if any.
     case failed(reason: String, retryAt: Timestamp?)
+    /// On a node that is down since the given time: unavailable, neither healthy nor failed.
+    /// Only the cluster level says so (a node never reports itself lost).
+    case lost(since: Timestamp)
 
     /// The phase's name as printed (`Running`, `Failed`, …).
     public var name: String {
@@ -21,6 +24,7 @@ public enum InstancePhase: Hashable, Sendable {
         case .restarting: "Restarting"
         case .complete: "Complete"
         case .failed: "Failed"
+        case .lost: "Lost"
         }
     }
 }
@@ -29,6 +33,7 @@ extension InstancePhase: Codable {
     enum CodingKeys: String, CodingKey {
         case phase, reason
         case until = "until"
+        case since
     }
 
     public init(from decoder: any Decoder) throws {
@@ -45,6 +50,7 @@ extension InstancePhase: Codable {
             }
             self = .restarting(at: until)
         case "Failed": self = .failed(reason: try container.decode(String.self, forKey: .reason), retryAt: until)
+        case "Lost": self = .lost(since: try container.decode(Timestamp.self, forKey: .since))
         default:
             throw DecodingError.dataCorruptedError(forKey: .phase, in: container, debugDescription: "unknown phase '\(name)'")
         }
@@ -55,6 +61,7 @@ extension InstancePhase: Codable {
         try container.encode(name, forKey: .phase)
         switch self {
         case .restarting(let at): try container.encode(at, forKey: .until)
+        case .lost(let since): try container.encode(since, forKey: .since)
         case .failed(let reason, let retryAt):
             try container.encode(reason, forKey: .reason)
             try container.encodeIfPresent(retryAt, forKey: .until)

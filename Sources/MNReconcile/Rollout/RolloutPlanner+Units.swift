@@ -22,7 +22,8 @@ extension RolloutPlanner {
         var rank: [Int32] = []
         /// Each unit's progress, at least `newCount` long.
         var progress: [UnitProgress]
-        /// The first report of each unit's new instance: 0 none, 1 unhealthy, 2 healthy.
+        /// The first report of each unit's new instance: 0 none, 1 unhealthy, 2 healthy, 3 lost
+        /// (on a node that is down).
         var health: [UInt8] = []
     }
 
@@ -118,12 +119,19 @@ extension RolloutPlanner {
                 let index = report.id.index
                 guard let (row, hash) = found, index < rows[row].health.count, rows[row].health[index] == 0, report.specHash == hash
                 else { continue }
-                rows[row].health[index] = RolloutPlanner.isHealthy(report, signal: signal) ? 2 : 1
+                if case .lost = report.phase {
+                    rows[row].health[index] = 3
+                } else {
+                    rows[row].health[index] = RolloutPlanner.isHealthy(report, signal: signal) ? 2 : 1
+                }
             }
         }
 
         /// Whether the unit's new instance was reported healthy.
         func isHealthy(_ unit: UnitRef) -> Bool { rows[Int(unit.row)].health[Int(unit.index)] == 2 }
+
+        /// Whether the unit's new instance is on a node that is down.
+        func isLost(_ unit: UnitRef) -> Bool { rows[Int(unit.row)].health[Int(unit.index)] == 3 }
 
         /// Unchanged units run the new version; changed units run the old until done (kept while
         /// they are a waiting first wave), plus the new once placed; units gone from the target

@@ -150,6 +150,9 @@ public enum RolloutPlanner {
 
         // The batch in flight: placed, not done. Start the next batch only when it is empty.
         var inFlight = changed.filter { table[$0].placedAt != nil && !table[$0].done }
+        // A new instance on a node that is down is unavailable, not unhealthy: its healthy
+        // deadline counts from when it is placed again (rescheduled, or its node back).
+        for unit in inFlight where table.isLost(unit) { table[unit].placedAt = now }
         if inFlight.isEmpty {
             let (eligible, width) = promoted ? (changed[...], policy.maxParallel) : (firstWave, firstWaveCount)
             for unit in eligible {
@@ -196,7 +199,9 @@ public enum RolloutPlanner {
         }
         requeue.append(progressDeadline)
         var waiting = inFlight.map {
-            table[$0].healthySince == nil ? "\(table.name(of: $0)) to become healthy" : "\(table.name(of: $0)) to stay healthy"
+            table.isLost($0)
+                ? "\(table.name(of: $0)) on a node that is down"
+                : table[$0].healthySince == nil ? "\(table.name(of: $0)) to become healthy" : "\(table.name(of: $0)) to stay healthy"
         }
         if !promoted {
             waiting += firstWave.filter { table[$0].done && table[$0].healthySince == nil }.map { "\(table.name(of: $0)) to be healthy again" }
