@@ -12,7 +12,9 @@
 #     new controller with exactly six instances of the new version, each instance once;
 #   - a drain of a node running two of them (--dry-run, then --wait): they move, never fewer than
 #     six running; then undrain;
-#   - a partition (the follower's link down): the node goes down, and ready again once healed.
+#   - node loss (a node's link down): it goes down, its instances run on the others after the
+#     TTL and the reschedule delay while it keeps its own running; back up, it stops exactly
+#     those, and exactly six remain.
 # Creates and deletes its own namespaces, bridge, veths and processes, named for this run.
 # Usage: scripts/cluster-check.sh MNCTL MNAGENT   (as root; prints what it checks, exit 1 on failure)
 set -euo pipefail
@@ -128,7 +130,8 @@ manifest() { # manifest VERSION-GREETING
     cat <<JSON
 {"deployment":{"key":"$key"},"agents":[{"id":"worker","image":"localhost/mn-busybox:1","count":6,
  "args":["sleep","3600"],"env":{"GREETING":"$1"},"lifecycle":{"grace_period_ms":500}}],
- "policies":{"update":{"strategy":"rolling","max_parallel":1,"min_healthy_ms":700,"healthy_deadline_ms":30000,"progress_deadline_ms":60000}}}
+ "policies":{"update":{"strategy":"rolling","max_parallel":1,"min_healthy_ms":700,"healthy_deadline_ms":30000,"progress_deadline_ms":60000},
+  "reschedule":{"delay_ms":1000,"max_delay_ms":5000}}}
 JSON
 }
 status_of() { "$mnctl" deployment status "$key" --redis "$url" --output json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"].lower(), d["latest_version"])'; }
@@ -191,14 +194,32 @@ fewest="$(sort -n "$dir/samples" | head -n 1)"
 "$mnctl" node undrain "$drained" --mark-eligible --reason ready --redis "$url" >/dev/null || fail "undrain failed"
 echo "drain of $drained: its instances moved in $((SECONDS - drain_started)) s, never fewer than six running ($(spread | tr ' ' '/' | sed 's#/$##')); undrained"
 
-# A partition: a follower's link goes down; it is reported down, then ready once healed.
+# Node loss: the link of a node running some of the six goes down. Its agent cannot reach Redis
+# and keeps running what it has; the node is down once its heartbeat expires (TTL 1.5 s), and
+# its instances run elsewhere after the reschedule delay (1 s). The link back up: its agent
+# stops exactly the instances placed elsewhere, and exactly six remain, each once.
 for host in "${hosts[@]}"; do
-    [ "$host" != "$old" ] && [ "host-$host$suffix" != "$successor" ] && follower="$host"
+    [ "host-$host$suffix" != "$successor" ] && [ "host-$host$suffix" != "$drained" ] && follower="$host"
 done
+lost_node="host-$follower$suffix"
+lost_count="$(containers | awk -v n="$lost_node" '$1 == n' | wc -l)"
+[ "$lost_count" -ge 1 ] || fail "$lost_node runs none of the six to lose: $(containers)"
 ip link set "v$follower$suffix" down
+cut_started="$(date +%s.%N)"
 cut_off() { read -r ready _ <<<"$(summary)"; [ "$ready" = 2 ]; }
 await 15 cut_off || fail "the partitioned node never went down: $(summary)"
+six_elsewhere() {
+    [ "$(containers | awk -v n="$lost_node" '$1 != n {print $3}' | sort -u | wc -l)" = 6 ]
+}
+await 30 six_elsewhere || fail "the lost node's instances did not come up elsewhere: $(containers)"
+rescheduled_in="$(python3 -c "import time; print(f'{time.time() - $cut_started:.1f}')")"
+[ "$(containers | awk -v n="$lost_node" '$1 == n' | wc -l)" = "$lost_count" ] ||
+    fail "the node cut off from Redis stopped its own containers: $(containers)"
+"$mnctl" deployment status "$key" --redis "$url" | grep -q "lost with node $lost_node" ||
+    fail "the deployment's events do not say its instances were lost with $lost_node"
 ip link set "v$follower$suffix" up
 healed() { read -r ready leaders _ current <<<"$(summary)"; [ "$ready" = 3 ] && [ "$leaders" = 1 ] && [ "$current" = "$successor" ]; }
 await 15 healed || fail "the healed node did not come back (or the leader changed): $(summary)"
-echo "partition of host-$follower$suffix: down while cut off, ready again once healed, $successor still leads"
+await 20 exactly_six_new || fail "after the node came back: not exactly six instances, each once: $(containers)"
+[ "$(containers | awk -v n="$lost_node" '$1 == n' | wc -l)" = 0 ] || fail "the returning node kept instances placed elsewhere: $(containers)"
+echo "node loss of $lost_node (its link down): its $lost_count instances ran elsewhere $rescheduled_in s after the cut (TTL 1.5 s + reschedule delay 1 s) while it kept running its own; back up, it stopped exactly those: six remain, each once ($(spread | tr ' ' '/' | sed 's#/$##')), $successor still leads"
