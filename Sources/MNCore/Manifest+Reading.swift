@@ -56,7 +56,14 @@ extension Manifest {
             defer { deployment.finish() }
             return deployment.required("key", Names.read)
         }
-        let type = fields.optional("type") { $0.choice($1, at: $2, as: JobType.self) } ?? .service
+        let declared = fields.optional("type") { $0.choice($1, at: $2, as: JobType.self) }
+        let scheduled = Self.schedulerJobType(value)
+        if let declared, let scheduled, declared != scheduled {
+            reader.problems.add(
+                path.appending("policies").appending("scheduler").appending("job_type"),
+                "is '\(scheduled.rawValue)' but type is '\(declared.rawValue)'; give the job type once")
+        }
+        let type = declared ?? scheduled ?? .service
         let agents =
             fields.required("agents") { r, v, p in r.array(v, at: p, element: { AgentSpec.read(r, $0, $1) }) } ?? []
         let edges = fields.optional("edges") { r, v, p in r.indexedArray(v, at: p, element: { TopologyEdge.read(r, $0, $1) }) } ?? []
@@ -68,6 +75,14 @@ extension Manifest {
             key: DeploymentKey(key), type: type, agents: agents, edges: edges.map(\.value), constraints: constraints, policies: policies)
         manifest.checkAgentsAndEdges(tree: value, edges: edges, problems: reader.problems)
         return manifest
+    }
+
+    /// `policies.scheduler.job_type` (seed 002's way to say `type`), if present and valid.
+    private static func schedulerJobType(_ tree: JSONValue) -> JobType? {
+        guard case .object(let top) = tree, case .object(let policies)? = top["policies"], case .object(let scheduler)? = policies["scheduler"],
+            case .string(let name)? = scheduler["job_type"]
+        else { return nil }
+        return JobType(rawValue: name)
     }
 
     /// Cross-agent rules: at least one agent, unique ids, edges between known agents,

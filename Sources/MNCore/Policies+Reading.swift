@@ -102,6 +102,12 @@ extension Policies {
     static func read(_ reader: DocumentReader, _ value: JSONValue, _ path: FieldPath) -> Policies? {
         guard let fields = reader.object(value, at: path) else { return nil }
         defer { fields.finish() }
+        // `scheduler.job_type` (seed 002) is the manifest's `type`, read there; checked here.
+        _ = fields.optional("scheduler") { r, v, p -> Manifest.JobType? in
+            guard let scheduler = r.object(v, at: p) else { return nil }
+            defer { scheduler.finish() }
+            return scheduler.required("job_type") { $0.choice($1, at: $2, as: Manifest.JobType.self) }
+        }
         return Policies(
             update: fields.optional("update", UpdatePolicy.read) ?? .defaults,
             restart: fields.optional("restart", RestartPolicy.read) ?? .defaults,

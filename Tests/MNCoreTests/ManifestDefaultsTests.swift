@@ -50,6 +50,15 @@ struct ManifestDefaultsTests {
         #expect(agent.workload == .image("localhost/api:1"))
     }
 
+    @Test("policies.scheduler.job_type (seed 002) is the job type: the same manifest as type, same content hash")
+    func schedulerJobType() throws {
+        let seed = #"{"deployment":{"key":"k"},"agents":[{"id":"a","image":"i"}],"policies":{"scheduler":{"job_type":"system"}}}"#
+        let typed = #"{"deployment":{"key":"k"},"type":"system","agents":[{"id":"a","image":"i"}]}"#
+        let fromSeed = try Manifest.parse(Data(seed.utf8))
+        #expect(fromSeed.type == .system)
+        #expect(fromSeed.contentHash == (try Manifest.parse(Data(typed.utf8))).contentHash)
+    }
+
     @Test("a partly written policy keeps the defaults of the fields it omits")
     func partialPolicy() throws {
         let text = #"{"deployment":{"key":"k"},"agents":[{"id":"a","image":"i"}],"policies":{"update":{"max_parallel":3}}}"#

@@ -142,6 +142,18 @@ struct ManifestValidationTests {
             text: document(agents: #"[{"id":"web","image":"i","env":{"DB_PASSWORD":918273645}}]"#),
             expected: ["agents[0].env.DB_PASSWORD: must be a string, got a number; put numbers and booleans in quotes"]),
         Case(
+            name: "count on a system job given as policies.scheduler.job_type (seed 002)",
+            text: #"{"deployment":{"key":"k"},"policies":{"scheduler":{"job_type":"system"}},"agents":[{"id":"a","image":"i","count":2}]}"#,
+            expected: ["agents[0].count: is not used by 'system' jobs, which run one instance on every eligible node; remove it"]),
+        Case(
+            name: "type and policies.scheduler.job_type disagree",
+            text: #"{"deployment":{"key":"k"},"type":"service","policies":{"scheduler":{"job_type":"system"}},"agents":[{"id":"a","image":"i"}]}"#,
+            expected: ["policies.scheduler.job_type: is 'system' but type is 'service'; give the job type once"]),
+        Case(
+            name: "an unknown scheduler job type",
+            text: #"{"deployment":{"key":"k"},"policies":{"scheduler":{"job_type":"daemon"}},"agents":[{"id":"a","image":"i"}]}"#,
+            expected: ["policies.scheduler.job_type: unknown value 'daemon'; must be one of 'service', 'system', 'batch', 'sysbatch'"]),
+        Case(
             name: "count on a system job",
             text: #"{"deployment":{"key":"k"},"type":"system","agents":[{"id":"a","image":"i","count":2}]}"#,
             expected: ["agents[0].count: is not used by 'system' jobs, which run one instance on every eligible node; remove it"]),

@@ -11,8 +11,9 @@ extension ClusterReconciler {
     /// What drains do to a placement: on a draining node, each service instance gets a copy
     /// placed elsewhere (at most the deployment's `max_parallel` moving at a time), and leaves
     /// the draining node only once its copy is reported healthy; batch instances stay until the
-    /// deadline; at the deadline whatever is left leaves (a service instance not moved yet is
-    /// placed elsewhere at once). Everything else stays as placed.
+    /// deadline; a system job's instance serves its node, so it stays until nothing else is left
+    /// there (the drain is complete) and stops last; at the deadline whatever is left leaves (a
+    /// service instance not moved yet is placed elsewhere at once). Everything else stays as placed.
     struct Drains {
         /// Drains by node.
         var drains: [NodeID: NodeDrain]
@@ -35,6 +36,7 @@ extension ClusterReconciler {
             var moving: [DeploymentKey: Int] = [:]
             var candidates: [(Placement.Placed, DesiredInstance)] = []
             var dueNow: [(Placement.Placed, DesiredInstance)] = []
+            var serving: [Assigned] = []
             var requeueAt: Timestamp?
             for item in placed {
                 let slot = InstanceSlot(item.instance, item.specHash)
@@ -45,6 +47,10 @@ extension ClusterReconciler {
                 }
                 let due = now >= drain.deadline
                 if !due { requeueAt = min(requeueAt ?? drain.deadline, drain.deadline) }
+                if instance.jobType == .system {
+                    if !due { serving.append(here) }  // stays until the rest is gone
+                    continue
+                }
                 guard instance.jobType.isLongRunning else {
                     if !due { result.append(here) }  // a batch run may finish; at the deadline it is stopped
                     continue
@@ -80,6 +86,8 @@ extension ClusterReconciler {
                 .init(nodes: nodes, down: down, allocations: (result + keep).compactMap { allocation(of: $0, desired: desired) }, requests: requests))
             result += keep
             result += copies.placed.map { Assigned(node: $0.node, slot: InstanceSlot($0.instance, $0.specHash), devices: $0.devices) }
+            let busy = Set(result.map(\.node))
+            result += serving.filter { busy.contains($0.node) }
             return (result, copies.unplaced, requeueAt)
         }
 

@@ -6,8 +6,8 @@ extension ClusterReconciler {
     /// attempts left in the window), it is placed on another node, and its old node's
     /// assignment no longer holds it (that node stops it by id when it is back). Until then, or
     /// when no node fits or no attempt is left, it stays where it is, and its deployment's
-    /// ``MNCore/Deployment/lost`` says what happens next. System jobs (one per node) and
-    /// finished batch instances are not moved.
+    /// ``MNCore/Deployment/lost`` says what happens next. System jobs' instances (one per node,
+    /// serving it) and finished batch instances are not moved.
     struct Reschedules {
         /// Nodes that are down, with when their heartbeat expired.
         var down: [NodeID: Timestamp]
@@ -38,9 +38,17 @@ extension ClusterReconciler {
             for item in placed {
                 let slot = InstanceSlot(item.instance, item.specHash)
                 guard let since = down[item.node], let instance = desired[slot], let record = records[slot.instance.key],
-                    instance.jobType == .service || instance.jobType == .batch, statuses[slot]?.phase != .complete
+                    statuses[slot]?.phase != .complete
                 else {
                     result.placed.append(item)
+                    continue
+                }
+                guard instance.jobType == .service || instance.jobType == .batch else {
+                    result.placed.append(item)
+                    result.lost[record.key, default: []].append(
+                        LostInstance(
+                            instance: instance.id, node: item.node, since: since, rescheduleAt: nil,
+                            reason: "a \(instance.jobType.rawValue) job's instance serves its node: it waits for node \(item.node)"))
                     continue
                 }
                 guard !frozen.contains(record.key) else {

@@ -110,15 +110,23 @@ public enum ClusterReconciler {
         var frozen: Set<DeploymentKey> = []
         var checks: [NodeID: [NodeAssignment.Check]] = [:]
         var heldUnplaced: [DeploymentKey: String] = [:]
+        var layouts: [DeploymentKey: SystemLayout] = [:]
         var requeueAt: Timestamp?
         for original in input.deployments.sorted(by: { $0.key < $1.key }) {
             var record = original
             let key = record.key
             let target = record.latest.number
             let mine = statuses[key] ?? []
+            let layout = Self.layout(of: record, nodes: nodes, down: down, current: current)
+            if let layout {
+                layouts[key] = layout
+                if layout.count == 0 { heldUnplaced[key] = "a \(record.latest.manifest.type.rawValue) job runs on every eligible node that meets its constraints, and none does now" }
+            }
             var cleared = true
             if record.status == .validating {
-                switch validation(of: record, version: target, nodes: nodes, down: down, current: current, verdicts: input.verdicts[key] ?? [:]) {
+                switch validation(
+                    of: record, version: target, layout: layout, nodes: nodes, down: down, current: current, verdicts: input.verdicts[key] ?? [:])
+                {
                 case .unplaced(let why):
                     heldUnplaced[key] = why
                     cleared = false
@@ -132,8 +140,17 @@ public enum ClusterReconciler {
             }
             let failedValidation =
                 !cleared || (record.status == .failed && record.failure?.phase == .validating && record.failure?.version == target)
-            let decision = DeploymentPlanner.decide(record, version: target, failedValidation: failedValidation, statuses: mine, now: now)
-            if DeploymentPlanner.record(decision, statuses: mine, in: &record, at: now), let (version, reason) = DeploymentPlanner.failure(of: decision),
+            // A system job's planners see its nodes numbered 0..<n (see ``SystemLayout``).
+            let seen = layout.map { $0.compact(mine) } ?? mine
+            if let layout { record.rollout = record.rollout.map { layout.compact($0) } }
+            var decision = DeploymentPlanner.decide(
+                record, version: target, failedValidation: failedValidation, statuses: seen, now: now, instancesPerAgent: layout?.count)
+            let recorded = DeploymentPlanner.record(decision, statuses: seen, in: &record, at: now)
+            if let layout {
+                record.rollout = record.rollout.map { layout.expand($0) }
+                decision.instances = layout.expand(decision.instances)
+            }
+            if recorded, let (version, reason) = DeploymentPlanner.failure(of: decision),
                 record.revertAfterFailure(of: version, reason: reason, at: now) != nil
             {
                 requeueAt = now  // the revert is decided at once
@@ -154,7 +171,7 @@ public enum ClusterReconciler {
         let placement = Placement.place(
             .init(
                 nodes: nodes, down: down, allocations: retiring(statuses, desired: desired, current: current, records: records),
-                requests: Placement.requests(for: desired, constraints: constraints, current: current)))
+                requests: Self.pinned(Placement.requests(for: desired, constraints: constraints, current: current), layouts)))
         var bySlot: [InstanceSlot: DesiredInstance] = [:]
         for instance in desired { bySlot[instance.slot] = instance }
         let rescheduled = Reschedules(down: input.down, records: records, frozen: frozen, statuses: best, now: now)
@@ -215,6 +232,26 @@ public enum ClusterReconciler {
         return allocations
     }
 
+    /// The layout of a system or sysbatch deployment (`nil` for the others): by its latest version.
+    static func layout(
+        of deployment: Deployment, nodes: [NodeInfo], down: Set<NodeID>, current: [InstanceSlot: Placement.Request.Current]
+    ) -> SystemLayout? {
+        let latest = deployment.latest
+        guard latest.manifest.type == .system || latest.manifest.type == .sysbatch else { return nil }
+        return SystemLayout.of(deployment, constraints: constraints(of: deployment, version: latest.number), nodes: nodes, down: down, current: current)
+    }
+
+    /// `requests` with each system job instance pinned to its node.
+    static func pinned(_ requests: [Placement.Request], _ layouts: [DeploymentKey: SystemLayout]) -> [Placement.Request] {
+        guard !layouts.isEmpty else { return requests }
+        return requests.map { request in
+            guard let layout = layouts[request.instance.key] else { return request }
+            var request = request
+            request.constraints += layout.pin(request.instance.index)
+            return request
+        }
+    }
+
     /// The manifest-level constraints of version `version`, and the deployment's pin (the
     /// constraint `node.id = NODE`, for every version).
     static func constraints(of deployment: Deployment, version: Int) -> [PlacementConstraint] {
@@ -237,16 +274,20 @@ public enum ClusterReconciler {
     /// place), else where placement puts it; and reads the verdicts of the nodes it would run on
     /// that are up. A verdict with problems from any node it was asked of settles it.
     static func validation(
-        of deployment: Deployment, version: Int, nodes: [NodeInfo], down: Set<NodeID>,
+        of deployment: Deployment, version: Int, layout: SystemLayout?, nodes: [NodeInfo], down: Set<NodeID>,
         current: [InstanceSlot: Placement.Request.Current], verdicts: [NodeID: ValidationVerdict]
     ) -> Validation {
         guard let manifest = deployment.version(version)?.manifest else { return .unplaced("version \(version) is missing") }
-        let target = manifest.desiredInstances(version: version)
+        func instances(_ manifest: Manifest, _ version: Int) -> [DesiredInstance] {
+            guard let layout else { return manifest.desiredInstances(version: version) }
+            return layout.expand(manifest.desiredInstances(version: version, perAgent: layout.count))
+        }
+        let target = instances(manifest, version)
         let mine = current.filter { $0.key.instance.key == deployment.key }
         // The stable version's instances are what the update replaces: allocations it may take over.
         var allocations: [Placement.Allocation] = []
         if let from = deployment.stable(before: version) {
-            for instance in from.manifest.desiredInstances(version: from.number) {
+            for instance in instances(from.manifest, from.number) {
                 guard let at = mine[instance.slot] else { continue }
                 allocations.append(.init(instance.id, specHash: instance.specHash, spec: instance.spec, on: at.node, devices: at.devices))
             }
@@ -255,7 +296,7 @@ public enum ClusterReconciler {
         let trial = Placement.place(
             .init(
                 nodes: nodes, down: down, allocations: allocations,
-                requests: Placement.requests(for: target, constraints: constraints, current: mine)))
+                requests: pinned(Placement.requests(for: target, constraints: constraints, current: mine), layout.map { [deployment.key: $0] } ?? [:])))
         let targetSlots = Set(target.map(\.slot))
         if let first = trial.unplaced.first(where: { targetSlots.contains(InstanceSlot($0.instance, $0.specHash)) }) {
             return .unplaced(first.explanation)

@@ -7,13 +7,15 @@ struct ConstraintChecker {
 
     /// A checker for the constraints of `requests`.
     init(requests: [Placement.Request]) {
+        self.init(constraints: requests.flatMap(\.constraints))
+    }
+
+    /// A checker for `constraints`.
+    init(constraints: [PlacementConstraint]) {
         var patterns: [String: Regex<AnyRegexOutput>] = [:]
-        for request in requests {
-            for constraint in request.constraints {
-                // Validation compiled every manifest pattern already; one that still fails
-                // matches nothing.
-                if case .matches(let pattern) = constraint.test, patterns[pattern] == nil { patterns[pattern] = try? Regex(pattern) }
-            }
+        for constraint in constraints {
+            // Validation compiled every manifest pattern already; one that still fails matches nothing.
+            if case .matches(let pattern) = constraint.test, patterns[pattern] == nil { patterns[pattern] = try? Regex(pattern) }
         }
         self.patterns = patterns
     }

@@ -32,11 +32,13 @@ public enum DeploymentPlanner {
         public var requeueAt: Timestamp?
     }
 
-    /// Decides for `deployment` on a node that should run version `number`. `failedValidation`:
-    /// that version was found unfit on the node (now, or before). `statuses` are the
-    /// deployment's instances as last reported.
+    /// Decides for `deployment`, which should run version `number`. `failedValidation`: that
+    /// version was found unfit (now, or before). `statuses` are the deployment's instances as
+    /// last reported. `instancesPerAgent` replaces every version's agent counts (a system
+    /// job's: one per node it runs on).
     public static func decide(
-        _ deployment: Deployment, version number: Int, failedValidation: Bool, statuses: [InstanceStatus], now: Timestamp
+        _ deployment: Deployment, version number: Int, failedValidation: Bool, statuses: [InstanceStatus], now: Timestamp,
+        instancesPerAgent perAgent: Int? = nil
     ) -> Decision {
         let key = deployment.key
         guard let target = deployment.version(number) else {
@@ -49,7 +51,7 @@ public enum DeploymentPlanner {
             var runs: [(run: BatchRun, instances: [DesiredInstance])] = []
             for run in deployment.runs where !run.isFinished && !(failedValidation && run.version == number) {
                 guard let version = deployment.version(run.version) else { continue }
-                runs.append((run, version.manifest.desiredInstances(version: run.version, run: run.number)))
+                runs.append((run, version.manifest.desiredInstances(version: run.version, run: run.number, perAgent: perAgent)))
             }
             return Decision(
                 key: key, mode: .batch(runs: runs), instances: runs.flatMap(\.instances), frozen: deployment.status == .paused,
@@ -57,7 +59,7 @@ public enum DeploymentPlanner {
         }
         if failedValidation {
             return Decision(
-                key: key, mode: .held(version: number), instances: stable?.manifest.desiredInstances(version: stable?.number ?? 0) ?? [],
+                key: key, mode: .held(version: number), instances: stable?.manifest.desiredInstances(version: stable?.number ?? 0, perAgent: perAgent) ?? [],
                 frozen: stable == nil, requeueAt: nil)
         }
         // Failed (by a deadline, or by an operator): nothing more is done until a new version.
@@ -65,7 +67,7 @@ public enum DeploymentPlanner {
         let signal = target.manifest.policies.update.healthCheck
         guard let stable else {
             return Decision(
-                key: key, mode: .direct(version: number, signal: signal), instances: target.manifest.desiredInstances(version: number),
+                key: key, mode: .direct(version: number, signal: signal), instances: target.manifest.desiredInstances(version: number, perAgent: perAgent),
                 frozen: frozen, requeueAt: nil)
         }
         let state = deployment.rollout.flatMap { $0.target == number ? $0 : nil } ?? RolloutState(target: number, now: now)
@@ -73,7 +75,7 @@ public enum DeploymentPlanner {
             .init(
                 from: VersionedManifest(version: stable.number, manifest: stable.manifest),
                 to: VersionedManifest(version: number, manifest: target.manifest), state: state, instances: statuses, now: now,
-                isRevert: target.isAutoRevert))
+                isRevert: target.isAutoRevert, instancesPerAgent: perAgent))
         return Decision(
             key: key, mode: .rollout(version: number, plan: plan, signal: signal), instances: plan.desired, frozen: frozen,
             requeueAt: plan.requeueAt)

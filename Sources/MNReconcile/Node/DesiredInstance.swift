@@ -73,12 +73,13 @@ extension Manifest {
     /// of the same version starts fresh containers.
     ///
     /// Placement across nodes belongs to the rollout level; this is the single-node view.
-    public func desiredInstances(version: Int, role: InstanceRole = .primary, run: Int? = nil) -> [DesiredInstance] {
+    /// `perAgent` replaces each agent's `count` (a system job's: one per node).
+    public func desiredInstances(version: Int, role: InstanceRole = .primary, run: Int? = nil, perAgent: Int? = nil) -> [DesiredInstance] {
         agents.flatMap { agent in
             var hash = instanceHash(of: agent)
             if let run { hash = SpecHash(of: Array("\(hash.rawValue)\nrun \(run)".utf8)) }
             let shared = Shared(agent)
-            return (0..<agent.count).map { index in
+            return (0..<(perAgent ?? agent.count)).map { index in
                 DesiredInstance(
                     key: key, shared: shared, index: index, version: version, role: role,
                     restart: policies.restart, jobType: type, specHash: hash)

@@ -37,7 +37,9 @@ extension RolloutPlanner {
         private let to: VersionedManifest
         private let strategy: UpdatePolicy.Strategy
 
-        init(from: VersionedManifest?, to: VersionedManifest, strategy: UpdatePolicy.Strategy, state: RolloutState) {
+        /// `perAgent`: instances of each agent in both versions, instead of their `count` (a system
+        /// job's: one per node it runs on).
+        init(from: VersionedManifest?, to: VersionedManifest, strategy: UpdatePolicy.Strategy, state: RolloutState, perAgent: Int? = nil) {
             self.from = from
             self.to = to
             self.strategy = strategy
@@ -53,13 +55,13 @@ extension RolloutPlanner {
                 let previous = old[agent.id]
                 rows.append(
                     AgentRow(
-                        id: agent.id, new: (Shared(agent), hash), newCount: agent.count, old: previous,
-                        oldCount: previous?.spec.value.count ?? 0, sideBySide: previous.map { canRunSideBySide($0.spec.value, agent) } ?? true,
+                        id: agent.id, new: (Shared(agent), hash), newCount: perAgent ?? agent.count, old: previous,
+                        oldCount: previous.map { perAgent ?? $0.spec.value.count } ?? 0, sideBySide: previous.map { canRunSideBySide($0.spec.value, agent) } ?? true,
                         progress: []))
             }
             for agent in from?.manifest.agents ?? [] where seen.insert(agent.id).inserted {
                 rows.append(
-                    AgentRow(id: agent.id, new: nil, newCount: 0, old: old[agent.id], oldCount: agent.count, sideBySide: true, progress: []))
+                    AgentRow(id: agent.id, new: nil, newCount: 0, old: old[agent.id], oldCount: perAgent ?? agent.count, sideBySide: true, progress: []))
             }
             // Rows in instance-id order (the order of the desired instances).
             rows.sort { $0.id < $1.id }

@@ -61,12 +61,16 @@ public enum RolloutPlanner {
         /// Whether `to` is an automatic revert: it goes back at once, every unit in one batch,
         /// with no canary phase or wait for promotion (Nomad #10882).
         public var isRevert: Bool
+        /// Instances of each agent in both versions instead of their `count`: a system job's
+        /// one per node it runs on (units are then numbered 0..<n, one per node).
+        public var instancesPerAgent: Int?
 
         /// Creates an input.
         public init(
             from: VersionedManifest?, to: VersionedManifest, state: RolloutState, instances: [InstanceStatus], now: Timestamp,
-            isRevert: Bool = false
+            isRevert: Bool = false, instancesPerAgent: Int? = nil
         ) {
+            self.instancesPerAgent = instancesPerAgent
             self.from = from
             self.to = to
             self.state = state
@@ -103,7 +107,7 @@ public enum RolloutPlanner {
             policy.maxParallel = Int.max
             policy.autoPromote = true
         }
-        var table = UnitTable(from: input.from, to: to, strategy: state.strategy, state: state)
+        var table = UnitTable(from: input.from, to: to, strategy: state.strategy, state: state, perAgent: input.instancesPerAgent)
         let changed = table.changed
 
         if state.strategy == .blueGreen, let conflict = sideBySideConflicts(from: input.from, to: to).first {
