@@ -166,3 +166,85 @@ struct ClusterNodeLossPropertyTests {
         }
     }
 }
+
+/// Nodes joining, leaving (made ineligible), coming back and going down, one after another.
+struct MembershipScenario: Sendable, CustomStringConvertible {
+    enum Change: Sendable, CustomStringConvertible {
+        case join(Int), ineligible(Int), eligible(Int), cut(Int), restore(Int)
+
+        var description: String {
+            switch self {
+            case .join(let n): "join n\(n)"
+            case .ineligible(let n): "ineligible n\(n)"
+            case .eligible(let n): "eligible n\(n)"
+            case .cut(let n): "cut n\(n)"
+            case .restore(let n): "restore n\(n)"
+            }
+        }
+    }
+
+    var initial: Int
+    var changes: [Change]
+    var description: String { "\(initial) nodes, then \(changes)" }
+}
+
+extension Gen where Value == MembershipScenario {
+    static var membership: Generator<MembershipScenario, Shrink.None<MembershipScenario>> {
+        Generator { rng in
+            let initial = Int.random(in: 1...4, using: &rng)
+            var count = initial
+            var changes: [MembershipScenario.Change] = []
+            for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                let node = Int.random(in: 0..<count, using: &rng)
+                switch Int.random(in: 0..<5, using: &rng) {
+                case 0:
+                    changes.append(.join(count))
+                    count += 1
+                case 1: changes.append(.ineligible(node))
+                case 2: changes.append(.eligible(node))
+                case 3: changes.append(.cut(node))
+                default: changes.append(.restore(node))
+                }
+            }
+            return MembershipScenario(initial: initial, changes: changes)
+        }
+    }
+}
+
+@Suite("Cluster reconciler properties: system jobs")
+struct ClusterSystemJobPropertyTests {
+    @Test("after any joins, leaves and losses: one system instance on every eligible node that is up, none on an ineligible one, indices unique, nothing restarted on a node that stayed")
+    func onePerEligibleNode() async {
+        await propertyCheck(count: 100, input: Gen.membership) { scenario in
+            var cluster = SimulatedCluster(
+                nodes: (0..<scenario.initial).map { ClusterReconcilerTests.node("n\($0)") }, now: ClusterReconcilerPropertyTests.t0)
+            cluster.apply(ClusterSystemJobTests.system("agentd:1"))
+            for _ in 0..<4 { cluster.step() }
+            for change in scenario.changes {
+                var before: [NodeID: [InstanceSlot: ContainerID]] = cluster.containers
+                switch change {
+                case .join(let n): cluster.nodes.append(ClusterReconcilerTests.node("n\(n)"))
+                case .ineligible(let n): cluster.nodes[n].eligible = false
+                case .eligible(let n): cluster.nodes[n].eligible = true
+                case .cut(let n): cluster.cut(NodeID("n\(n)"))
+                case .restore(let n): cluster.restore(NodeID("n\(n)"))
+                }
+                let touched: NodeID =
+                    switch change {
+                    case .join(let n), .ineligible(let n), .eligible(let n), .cut(let n), .restore(let n): NodeID("n\(n)")
+                    }
+                before[touched] = nil
+                for _ in 0..<3 { cluster.step() }
+                for node in cluster.nodes where cluster.down[node.id] == nil {
+                    let here = cluster.containers[node.id] ?? [:]
+                    #expect(here.count == (node.eligible ? 1 : 0), "\(node.id) runs \(here.count) after \(change): \(scenario)")
+                }
+                for (node, containers) in before where cluster.down[node] == nil && containers.count == 1 {
+                    #expect(cluster.containers[node] == containers, "\(node)'s instance was replaced after \(change): \(scenario)")
+                }
+                let indices = cluster.assignments.values.flatMap(\.instances).map(\.id.index)
+                #expect(Set(indices).count == indices.count, "an index on two nodes: \(scenario)")
+            }
+        }
+    }
+}
