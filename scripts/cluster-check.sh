@@ -14,7 +14,9 @@
 #     six running; then undrain;
 #   - node loss (a node's link down): it goes down, its instances run on the others after the
 #     TTL and the reschedule delay while it keeps its own running; back up, it stops exactly
-#     those, and exactly six remain.
+#     those, and exactly six remain;
+#   - a system job (policies.scheduler.job_type: system) runs once on every node, and on a
+#     fourth agent that joins.
 # Creates and deletes its own namespaces, bridge, veths and processes, named for this run.
 # Usage: scripts/cluster-check.sh MNCTL MNAGENT   (as root; prints what it checks, exit 1 on failure)
 set -euo pipefail
@@ -30,19 +32,22 @@ password="cluster-$run-$RANDOM"
 port=$((20000 + run % 20000))
 hosts=(a b c)
 key="spread-$suffix"
+system_key="node-agent-$suffix"
 declare -A agent_pid
 declare -A agent_address
 
 cleanup() {
-    for host in "${hosts[@]}"; do
+    for host in "${hosts[@]}" d; do
         [ -z "${agent_pid[$host]:-}" ] || kill -KILL "${agent_pid[$host]}" 2>/dev/null || true
         ip netns del "mn$host$suffix" 2>/dev/null || true
         ip link del "v$host$suffix" 2>/dev/null || true
     done
     ip link del "$bridge" 2>/dev/null || true
     [ -z "${redis_pid:-}" ] || kill -KILL "$redis_pid" 2>/dev/null || true
-    ids="$(podman ps -aq --filter "label=mn.deployment.key=$key" 2>/dev/null || true)"
-    [ -z "$ids" ] || podman rm -f $ids >/dev/null 2>&1 || true
+    for k in "$key" "$system_key"; do
+        ids="$(podman ps -aq --filter "label=mn.deployment.key=$k" 2>/dev/null || true)"
+        [ -z "$ids" ] || podman rm -f $ids >/dev/null 2>&1 || true
+    done
     [ -z "${podman_pid:-}" ] || kill -TERM "$podman_pid" 2>/dev/null || true
     { wait; } 2>/dev/null || true
     rm -rf "$dir"
@@ -50,6 +55,9 @@ cleanup() {
 trap 'cleanup 2>/dev/null' EXIT
 
 fail() { echo "cluster check failed: $*" >&2; for host in "${hosts[@]}"; do tail -n 5 "$dir/$host.log" >&2 2>/dev/null || true; done; exit 1; }
+
+# Seconds since $1 (from date +%s.%N), to a tenth.
+elapsed() { python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$1"; }
 
 # Waits (up to $1 seconds, polling every 0.1 s) until the command after it succeeds.
 await() {
@@ -65,17 +73,20 @@ await() {
 ip link add "$bridge" type bridge
 ip addr add "$subnet.1/24" dev "$bridge"
 ip link set "$bridge" up
-index=11
-for host in "${hosts[@]}"; do
-    ns="mn$host$suffix"
+add_host() { # add_host HOST INDEX: a namespace on the bridge at $subnet.INDEX
+    local host="$1" ns="mn$1$suffix"
     ip netns add "$ns"
     ip link add "v$host$suffix" type veth peer name "v$host$suffix-n"
     ip link set "v$host$suffix" master "$bridge"
     ip link set "v$host$suffix" up
     ip link set "v$host$suffix-n" netns "$ns"
-    ip -n "$ns" addr add "$subnet.$index/24" dev "v$host$suffix-n"
+    ip -n "$ns" addr add "$subnet.$2/24" dev "v$host$suffix-n"
     ip -n "$ns" link set "v$host$suffix-n" up
     ip -n "$ns" link set lo up
+}
+index=11
+for host in "${hosts[@]}"; do
+    add_host "$host" "$index"
     index=$((index + 1))
 done
 
@@ -182,7 +193,7 @@ for host in "${hosts[@]}"; do [ "host-$host$suffix" != "$successor" ] && drained
 "$mnctl" node list --redis "$url" | grep -q "^$drained  ready  " || fail "drain --dry-run changed the node"
 ( while :; do containers | wc -l >>"$dir/samples"; sleep 0.05; done ) &
 sampler=$!
-drain_started=$SECONDS
+drain_started="$(date +%s.%N)"
 "$mnctl" node drain "$drained" --reason "driver update" --deadline 2m --wait --redis "$url" 2>"$dir/drain-wait" >/dev/null ||
     { kill "$sampler"; fail "drain --wait failed: $(cat "$dir/drain-wait")"; }
 kill "$sampler"
@@ -192,7 +203,7 @@ exactly_six_new || fail "after the drain: not exactly six instances of version 2
 fewest="$(sort -n "$dir/samples" | head -n 1)"
 [ "$fewest" -ge 6 ] || fail "fewer than six instances ran during the drain (at least $fewest)"
 "$mnctl" node undrain "$drained" --mark-eligible --reason ready --redis "$url" >/dev/null || fail "undrain failed"
-echo "drain of $drained: its instances moved in $((SECONDS - drain_started)) s, never fewer than six running ($(spread | tr ' ' '/' | sed 's#/$##')); undrained"
+echo "drain of $drained: its instances moved in $(elapsed "$drain_started") s (mnctl node drain --wait), never fewer than six running ($(spread | tr ' ' '/' | sed 's#/$##')); undrained"
 
 # Node loss: the link of a node running some of the six goes down. Its agent cannot reach Redis
 # and keeps running what it has; the node is down once its heartbeat expires (TTL 1.5 s), and
@@ -212,7 +223,7 @@ six_elsewhere() {
     [ "$(containers | awk -v n="$lost_node" '$1 != n {print $3}' | sort -u | wc -l)" = 6 ]
 }
 await 30 six_elsewhere || fail "the lost node's instances did not come up elsewhere: $(containers)"
-rescheduled_in="$(python3 -c "import time; print(f'{time.time() - $cut_started:.1f}')")"
+rescheduled_in="$(elapsed "$cut_started")"
 [ "$(containers | awk -v n="$lost_node" '$1 == n' | wc -l)" = "$lost_count" ] ||
     fail "the node cut off from Redis stopped its own containers: $(containers)"
 "$mnctl" deployment status "$key" --redis "$url" | grep -q "lost with node $lost_node" ||
@@ -223,3 +234,19 @@ await 15 healed || fail "the healed node did not come back (or the leader change
 await 20 exactly_six_new || fail "after the node came back: not exactly six instances, each once: $(containers)"
 [ "$(containers | awk -v n="$lost_node" '$1 == n' | wc -l)" = 0 ] || fail "the returning node kept instances placed elsewhere: $(containers)"
 echo "node loss of $lost_node (its link down): its $lost_count instances ran elsewhere $rescheduled_in s after the cut (TTL 1.5 s + reschedule delay 1 s) while it kept running its own; back up, it stopped exactly those: six remain, each once ($(spread | tr ' ' '/' | sed 's#/$##')), $successor still leads"
+
+# A system job: one instance on each of the three nodes; a fourth agent that joins gets its own.
+cat <<JSON | "$mnctl" apply - --redis "$url" >/dev/null || fail "mnctl apply of the system job failed"
+{"deployment":{"key":"$system_key"},"policies":{"scheduler":{"job_type":"system"}},
+ "agents":[{"id":"node-agent","image":"localhost/mn-busybox:1","args":["sleep","3600"],"lifecycle":{"grace_period_ms":500}}]}
+JSON
+system_nodes() { podman ps --filter "label=mn.deployment.key=$system_key" --format '{{index .Labels "mn.node"}}' | sort | tr '\n' ' '; }
+system_on() { [ "$(system_nodes)" = "$*" ]; }
+await 60 system_on "host-a$suffix host-b$suffix host-c$suffix " || fail "the system job is not on the three nodes: $(system_nodes)"
+add_host d 14
+agent_address[d]="$subnet.14"
+joined_at="$(date +%s.%N)"
+start_agent d
+await 60 system_on "host-a$suffix host-b$suffix host-c$suffix host-d$suffix " ||
+    fail "the system job did not reach the fourth node: $(system_nodes)"
+echo "a system job runs once on each of the three nodes, and reached a fourth agent $(elapsed "$joined_at") s after it started"
