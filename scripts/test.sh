@@ -200,9 +200,13 @@ node_administration() {
         ! "$mnctl" node drain seed-node --deadline 3x 2>/dev/null &&
         "$mnctl" node eligibility seed-node --disable --reason "flaky disk" | grep -q "ineligible (flaky disk)" &&
         "$mnctl" node list | grep -q '^seed-node  ready, leader, ineligible' &&
-        "$mnctl" node eligibility seed-node --enable | grep -qx "seed-node: eligible"
+        "$mnctl" node eligibility seed-node --enable | grep -qx "seed-node: eligible" &&
+        ! "$mnctl" node drain seed-node --reason "disk swap" --deadline 2s --wait 2>"$state/drain-wait" &&
+        grep -q "the deadline stopped 2 instances that had not moved or finished: agent-api/worker/0, agent-api/worker/1" "$state/drain-wait" &&
+        [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.key=agent-api | wc -l)" = 0 ] &&
+        "$mnctl" node undrain seed-node --mark-eligible --reason "disk swapped" >/dev/null
 }
-check "mnctl node drain --dry-run shows what would happen and writes nothing; eligibility toggles; an unknown node, an undrain of a node not draining and a bad deadline are refused" node_administration
+check "mnctl node drain --dry-run shows what would happen and writes nothing; eligibility toggles; an unknown node, an undrain of a node not draining and a bad deadline are refused; drain --wait names what its deadline stopped and exits 1" node_administration
 
 # Three hosts on this machine (network namespaces on a bridge, Redis on the bridge, real podman):
 # registry, placement 2/2/2, a rolling update across the hosts surviving kill -9 of the
@@ -211,7 +215,7 @@ cluster_passes() {
     out="$(scripts/cluster-check.sh "$mnctl" "$mnagent" 2>&1)" || { echo "$out"; return 1; }
     echo "$out" | sed 's/^/    /'
 }
-check "three mnagents in three network namespaces: all register, one leads, a count-6 service spreads 2/2/2, a rolling update completes across kill -9 of the leader, a drain moves a node's two instances with never fewer than six running, a partitioned node goes down and comes back" cluster_passes
+check "three mnagents in three network namespaces: all register, one leads, a count-6 service spreads 2/2/2, a rolling update completes across kill -9 of the leader, a drain moves a node's two instances with never fewer than six running, a lost node's instances are rescheduled and stopped when it is back, a system job reaches a fourth agent" cluster_passes
 kill -TERM "$agent" 2>/dev/null
 wait "$agent" 2>/dev/null || true
 agent=""

@@ -115,22 +115,35 @@ struct NodeDrainCommand: AsyncParsableCommand {
     }
 
     /// Polls the node's assignment and report until it runs nothing, printing what is left
-    /// whenever it changes.
+    /// whenever it changes. Once the deadline passed, what was still there and is now assigned
+    /// to no other node was stopped without a place to go: named, and exit 1.
     private func waitForDrain(_ node: NodeID, deadline: Timestamp, in store: DeploymentStore) async throws {
         var last = ""
+        var atDeadline: Set<InstanceID>?
         while true {
             let assigned = try await store.assignment(of: node)?.instances ?? []
             let reported = (try await store.report(of: node)?.instances ?? []).filter { $0.container != nil && $0.phase != .complete }
-            let left = Dictionary(grouping: Set(assigned.map(\.id)).union(reported.map(\.id)), by: \.key).mapValues(\.count)
-            let summary = left.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-            if left.isEmpty {
-                let late = Timestamp.now() >= deadline
-                printError(late ? "\(node): drained, but the deadline stopped instances that had not moved" : "\(node): drained")
-                if late { throw ExitCode(1) }
-                return
+            let ids = Set(assigned.map(\.id)).union(reported.map(\.id))
+            if atDeadline == nil, Timestamp.now() >= deadline { atDeadline = ids }
+            if ids.isEmpty {
+                guard let atDeadline, !atDeadline.isEmpty else {
+                    printError("\(node): drained")
+                    return
+                }
+                let stopped = try await Self.assignedNowhere(atDeadline, except: node, in: store)
+                guard !stopped.isEmpty else {
+                    printError("\(node): drained at the deadline; every instance it had is assigned elsewhere")
+                    return
+                }
+                printError(
+                    "\(node): drained, but the deadline stopped \(stopped.count) instance\(stopped.count == 1 ? "" : "s") that had not moved or finished: "
+                        + stopped.map(\.description).joined(separator: ", ") + " (mnctl deployment status KEY says why)")
+                throw ExitCode(1)
             }
+            let left = Dictionary(grouping: ids, by: \.key).mapValues(\.count)
+            let summary = left.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
             if summary != last {
-                printError("\(node): \(left.values.reduce(0, +)) instances left (\(summary))")
+                printError("\(node): \(ids.count) instances left (\(summary))")
                 last = summary
             }
             guard try await NodeRegistry(redis: store.redis).entries().first(where: { $0.info.id == node })?.administration.drain != nil else {
@@ -139,6 +152,15 @@ struct NodeDrainCommand: AsyncParsableCommand {
             }
             try await Task.sleep(for: .milliseconds(500))
         }
+    }
+
+    /// Those of `instances` that no node but `node` is assigned, sorted.
+    private static func assignedNowhere(_ instances: Set<InstanceID>, except node: NodeID, in store: DeploymentStore) async throws -> [InstanceID] {
+        var elsewhere: Set<InstanceID> = []
+        for entry in try await NodeRegistry(redis: store.redis).entries() where entry.info.id != node {
+            for instance in try await store.assignment(of: entry.info.id)?.instances ?? [] { elsewhere.insert(instance.id) }
+        }
+        return instances.subtracting(elsewhere).sorted()
     }
 }
 

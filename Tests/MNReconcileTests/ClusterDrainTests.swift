@@ -84,4 +84,18 @@ struct ClusterDrainTests {
         for _ in 0..<2 { cluster.step() }
         #expect(cluster.spread["a"] == nil)
     }
+
+    @Test("a paused deployment's instances on a drained node do not move (nothing of it acts); at the deadline that node stops them")
+    func pausedStopsAtTheDeadline() {
+        var cluster = Self.settled()
+        cluster.deployments["web"]?.status = .paused
+        cluster.drain("c", deadline: Self.t0.adding(ms: 60_000))
+        cluster.controllerPass()
+        #expect(cluster.assignments.values.flatMap(\.instances).count == 6, "copies were placed for a paused deployment")
+        #expect(cluster.assignments["c"]?.frozen == ["web"])
+        cluster.now = Self.t0.adding(ms: 61_000)
+        cluster.controllerPass()
+        #expect(cluster.assignments["c"]?.instances.isEmpty == true && cluster.assignments["c"]?.frozen.isEmpty == true)
+        #expect(cluster.assignments["a"]?.frozen == ["web"], "another node may act on the paused deployment")
+    }
 }

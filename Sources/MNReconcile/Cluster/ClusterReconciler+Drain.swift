@@ -13,7 +13,9 @@ extension ClusterReconciler {
     /// the draining node only once its copy is reported healthy; batch instances stay until the
     /// deadline; a system job's instance serves its node, so it stays until nothing else is left
     /// there (the drain is complete) and stops last; at the deadline whatever is left leaves (a
-    /// service instance not moved yet is placed elsewhere at once). Everything else stays as placed.
+    /// service instance not moved yet is placed elsewhere at once). A paused or failed
+    /// deployment's instances do not move (nothing of it acts); they stop at the deadline.
+    /// Everything else stays as placed.
     struct Drains {
         /// Drains by node.
         var drains: [NodeID: NodeDrain]
@@ -22,6 +24,8 @@ extension ClusterReconciler {
         /// What each node reports, by slot.
         var reported: [NodeID: [InstanceSlot: InstanceStatus]]
         var records: [DeploymentKey: Deployment]
+        /// Paused or failed deployments.
+        var frozen: Set<DeploymentKey>
         var now: Timestamp
 
         /// The instances' nodes after drains, the copies placement could not place (the
@@ -51,8 +55,8 @@ extension ClusterReconciler {
                     if !due { serving.append(here) }  // stays until the rest is gone
                     continue
                 }
-                guard instance.jobType.isLongRunning else {
-                    if !due { result.append(here) }  // a batch run may finish; at the deadline it is stopped
+                guard instance.jobType.isLongRunning && !frozen.contains(slot.instance.key) else {
+                    if !due { result.append(here) }  // a batch run may finish, a frozen one waits; at the deadline it is stopped
                     continue
                 }
                 let copies = (assigned[slot] ?? [:]).filter { drains[$0.key] == nil && !down.contains($0.key) }.sorted { $0.key < $1.key }

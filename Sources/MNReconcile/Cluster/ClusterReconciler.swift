@@ -180,7 +180,7 @@ public enum ClusterReconciler {
         for key in Set(records.keys) {
             _ = records[key]?.recordLoss(lost: rescheduled.lost[key] ?? [], moved: rescheduled.moved[key] ?? [], at: now)
         }
-        let drained = Drains(drains: input.drains, assigned: assigned, reported: reported, records: records, now: now)
+        let drained = Drains(drains: input.drains, assigned: assigned, reported: reported, records: records, frozen: frozen, now: now)
             .apply(to: rescheduled.placed, desired: bySlot, nodes: nodes, down: down)
         if let at = drained.requeueAt { requeueAt = min(requeueAt ?? at, at) }
         var unplaced: [DeploymentKey: [String]] = [:]
@@ -204,8 +204,10 @@ public enum ClusterReconciler {
         let everyNode = Set(nodes.map(\.id)).union(input.assignments.keys).union(instances.keys).union(checks.keys)
         for node in everyNode {
             let here = instances[node] ?? []
-            // Every frozen key, on every node: a container of it is never acted on, wherever it is.
-            let assignment = NodeAssignment(instances: here, frozen: frozen.sorted(), checks: checks[node] ?? [])
+            // Every frozen key, on every node: a container of it is never acted on, wherever it is
+            // — except on a node whose drain reached its deadline, which stops everything.
+            let drained = input.drains[node].map { now >= $0.deadline } ?? false
+            let assignment = NodeAssignment(instances: here, frozen: drained ? [] : frozen.sorted(), checks: checks[node] ?? [])
             let stored = input.assignments[node]
             if assignment != stored && !(assignment.isEmpty && stored == nil) { assignments[node] = assignment }
         }
