@@ -248,3 +248,36 @@ struct ClusterSystemJobPropertyTests {
         }
     }
 }
+
+@Suite("Cluster reconciler properties: drains")
+struct ClusterDrainPropertyTests {
+    @Test("a drain never stops an instance before its copy elsewhere is healthy (the deadline far away), never runs more than count + max_parallel of one deployment, and ends with the count elsewhere or the status saying why")
+    func healthyBeforeStop() async {
+        await propertyCheck(count: 60, input: Gen.clusterScenario) { scenario in
+            var cluster = SimulatedCluster(nodes: scenario.nodes, now: ClusterReconcilerPropertyTests.t0)
+            for deployment in scenario.deployments { cluster.apply(deployment.first) }
+            for _ in 0..<20 { cluster.step() }
+            let drained = scenario.nodes[scenario.order[0] % scenario.nodes.count].id
+            cluster.drain(drained, deadline: cluster.now.adding(ms: 3_600_000))
+            for _ in 0..<40 {
+                let before = cluster.running.filter { $0.node == drained }.map(\.slot)
+                cluster.step()
+                let after = Set(cluster.running.filter { $0.node == drained }.map(\.slot))
+                let healthyElsewhere = Set(
+                    cluster.reports.filter { $0.key != drained }.values.flatMap { $0 }
+                        .filter { $0.phase == .running && $0.health == .healthy }.map(\.slot))
+                for slot in before where !after.contains(slot) {
+                    #expect(healthyElsewhere.contains(slot), "\(slot.instance) stopped on \(drained) before a healthy copy ran: \(scenario)")
+                }
+                for (first, update) in scenario.deployments {
+                    let mine = cluster.running.filter { $0.slot.instance.key == first.key }.count
+                    #expect(mine <= first.agents[0].count + update.policies.update.maxParallel, "\(first.key): \(mine) running: \(scenario)")
+                }
+            }
+            for (first, _) in scenario.deployments {
+                let onDrained = cluster.running.filter { $0.node == drained && $0.slot.instance.key == first.key }.count
+                #expect(onDrained == 0 || cluster.deployments[first.key]?.unplaced != nil, "\(first.key) still on \(drained) with no reason: \(scenario)")
+            }
+        }
+    }
+}
