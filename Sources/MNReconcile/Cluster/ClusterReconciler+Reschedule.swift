@@ -114,14 +114,9 @@ extension ClusterReconciler {
 extension Deployment {
     /// Records what node loss did this pass: `lost` as the deployment's lost instances now,
     /// and each of `moved` as a reschedule (with an event), keeping only the history the
-    /// policy can still count. Returns whether the record changed.
-    mutating func recordLoss(lost: [LostInstance], moved: [RescheduleEvent], at now: Timestamp) -> Bool {
-        var changed = false
-        let sorted = lost.sorted { $0.instance < $1.instance }
-        if self.lost != sorted {
-            self.lost = sorted
-            changed = true
-        }
+    /// policy can still count.
+    mutating func recordLoss(lost: [LostInstance], moved: [RescheduleEvent], at now: Timestamp) {
+        self.lost = lost.sorted { $0.instance < $1.instance }
         for event in moved {
             let delay = event.at.milliseconds(since: event.lostAt)
             record(
@@ -133,10 +128,6 @@ extension Deployment {
         let policy = latest.manifest.policies.reschedule
         let kept = Dictionary(grouping: history, by: \.instance).values.flatMap { policy.relevant($0, now: now) }
             .sorted { ($0.at, $0.instance) < ($1.at, $1.instance) }
-        if kept != reschedules {
-            reschedules = kept
-            changed = true
-        }
-        return changed || !moved.isEmpty
+        reschedules = kept
     }
 }

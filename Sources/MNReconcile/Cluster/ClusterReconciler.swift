@@ -177,8 +177,8 @@ public enum ClusterReconciler {
         let rescheduled = Reschedules(down: input.down, records: records, frozen: frozen, statuses: best, now: now)
             .apply(to: placement.placed, desired: bySlot, nodes: nodes)
         if let at = rescheduled.requeueAt { requeueAt = min(requeueAt ?? at, at) }
-        for key in Set(records.keys) {
-            _ = records[key]?.recordLoss(lost: rescheduled.lost[key] ?? [], moved: rescheduled.moved[key] ?? [], at: now)
+        for key in Array(records.keys) {
+            records[key]?.recordLoss(lost: rescheduled.lost[key] ?? [], moved: rescheduled.moved[key] ?? [], at: now)
         }
         let drained = Drains(drains: input.drains, assigned: assigned, reported: reported, records: records, frozen: frozen, now: now)
             .apply(to: rescheduled.placed, desired: bySlot, nodes: nodes, down: down)

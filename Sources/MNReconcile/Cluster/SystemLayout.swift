@@ -53,8 +53,9 @@ public struct SystemLayout: Hashable, Sendable {
         func fits(_ node: NodeInfo) -> Bool { node.eligible && constraints.allSatisfy { checker.unmet($0, on: node) == nil } }
         var byNode: [NodeID: Int] = [:]
         var taken: Set<Int> = []
-        for (slot, at) in current.sorted(by: { ($0.key.instance, $0.key.specHash) < ($1.key.instance, $1.key.specHash) })
-        where slot.instance.key == deployment.key && byNode[at.node] == nil && !taken.contains(slot.instance.index) {
+        let mine = current.filter { $0.key.instance.key == deployment.key }
+        for (slot, at) in mine.sorted(by: { ($0.key.instance, $0.key.specHash) < ($1.key.instance, $1.key.specHash) })
+        where byNode[at.node] == nil && !taken.contains(slot.instance.index) {
             guard let node = info[at.node], down.contains(node.id) || node.draining || fits(node) else { continue }
             byNode[at.node] = slot.instance.index
             taken.insert(slot.instance.index)
