@@ -62,7 +62,7 @@ validates_ok() { [ "$("$mnctl" validate "$1")" = "OK" ]; }
 broken_is_rejected() {
     local out status=0
     out="$("$mnctl" validate Examples/broken.json)" || status=$?
-    [ "$status" -eq 1 ] &&
+    [ "$status" -eq 2 ] &&
         grep -qxF '  policies.update.max_parallel: must be at least 1, got 0' <<<"$out" &&
         grep -qF "policies.update.strategy: unknown value 'big-bang'; must be one of 'rolling', 'canary', 'blue-green'" <<<"$out"
 }
@@ -96,7 +96,23 @@ check "release checks (plan executor outcomes, health monitor, plans identical t
 for example in Examples/web-v1.json Examples/web-v2.json Examples/web-v3.json Examples/agent-api.yaml; do
     check "mnctl validate $example prints OK" validates_ok "$example"
 done
-check "mnctl validate rejects Examples/broken.json with every problem and exit 1" broken_is_rejected
+check "mnctl validate rejects Examples/broken.json with every problem and exit 2" broken_is_rejected
+exit_codes() {
+    local status=0
+    "$mnctl" service resolve --help >/dev/null 2>"$state/usage-err" || status=$?
+    [ "$status" -eq 2 ] && grep -q "unknown command 'service'" "$state/usage-err" || return 1
+    status=0
+    "$mnctl" deployment frob web >/dev/null 2>&1 || status=$?
+    [ "$status" -eq 2 ] || return 1
+    status=0
+    "$mnctl" deployment deploy Examples/web-v1.json --max-parallel 0 >/dev/null 2>"$state/usage-err" || status=$?
+    [ "$status" -eq 2 ] && grep -q -- "--max-parallel: must be at least 1" "$state/usage-err" || return 1
+    status=0
+    "$mnctl" deployment list --redis redis://127.0.0.1:1 >/dev/null 2>"$state/usage-err" || status=$?
+    [ "$status" -eq 3 ] && grep -q "cannot reach Redis" "$state/usage-err" || return 1
+    "$mnctl" --help | grep -q "Exit codes: 0 done; 1 failed"
+}
+check "exit codes: 2 for an unknown command (even beside --help) or a bad flag value, 3 when Redis is unreachable; --help documents them" exit_codes
 check "mnctl validate --output json is parseable" json_is_parseable
 check "mnctl validate - reads standard input" stdin_works
 check "mnctl plan v2 --from v1 replaces the old container by id" update_plan_replaces
@@ -121,13 +137,18 @@ deploy_and_rollback() {
 check "mnctl deployment deploy and rollback --version 1 (a new version, history kept)" deploy_and_rollback
 pause_resume_fail() {
     # No agent runs yet: version 3 was never checked, so resuming it checks it first (Validating).
-    [ "$("$mnctl" deployment pause web --reason "investigating health")" = "web: paused" ] &&
+    # The README's lines give no reason: it is optional.
+    [ "$("$mnctl" deployment pause web)" = "web: paused" ] &&
         "$mnctl" deployment status web | grep -q 'status Paused' &&
+        "$mnctl" deployment show web --output json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["events"][-1]["message"] == "paused: none given", d["events"][-1]' &&
         ! "$mnctl" deployment pause web --reason again 2>/dev/null &&
+        ! "$mnctl" deployment promote web 2>"$state/promote-err" && grep -q "is paused: nothing of it changes until it is resumed" "$state/promote-err" &&
+        [ "$("$mnctl" deployment resume web)" = "web: validating" ] &&
+        "$mnctl" deployment pause web --reason "investigating health" >/dev/null &&
         [ "$("$mnctl" deployment resume web --reason "continue rollout")" = "web: validating" ] &&
         [ "$("$mnctl" deployment fail web --reason "candidate failed health checks" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" = "failed" ]
 }
-check "mnctl deployment pause, resume and fail change the status (and refuse a second pause)" pause_resume_fail
+check "mnctl deployment pause, resume (with or without --reason) and fail change the status; a second pause and a promote while paused are refused; show is status" pause_resume_fail
 promote_without_canary_is_refused() {
     local out status=0
     out="$("$mnctl" deployment promote web 2>&1)" || status=$?

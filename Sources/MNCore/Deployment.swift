@@ -198,8 +198,12 @@ public struct Deployment: Hashable, Sendable {
     /// Every version, oldest first; `versions[i].number == i + 1`.
     public private(set) var versions: [DeploymentVersion]
     public var status: DeploymentStatus
-    /// The version a revert goes back to: the last one that reached Running.
-    public var rollbackTarget: Int?
+    /// The version a revert goes back to: the last one that reached Running (set with
+    /// ``markStable(_:)``).
+    public private(set) var rollbackTarget: Int?
+    /// The stable version before ``rollbackTarget``: where `mnctl deployment rollback` returns
+    /// to once the latest version runs.
+    public private(set) var previousStable: Int?
     /// The update in progress (or the one that failed), if any.
     public var rollout: RolloutState?
     /// Why the deployment failed, while its status is ``DeploymentStatus/failed``.
@@ -239,6 +243,7 @@ public struct Deployment: Hashable, Sendable {
         ]
         status = .validating
         rollbackTarget = nil
+        previousStable = nil
         rollout = nil
         failure = nil
         health = []
@@ -255,6 +260,12 @@ public struct Deployment: Hashable, Sendable {
 
     /// The newest version, which the deployment is rolling to or running.
     public var latest: DeploymentVersion { versions[versions.count - 1] }
+
+    /// Whether the latest version was added while paused and nothing of it was checked or
+    /// started yet: it waits for `resume` (then it is validated first).
+    public var latestWaitsForResume: Bool {
+        status == .paused && rollout?.target != latest.number && rollbackTarget != latest.number
+    }
 
     /// The id of the current rollout.
     public var id: DeploymentID { DeploymentID(key: key, version: latest.number) }
@@ -316,6 +327,14 @@ public struct Deployment: Hashable, Sendable {
         return add(target.manifest, hash: target.contentHash, at: time, source: .autoRevert(from: stable, reason: reason))
     }
 
+    /// Makes version `number` the stable one (it reached Running); the one before is kept as
+    /// ``previousStable``.
+    public mutating func markStable(_ number: Int) {
+        guard rollbackTarget != number else { return }
+        previousStable = rollbackTarget
+        rollbackTarget = number
+    }
+
     /// Adds an event, dropping the oldest beyond ``eventLimit``.
     public mutating func record(_ event: DeploymentEvent) {
         events.append(event)
@@ -325,10 +344,16 @@ public struct Deployment: Hashable, Sendable {
     private mutating func add(_ manifest: Manifest, hash: SpecHash, at time: Timestamp, source: VersionSource) -> DeploymentVersion {
         let version = DeploymentVersion(number: versions.count + 1, manifest: manifest, contentHash: hash, createdAt: time, source: source)
         versions.append(version)
-        // A new version is validated before anything of it starts.
-        status = .validating
+        // A new version is validated before anything of it starts — once resumed, if paused:
+        // a pause holds everything of the deployment, new versions included.
+        var message = "version \(version.number) created (\(source.summary))"
+        if status == .paused {
+            message += "; paused: it waits for resume"
+        } else {
+            status = .validating
+        }
         failure = nil
-        record(DeploymentEvent(at: time, version: version.number, message: "version \(version.number) created (\(source.summary))"))
+        record(DeploymentEvent(at: time, version: version.number, message: message))
         // Batch jobs are not updated in place: a new version is a new run.
         if !manifest.type.isLongRunning { _ = startRun(at: time) }
         return version
@@ -347,6 +372,7 @@ extension Deployment: Codable {
     enum CodingKeys: String, CodingKey {
         case key, versions, status, health, events, revision, rollout, failure, runs, node, unplaced, lost, reschedules
         case rollbackTarget = "rollback_target"
+        case previousStable = "previous_stable"
         case versionCount = "version_count"
     }
 
@@ -370,6 +396,7 @@ extension Deployment: Codable {
         if !lost.isEmpty { try container.encode(lost, forKey: .lost) }
         if !reschedules.isEmpty { try container.encode(reschedules, forKey: .reschedules) }
         try container.encodeIfPresent(rollbackTarget, forKey: .rollbackTarget)
+        try container.encodeIfPresent(previousStable, forKey: .previousStable)
     }
 
     /// Reads a record; one written without its versions takes them from the decoder's
@@ -392,6 +419,7 @@ extension Deployment: Codable {
         }
         status = try container.decode(DeploymentStatus.self, forKey: .status)
         rollbackTarget = try container.decodeIfPresent(Int.self, forKey: .rollbackTarget)
+        previousStable = try container.decodeIfPresent(Int.self, forKey: .previousStable)
         rollout = try container.decodeIfPresent(RolloutState.self, forKey: .rollout)
         failure = try container.decodeIfPresent(DeploymentFailure.self, forKey: .failure)
         runs = try container.decodeIfPresent([BatchRun].self, forKey: .runs) ?? []

@@ -37,9 +37,8 @@ struct DocumentReader {
         switch value {
         case .integer(let whole) where whole >= Int64(Int.min) && whole <= Int64(Int.max):
             number = Int(whole)
-        case .double(let real) where real.rounded() == real && abs(real) < 9e15:
-            number = Int(real)
         default:
+            // `1.0` and `1e3` are numbers with a fraction or an exponent, not whole numbers as written.
             problems.add(path, "must be a whole number, got \(describe(value))")
             return nil
         }
@@ -60,7 +59,9 @@ struct DocumentReader {
         guard let text = string(value, at: path) else { return nil }
         if let match = E(rawValue: text) { return match }
         let valid = E.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-        problems.add(path, "unknown value '\(text)'; must be one of \(valid)")
+        let near = E.allCases.map(\.rawValue).filter { Spelling.isNearMiss(text, of: $0) }
+        let hint = near.count == 1 ? "did you mean '\(near[0])'? " : ""
+        problems.add(path, "unknown value '\(text)'; \(hint)must be one of \(valid)")
         return nil
     }
 

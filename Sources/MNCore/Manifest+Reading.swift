@@ -153,15 +153,7 @@ extension JSONValue {
     public static func parse(_ data: Data, format: ManifestFormat) throws(ManifestError) -> JSONValue {
         switch format {
         case .json:
-            let tree: JSONValue
-            do {
-                tree = try JSONDecoder().decode(JSONValue.self, from: data)
-            } catch {
-                throw syntaxError("not valid JSON: \(jsonErrorDetail(error))")
-            }
-            let duplicates = JSONDuplicateKeys.find(in: Array(data))
-            guard duplicates.isEmpty else { throw ManifestError(problems: duplicates) }
-            return tree
+            return try JSONParser.parse(Array(data))
         case .yaml:
             guard let text = String(data: data, encoding: .utf8) else {
                 throw syntaxError("not valid YAML: the file is not UTF-8 text")
@@ -196,18 +188,6 @@ extension JSONValue {
         default:
             return "the document could not be read"
         }
-    }
-
-    private static func jsonErrorDetail(_ error: any Error) -> String {
-        guard let decoding = error as? DecodingError, case .dataCorrupted(let context) = decoding else {
-            return "\(error)"
-        }
-        if let underlying = context.underlyingError as NSError?,
-            let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String
-        {
-            return detail
-        }
-        return context.debugDescription
     }
 
     /// Converts a composed YAML node, resolving scalars by their YAML core-schema tag.

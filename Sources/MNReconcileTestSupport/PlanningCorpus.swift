@@ -12,7 +12,7 @@ import MNReconcile
 public enum PlanningCorpus {
     /// The digest the planners gave when it was last recorded (see ``digest()``). A change of
     /// behaviour that is meant changes it: record the new one, and say why in the commit.
-    public static let recordedDigest = "80589abd0edca29085ef60eead13fb4d32f8b483daeb86c7611edf07a5af430b"
+    public static let recordedDigest = "94d14dfd56969b7b8452352f3a2eab35683b3ec8a9297c1103365dc20d979326"
 
     /// The SHA-256 of every plan of the corpus, rendered canonically, in order.
     public static func digest() -> String {

@@ -39,7 +39,7 @@ func applyManifest(
     case .failure(let error):
         printError(describe(error.problems, in: file))
         printError("nothing was written.")
-        throw ExitCode(1)
+        throw ExitStatus.invalid
     }
     let result = try await withStore(store) { store in
         let result = try await store.apply(manifest, pin: pin, at: .now())

@@ -9,10 +9,11 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
         commandName: "deploy",
         abstract: "Deploy a manifest under a deployment key, optionally overriding its update policy.",
         discussion: """
-            Like 'mnctl apply', with the options written into the manifest before it is validated: --key sets deployment.key, --strategy, --max-parallel and --canary set policies.update. PATH is a manifest file, or a bundle folder holding manifest.json, manifest.yaml or manifest.yml.
+            Like 'mnctl apply', with the options written into the manifest before it is validated: --key sets deployment.key; --strategy, --max-parallel, --canary, --[no-]auto-promote, --[no-]auto-revert, --min-healthy, --healthy-deadline and --progress-deadline set policies.update (durations as 30s, 5m, 1h30m, 500ms). PATH is a manifest file, or a bundle folder holding manifest.json, manifest.yaml or manifest.yml.
 
               mnctl deployment deploy Examples/web-v1.json --key web --strategy rolling --max-parallel 1
               mnctl deployment deploy Examples/web-v2.json --key web --strategy canary --canary 1
+              mnctl deployment deploy Examples/web-v2.json --key web --auto-revert --healthy-deadline 2m
             """)
 
     @Argument(help: "A manifest file, or a bundle folder with manifest.json / manifest.yaml.")
@@ -30,9 +31,40 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
     @Option(help: "Canary instances to place before promotion (overrides policies.update.canary).")
     var canary: Int?
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Promote healthy canaries (or a healthy blue-green version) without an operator (overrides policies.update.auto_promote).")
+    var autoPromote: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Roll back to the stable version if the update fails (overrides policies.update.auto_revert).")
+    var autoRevert: Bool?
+
+    @Option(help: "How long a new instance must stay healthy before it counts: 10s, 0s (overrides policies.update.min_healthy_ms).")
+    var minHealthy: DurationArgument?
+
+    @Option(help: "How long a new instance may take to become healthy: 5m (overrides policies.update.healthy_deadline_ms).")
+    var healthyDeadline: DurationArgument?
+
+    @Option(help: "How long the rollout may go without an instance finishing: 10m (overrides policies.update.progress_deadline_ms).")
+    var progressDeadline: DurationArgument?
+
     @OptionGroup var store: StoreOptions
     @OptionGroup var pinning: PinOptions
     @OptionGroup var options: OutputOptions
+
+    /// Flag values are checked here, so that an error names the flag, not the manifest field it sets.
+    func validate() throws {
+        if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel: must be at least 1, got \(maxParallel)") }
+        if let canary, canary < 0 { throw ValidationError("--canary: must be at least 0, got \(canary)") }
+        if let healthyDeadline, healthyDeadline.milliseconds == 0 { throw ValidationError("--healthy-deadline: must be more than 0 (30s, 5m)") }
+        if let progressDeadline, progressDeadline.milliseconds == 0 { throw ValidationError("--progress-deadline: must be more than 0 (5m, 10m)") }
+        if let strategy, UpdatePolicy.Strategy(rawValue: strategy) == nil {
+            let names = UpdatePolicy.Strategy.allCases.map(\.rawValue)
+            let near = names.filter { Spelling.isNearMiss(strategy, of: $0) }
+            throw ValidationError(
+                "--strategy: unknown value '\(strategy)'; \(near.count == 1 ? "did you mean '\(near[0])'? " : "")must be one of \(names.joined(separator: ", "))")
+        }
+    }
 
     func run() async throws {
         let file = try Self.manifestFile(at: path)
@@ -48,7 +80,7 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
         }
         printError("error: \(path) is a folder without manifest.json, manifest.yaml or manifest.yml")
-        throw ExitCode(1)
+        throw ExitStatus.invalid
     }
 
     /// The manifest with the command-line overrides written in, then validated as a whole.
@@ -60,6 +92,11 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
                 if let strategy { tree = tree.setting(["policies", "update", "strategy"], to: .string(strategy)) }
                 if let maxParallel { tree = tree.setting(["policies", "update", "max_parallel"], to: .integer(Int64(maxParallel))) }
                 if let canary { tree = tree.setting(["policies", "update", "canary"], to: .integer(Int64(canary))) }
+                if let autoPromote { tree = tree.setting(["policies", "update", "auto_promote"], to: .bool(autoPromote)) }
+                if let autoRevert { tree = tree.setting(["policies", "update", "auto_revert"], to: .bool(autoRevert)) }
+                for (duration, field) in [(minHealthy, "min_healthy_ms"), (healthyDeadline, "healthy_deadline_ms"), (progressDeadline, "progress_deadline_ms")] {
+                    if let duration { tree = tree.setting(["policies", "update", field], to: .integer(duration.milliseconds)) }
+                }
                 return try Manifest(validating: tree)
             }
         }

@@ -2,19 +2,22 @@ import ArgumentParser
 import MNAgent
 import MNCore
 
-/// What `pause`, `resume` and `fail` share: a key, a reason, one status change.
+/// What `pause`, `resume` and `fail` share: a key, an optional reason, one status change.
 struct StatusChangeOptions: ParsableArguments {
     @Argument(help: "The deployment key.")
     var key: String
 
-    @Option(help: "Why (kept in the deployment's events).")
-    var reason: String
+    @Option(help: "Why (kept in the deployment's events; \"none given\" when left out).")
+    var reason: String?
 
     func validate() throws {
-        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--reason must say why") }
+        if let reason, reason.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--reason: is empty; say why, or leave --reason out")
+        }
     }
 
     func run(_ change: DeploymentStore.StatusChange, store: StoreOptions, output: OutputOptions) async throws {
+        let reason = reason ?? "none given"
         let status = try await withStore(store) { try await $0.change(DeploymentKey(key), change, reason: reason, at: .now()) }
         switch output.output {
         case .json:
@@ -28,7 +31,7 @@ struct StatusChangeOptions: ParsableArguments {
     }
 }
 
-/// `mnctl deployment pause KEY --reason R`
+/// `mnctl deployment pause KEY [--reason R]`
 struct DeploymentPauseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pause",
@@ -37,6 +40,7 @@ struct DeploymentPauseCommand: AsyncParsableCommand {
             While paused, agents start, stop and restart none of the deployment's containers; they keep reporting them. Other deployments are not affected.
 
               mnctl deployment pause web --reason "investigating health"
+              mnctl deployment pause web
             """)
     @OptionGroup var change: StatusChangeOptions
     @OptionGroup var store: StoreOptions
@@ -44,7 +48,7 @@ struct DeploymentPauseCommand: AsyncParsableCommand {
     func run() async throws { try await change.run(.pause, store: store, output: options) }
 }
 
-/// `mnctl deployment resume KEY --reason R`
+/// `mnctl deployment resume KEY [--reason R]`
 struct DeploymentResumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume",
@@ -60,7 +64,7 @@ struct DeploymentResumeCommand: AsyncParsableCommand {
     func run() async throws { try await change.run(.resume, store: store, output: options) }
 }
 
-/// `mnctl deployment fail KEY --reason R`
+/// `mnctl deployment fail KEY [--reason R]`
 struct DeploymentFailCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fail",

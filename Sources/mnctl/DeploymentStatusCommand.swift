@@ -17,7 +17,8 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
               mnctl deployment status shop
               mnctl deployment status shop --watch          # redraw until Running, Failed or RolledBack
               mnctl deployment status shop --output json
-            """)
+            """,
+        aliases: ["show"])
 
     @Argument(help: "The deployment key.")
     var key: String
@@ -55,7 +56,7 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
                 if text != last { show(view, redraw: true) }
                 last = text
                 if view.isTerminal {
-                    if view.status != "Running" { throw ExitCode(1) }
+                    if view.status != "Running" { throw ExitStatus.failed }
                     return
                 }
                 try await Task.sleep(for: .milliseconds(interval))
@@ -67,7 +68,7 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
         guard let deployment = try await store.deployment(key) else {
             let known = try await store.deployments().map(\.key.rawValue)
             printError("error: no deployment '\(key)'" + (known.isEmpty ? "; none exist yet" : "; known: \(known.joined(separator: ", "))"))
-            throw ExitCode(1)
+            throw ExitStatus.failed
         }
         return DeploymentView(deployment, reports: try await store.allReports())
     }
@@ -84,11 +85,14 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
     }
 
     static func render(_ view: DeploymentView, events: Int, now: Timestamp = .now()) -> String {
-        let stable = view.rollbackTarget.map { "   rollback target v\($0)" } ?? ""
+        let stable = view.stableVersion.map { "   stable v\($0)" } ?? ""
         let pinned = view.pinnedTo.map { "   pinned to node \($0)" } ?? ""
-        var lines = [
-            "Deployment \(view.key)   status \(view.status)   version \(view.latestVersion)\(stable)   id \(view.id)\(pinned)", "", "Versions:",
-        ]
+        var lines = ["Deployment \(view.key)   status \(view.status)   version \(view.latestVersion)\(stable)   id \(view.id)\(pinned)"]
+        lines.append("  rollback would restore " + (view.rollbackTarget.map { "v\($0) (mnctl deployment rollback \(view.key) --version \($0))" } ?? "nothing: no earlier version reached Running"))
+        if let waiting = view.waitsForResume {
+            lines.append("  paused: version \(waiting) waits for resume (mnctl deployment resume \(view.key)); nothing of it starts before")
+        }
+        lines += ["", "Versions:"]
         lines += table(
             view.versions.map { version in
                 let source: String =

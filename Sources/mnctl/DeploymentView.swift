@@ -71,8 +71,13 @@ struct DeploymentView: Encodable {
     /// Batch and sysbatch runs, oldest first.
     let runs: [BatchRun]
     let latestVersion: Int
-    /// The last version that reached Running: where a rollback or revert goes.
+    /// The last version that reached Running: where a failed update reverts to.
+    let stableVersion: Int?
+    /// Where `mnctl deployment rollback` would return to: the stable version while an update
+    /// of another one is under way, else the stable version before it (none yet: `nil`).
     let rollbackTarget: Int?
+    /// A version added while paused, waiting for `resume`.
+    let waitsForResume: Int?
     let versions: [Version]
     let instances: [Instance]
     let events: [DeploymentEvent]
@@ -84,6 +89,8 @@ struct DeploymentView: Encodable {
         case pinnedTo = "pinned_to"
         case latestVersion = "latest_version"
         case rollbackTarget = "rollback_target"
+        case stableVersion = "stable_version"
+        case waitsForResume = "waits_for_resume"
     }
 
     init(_ deployment: Deployment, reports: [NodeReport]) {
@@ -97,7 +104,9 @@ struct DeploymentView: Encodable {
             report.instances.filter { $0.id.key == deployment.key }.map { Instance(node: report.node, reportedAt: report.at, status: $0) }
         }
         events = deployment.events
-        rollbackTarget = deployment.rollbackTarget
+        stableVersion = deployment.rollbackTarget
+        rollbackTarget = deployment.rollbackTarget == deployment.latest.number ? deployment.previousStable : deployment.rollbackTarget
+        waitsForResume = deployment.latestWaitsForResume ? deployment.latest.number : nil
         status = Self.name(of: deployment.status)
         failure = deployment.status == .failed ? deployment.failure : nil
         pinnedTo = deployment.node

@@ -1,11 +1,13 @@
 import ArgumentParser
 
-/// A duration given on the command line: `500ms`, `90s`, `30m`, `2h`, or parts together (`1h30m`).
+/// A duration given on the command line: `500ms`, `90s`, `30m`, `2h`, or parts together
+/// (`1h30m`); `0s` is zero (commands that need a positive one say so).
 struct DurationArgument: ExpressibleByArgument, Hashable, Sendable {
     let milliseconds: Int64
 
     init?(argument: String) {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)]
+        guard !argument.isEmpty else { return nil }
         var rest = Substring(argument)
         var total: Int64 = 0
         while !rest.isEmpty {
@@ -18,7 +20,7 @@ struct DurationArgument: ExpressibleByArgument, Hashable, Sendable {
             guard !overflow else { return nil }
             total += product
         }
-        guard total > 0 else { return nil }
+        guard total > 0 || argument.allSatisfy({ $0 == "0" || $0.isLetter }) else { return nil }
         milliseconds = total
     }
 

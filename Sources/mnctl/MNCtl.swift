@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `mnctl`: the operator's command line for mn deployments.
 @main
@@ -20,8 +21,59 @@ struct MNCtl: AsyncParsableCommand {
               mnctl node list
 
             Every command takes --output json for scripts.
+
+            \(ExitStatus.documentation)
             """,
         version: "0.1.0",
         subcommands: [ApplyCommand.self, ValidateCommand.self, PlanCommand.self, DeploymentCommand.self, NodeCommand.self]
     )
+
+    /// Parses and runs a command; errors exit with the codes of ``ExitStatus``, and a command
+    /// name that does not exist is a usage error even beside `--help` (which would otherwise
+    /// print the parent's help and exit 0).
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let (unknown, parent) = unknownSubcommand(in: arguments) {
+            let path = parent.map { "mnctl \($0) " } ?? "mnctl "
+            printError("error: unknown command '\(unknown)'; see '\(path)--help' for the commands")
+            Foundation.exit(ExitStatus.invalid.rawValue)
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)  // the command said why already
+        } catch {
+            // Help and --version come here too, with code 0: they go to standard output.
+            let code = ExitStatus.code(for: error, of: Self.self)
+            let message = fullMessage(for: error)
+            if code == .success {
+                print(message)
+            } else if !message.isEmpty {
+                printError(message)
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
+
+    /// The first name in `arguments` where a command group expects one of its subcommands and
+    /// finds something else, with the group's path (`deployment`), if any.
+    static func unknownSubcommand(in arguments: [String]) -> (String, String?)? {
+        var group: ParsableCommand.Type = Self.self
+        var path: [String] = []
+        for argument in arguments {
+            let subcommands = group.configuration.subcommands
+            guard !subcommands.isEmpty, !argument.hasPrefix("-") else { return nil }
+            guard let next = subcommands.first(where: { $0._commandName == argument || $0.configuration.aliases.contains(argument) }) else {
+                return (argument, path.isEmpty ? nil : path.joined(separator: " "))
+            }
+            group = next
+            path.append(argument)
+        }
+        return nil
+    }
 }

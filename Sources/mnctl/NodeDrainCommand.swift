@@ -38,6 +38,7 @@ struct NodeDrainCommand: AsyncParsableCommand {
     func validate() throws {
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--reason must say why") }
         if dryRun && wait { throw ValidationError("--dry-run writes nothing, so there is nothing to --wait for; give one") }
+        if deadline.milliseconds == 0 { throw ValidationError("--deadline: must be more than 0 (90s, 30m, 1h30m)") }
     }
 
     func run() async throws {
@@ -138,7 +139,7 @@ struct NodeDrainCommand: AsyncParsableCommand {
                 printError(
                     "\(node): drained, but the deadline stopped \(stopped.count) instance\(stopped.count == 1 ? "" : "s") that had not moved or finished: "
                         + stopped.map(\.description).joined(separator: ", ") + " (mnctl deployment status KEY says why)")
-                throw ExitCode(1)
+                throw ExitStatus.failed
             }
             let left = Dictionary(grouping: ids, by: \.key).mapValues(\.count)
             let summary = left.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
@@ -148,7 +149,7 @@ struct NodeDrainCommand: AsyncParsableCommand {
             }
             guard try await NodeRegistry(redis: store.redis).entries().first(where: { $0.info.id == node })?.administration.drain != nil else {
                 printError("\(node): the drain was ended (undrain) before it completed")
-                throw ExitCode(1)
+                throw ExitStatus.failed
             }
             try await Task.sleep(for: .milliseconds(500))
         }

@@ -18,7 +18,7 @@ struct NodeStatusCommand: AsyncParsableCommand {
         guard let view = views.first(where: { $0.id.rawValue == node }) else {
             let known = views.map(\.id.rawValue)
             printError("error: no node '\(node)' is registered" + (known.isEmpty ? "" : "; nodes: \(known.joined(separator: ", "))"))
-            throw ExitCode(1)
+            throw ExitStatus.failed
         }
         switch options.output {
         case .json: print(jsonText(view))

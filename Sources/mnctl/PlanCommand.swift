@@ -38,7 +38,7 @@ struct PlanCommand: ParsableCommand {
         case .success(let manifest): return manifest
         case .failure(let error):
             printError(describe(error.problems, in: path))
-            throw ExitCode(1)
+            throw ExitStatus.invalid
         }
     }
 

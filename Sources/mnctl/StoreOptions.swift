@@ -26,7 +26,7 @@ struct StoreOptions: ParsableArguments {
             return DeploymentStore(redis: RedisClient(url: url))
         } catch {
             printError("error: \(error)")
-            throw ExitCode(1)
+            throw ExitStatus.unreachable
         }
     }
 }
@@ -86,7 +86,8 @@ func noteIfNothingActs(pinnedTo node: NodeID?, in store: DeploymentStore) async 
     }
 }
 
-/// Runs `body` against the store, turning store and Redis failures into a message and exit 1.
+/// Runs `body` against the store, turning failures into a message and an exit code: 3 when
+/// Redis cannot be reached, 1 for a refused change.
 func withStore<T>(_ options: StoreOptions, _ body: (DeploymentStore) async throws -> T) async throws -> T {
     let store = try await options.open()
     do {
@@ -96,9 +97,13 @@ func withStore<T>(_ options: StoreOptions, _ body: (DeploymentStore) async throw
     } catch let exit as ExitCode {
         await store.redis.close()
         throw exit
+    } catch let redis as RedisError where redis.isConnectionError {
+        await store.redis.close()
+        printError("error: cannot reach Redis: \(redis) (is it running? --redis or MN_REDIS_URL says where)")
+        throw ExitStatus.unreachable
     } catch {
         await store.redis.close()
         printError("error: \(error)")
-        throw ExitCode(1)
+        throw ExitStatus.failed
     }
 }

@@ -22,7 +22,7 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         let report = Self.report(for: files.map(ManifestFile.init(path:)), format: options.output)
         print(report.text)
-        if !report.valid { throw ExitCode(1) }
+        if !report.valid { throw ExitStatus.invalid }
     }
 
     /// The result of validating one file, as printed by `--output json`.

@@ -18,7 +18,7 @@ struct DeploymentHistoryPropertyTests {
         await propertyCheck(count: 300, input: step.array(of: 1...12)) { steps in
             var time = Timestamp(milliseconds: 1_000)
             var deployment = Deployment(first: manifest(0, autoRevert: false), at: time)
-            deployment.rollbackTarget = 1
+            deployment.markStable(1)
             var stable: Manifest? = deployment.latest.manifest
             for (image, autoRevert, fails) in steps {
                 time = time.adding(ms: 1_000)
@@ -29,7 +29,7 @@ struct DeploymentHistoryPropertyTests {
                 #expect(Array(deployment.versions.prefix(before.count)) == before, "an append rewrote history")
                 #expect(deployment.status == .validating, "a new version is validated first")
                 guard fails else {
-                    deployment.rollbackTarget = version.number
+                    deployment.markStable(version.number)
                     stable = version.manifest
                     continue
                 }
@@ -41,7 +41,7 @@ struct DeploymentHistoryPropertyTests {
                     #expect(revert.isAutoRevert)
                     // The revert fails too: it is never reverted again.
                     #expect(deployment.revertAfterFailure(of: revert.number, reason: "health", at: time) == nil, "a revert was reverted")
-                    deployment.rollbackTarget = revert.number
+                    deployment.markStable(revert.number)
                     stable = revert.manifest
                 } else {
                     #expect(revert == nil, "reverted without auto_revert, or to an identical manifest")

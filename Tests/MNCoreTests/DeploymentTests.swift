@@ -92,7 +92,7 @@ struct DeploymentTests {
         policies.update.autoRevert = true
         var deployment = Deployment(
             first: Manifest(key: "web", agents: [AgentSpec(id: "web", workload: .image("a:1"))], policies: policies), at: Timestamp(milliseconds: 1))
-        deployment.rollbackTarget = 1
+        deployment.markStable(1)
         _ = try deployment.append(
             Manifest(key: "web", agents: [AgentSpec(id: "web", workload: .image("a:2"))], policies: policies), at: Timestamp(milliseconds: 2))
         let reverting = deployment.revertAfterFailure(of: 2, reason: "deadline", at: Timestamp(milliseconds: 3))
@@ -100,5 +100,28 @@ struct DeploymentTests {
         #expect(revert.source == .autoRevert(from: 1, reason: "deadline") && revert.isAutoRevert)
         #expect(deployment.events.last?.message == "version 3 created (reverted to version 1 after a failed update: deadline)")
         #expect(deployment.revertAfterFailure(of: 3, reason: "again", at: Timestamp(milliseconds: 4)) == nil, "a revert is never reverted")
+    }
+
+    @Test("a version added while paused stays paused and waits for resume; nothing else changes")
+    func appendWhilePaused() throws {
+        var deployment = Deployment(first: try manifest(image: "a:1"), at: Timestamp(milliseconds: 1))
+        deployment.markStable(1)
+        deployment.status = .paused
+        #expect(!deployment.latestWaitsForResume)
+        _ = try deployment.append(try manifest(image: "a:2"), at: Timestamp(milliseconds: 2))
+        #expect(deployment.status == .paused && deployment.latestWaitsForResume)
+        #expect(deployment.events.last?.message == "version 2 created (applied); paused: it waits for resume")
+    }
+
+    @Test("the stable version before the current one is kept: where a rollback returns to")
+    func previousStable() throws {
+        var deployment = Deployment(first: try manifest(image: "a:1"), at: Timestamp(milliseconds: 1))
+        deployment.markStable(1)
+        #expect(deployment.rollbackTarget == 1 && deployment.previousStable == nil)
+        deployment.markStable(2)
+        deployment.markStable(2)
+        #expect(deployment.rollbackTarget == 2 && deployment.previousStable == 1)
+        let decoded = try JSONDecoder().decode(Deployment.self, from: JSONEncoder().encode(deployment))
+        #expect(decoded.previousStable == 1)
     }
 }

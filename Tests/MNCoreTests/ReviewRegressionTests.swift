@@ -88,6 +88,6 @@ struct ManifestEdgeCaseTests {
     @Test("an unreadable strategy is reported once, with no follow-on about the default")
     func noFollowOn() {
         let found = problems(document(extra: #""policies":{"update":{"strategy":"canery","canary":2}}"#))
-        #expect(found == ["policies.update.strategy: unknown value 'canery'; must be one of 'rolling', 'canary', 'blue-green'"])
+        #expect(found == ["policies.update.strategy: unknown value 'canery'; did you mean 'canary'? must be one of 'rolling', 'canary', 'blue-green'"])
     }
 }

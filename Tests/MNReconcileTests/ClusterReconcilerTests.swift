@@ -232,4 +232,22 @@ struct ClusterReconcilerTests {
         let v1Hash = v1.instanceHash(of: v1.agents[0])
         #expect(cluster.running.count == 6 && cluster.running.allSatisfy { $0.slot.specHash == v1Hash })
     }
+
+    @Test("a version applied while paused changes nothing until resume: v1 keeps running untouched, then v2 is checked and rolled out")
+    func applyWhilePaused() {
+        var cluster = Self.settled()
+        let before = cluster.assignments
+        cluster.deployments["web"]?.status = .paused
+        cluster.apply(Self.manifest("web:2"))
+        #expect(cluster.deployments["web"]?.status == .paused)
+        for _ in 0..<5 { cluster.step() }
+        #expect(cluster.deployments["web"]?.status == .paused && cluster.deployments["web"]?.latestWaitsForResume == true)
+        #expect(cluster.assignments.mapValues(\.instances) == before.mapValues(\.instances), "the paused deployment's assignment changed")
+        #expect(cluster.assignments.values.allSatisfy { $0.checks.isEmpty }, "the new version was checked while paused")
+        // Resume (as the store does): not checked yet, so Validating first.
+        cluster.deployments["web"]?.status = .validating
+        for _ in 0..<30 where cluster.deployments["web"]?.status != .running { cluster.step() }
+        #expect(cluster.deployments["web"]?.status == .running && cluster.deployments["web"]?.rollbackTarget == 2)
+        #expect(cluster.deployments["web"]?.previousStable == 1)
+    }
 }

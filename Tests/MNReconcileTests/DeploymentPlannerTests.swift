@@ -16,7 +16,7 @@ struct DeploymentPlannerTests {
     static func deployment(update: Bool = true, status: DeploymentStatus = .deploying) -> Deployment {
         var deployment = Deployment(first: manifest("web:1"), at: t0)
         deployment.status = .running
-        deployment.rollbackTarget = 1
+        deployment.markStable(1)
         if update {
             _ = try? deployment.append(manifest("web:2"), at: t0)
             deployment.status = status

@@ -17,7 +17,7 @@ struct DeploymentTransitionsTests {
     static func updating(_ status: DeploymentStatus = .deploying, autoRevert: Bool = false) -> Deployment {
         var deployment = Deployment(first: manifest("web:1"), at: t0)
         deployment.status = .running
-        deployment.rollbackTarget = 1
+        deployment.markStable(1)
         _ = try? deployment.append(manifest("web:2", autoRevert: autoRevert), at: t0.adding(ms: 1_000))
         deployment.status = status
         return deployment

@@ -42,6 +42,20 @@ struct NodeReconcilerScenarioTests {
             == ["shop/gone/1 pending -", "shop/web/0 running w"])
     }
 
+    @Test("a frozen deployment's exited container is reported as what happened: its exit code, restarts and last error")
+    func frozenReportsAnExit() {
+        let web = Fixture.desired(Fixture.spec("web"))
+        var record = InstanceRecord(id: web.id, specHash: web.specHash)
+        record.restarts = [Fixture.t0, Fixture.t0.adding(ms: 1_000), Fixture.t0.adding(ms: 3_000)]
+        record.lastError = "exited with code 3"
+        let exited = Fixture.container(for: web, id: "x", state: .exited, exitCode: 3)
+        let plan = NodeReconciler.reconcile(
+            .init(node: Fixture.node, desired: [web], observed: [exited], records: [record], frozen: ["shop"], now: Fixture.t0))
+        #expect(plan.actions.isEmpty)
+        #expect(plan.instances.first?.phase == .failed(reason: "exited with code 3 after 3 restarts; last error: exited with code 3", retryAt: nil))
+        #expect(plan.instances.first?.container == "x")
+    }
+
     @Test("a service dropped from the desired state is stopped by id")
     func droppedServiceIsStopped() {
         let web = Fixture.desired(Fixture.spec("web"))

@@ -32,12 +32,35 @@ struct DeployCommandTests {
             return
         }
         #expect(error.problems.map(\.description) == ["policies.update.canary: must be at least 1 when strategy is 'canary', got 0"])
-        let unknown = try command([file, "--strategy", "big-bang"]).overridden(file)
-        guard case .failure(let strategyError) = unknown else {
-            Issue.record("an unknown strategy must be refused")
-            return
+    }
+
+    @Test("a bad flag value is the flag's error (named as the flag, with a hint for a near miss), before any manifest is read")
+    func flagErrors() throws {
+        let file = examples.appendingPathComponent("web-v1.json").path
+        for (arguments, expected) in [
+            (["--strategy", "big-bang"], "--strategy: unknown value 'big-bang'; must be one of rolling, canary, blue-green"),
+            (["--strategy", "Canary"], "--strategy: unknown value 'Canary'; did you mean 'canary'?"),
+            (["--max-parallel", "0"], "--max-parallel: must be at least 1, got 0"),
+            (["--healthy-deadline", "0s"], "--healthy-deadline: must be more than 0"),
+        ] {
+            do {
+                _ = try command([file] + arguments)
+                Issue.record("\(arguments) was accepted")
+            } catch {
+                #expect(DeploymentDeployCommand.message(for: error).contains(expected), "\(DeploymentDeployCommand.message(for: error))")
+            }
         }
-        #expect(strategyError.problems.first?.path == "policies.update.strategy")
+    }
+
+    @Test("--[no-]auto-promote, --[no-]auto-revert and the durations are written into the manifest")
+    func policyFlags() throws {
+        let file = examples.appendingPathComponent("web-v1.json").path
+        let manifest = try command([
+            file, "--auto-revert", "--no-auto-promote", "--min-healthy", "0s", "--healthy-deadline", "2m", "--progress-deadline", "1h30m",
+        ]).overridden(file).get()
+        let update = manifest.policies.update
+        #expect(update.autoRevert && !update.autoPromote)
+        #expect(update.minHealthyMs == 0 && update.healthyDeadlineMs == 120_000 && update.progressDeadlineMs == 5_400_000)
     }
 
     @Test("a bundle folder's manifest is found")

@@ -13,7 +13,7 @@ struct StatusRenderTests {
         var v2 = v1
         v2.agents[0].workload = .image("web:2")
         var deployment = Deployment(first: v1, at: t0)
-        deployment.rollbackTarget = 1
+        deployment.markStable(1)
         _ = try deployment.append(v2, at: t0)
         return deployment
     }

@@ -176,8 +176,7 @@ public struct DeploymentStore: Sendable {
             case (.resume, .paused):
                 // A version paused before it was checked (no step of it taken, never settled) is
                 // checked now; anything further along goes on deploying.
-                let latest = deployment.latest.number
-                status = deployment.rollout?.target == latest || deployment.rollbackTarget == latest ? .deploying : .validating
+                status = deployment.latestWaitsForResume ? .validating : .deploying
             case (.resume, .failed)
             where deployment.failure?.phase == .validating && deployment.failure?.version == deployment.latest.number:
                 // Validation failed and nothing started: check again (the image may be there now),
@@ -208,7 +207,10 @@ public struct DeploymentStore: Sendable {
         let recordKey = StoreKeys.deployment(key)
         try await redis.transaction(watching: [recordKey], reads: Self.recordReads(key)) { replies in
             guard var deployment = try Self.decodeRecord(replies) else { throw StoreError("no deployment '\(key)'") }
-            guard var rollout = deployment.rollout, deployment.status == .deploying || deployment.status == .paused, rollout.needsPromotion
+            guard deployment.status != .paused else {
+                throw StoreError("deployment '\(key)' is paused: nothing of it changes until it is resumed (mnctl deployment resume \(key)), then promote")
+            }
+            guard var rollout = deployment.rollout, deployment.status == .deploying, rollout.needsPromotion
             else {
                 throw StoreError("deployment '\(key)' has no canary or blue-green update in progress; nothing to promote")
             }

@@ -138,8 +138,10 @@ public enum ClusterReconciler {
                     _ = DeploymentTransitions.validated(&record, version: target, problems: problems, nodes: on, at: now)
                 }
             }
+            // Held at its stable version: not cleared yet, failed in validation, or added while paused.
             let failedValidation =
-                !cleared || (record.status == .failed && record.failure?.phase == .validating && record.failure?.version == target)
+                !cleared || record.latestWaitsForResume
+                || (record.status == .failed && record.failure?.phase == .validating && record.failure?.version == target)
             // A system job's planners see its nodes numbered 0..<n (see ``SystemLayout``).
             let seen = layout.map { $0.compact(mine) } ?? mine
             if let layout { record.rollout = record.rollout.map { layout.compact($0) } }

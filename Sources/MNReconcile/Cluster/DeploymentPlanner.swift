@@ -33,7 +33,8 @@ public enum DeploymentPlanner {
     }
 
     /// Decides for `deployment`, which should run version `number`. `failedValidation`: that
-    /// version was found unfit (now, or before). `statuses` are the deployment's instances as
+    /// version was found unfit (now, or before), or is held back (not checked yet, or added
+    /// while paused): the stable version runs as it is. `statuses` are the deployment's instances as
     /// last reported. `instancesPerAgent` replaces every version's agent counts (a system
     /// job's: one per node it runs on).
     public static func decide(
@@ -60,7 +61,7 @@ public enum DeploymentPlanner {
         if failedValidation {
             return Decision(
                 key: key, mode: .held(version: number), instances: stable?.manifest.desiredInstances(version: stable?.number ?? 0, perAgent: perAgent) ?? [],
-                frozen: stable == nil, requeueAt: nil)
+                frozen: stable == nil || deployment.status == .paused, requeueAt: nil)
         }
         // Failed (by a deadline, or by an operator): nothing more is done until a new version.
         let frozen = deployment.status == .paused || deployment.status == .failed

@@ -62,7 +62,7 @@ public enum DeploymentTransitions {
             start(&deployment, version: version, state: state, at: now)
         case .succeeded:
             deployment.status = deployment.version(version)?.isAutoRevert == true ? .rolledBack : .running
-            deployment.rollbackTarget = version
+            deployment.markStable(version)
             deployment.rollout = nil
             deployment.record(DeploymentEvent(at: now, version: version, message: "version \(version) rolled out"))
         case .failed(let reason):
@@ -108,7 +108,7 @@ public enum DeploymentTransitions {
             let settled = deployment.status == .running || deployment.status == .rolledBack
             guard !settled || deployment.rollbackTarget != version else { return healthChanged }
             deployment.status = .running
-            deployment.rollbackTarget = version
+            deployment.markStable(version)
             deployment.record(DeploymentEvent(at: now, version: version, message: "version \(version) running"))
             return true
         }

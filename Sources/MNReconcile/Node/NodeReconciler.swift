@@ -127,7 +127,7 @@ public enum NodeReconciler {
                     containers.allSatisfy { $0.specHash == instance.specHash }
                     ? containers : containers.filter { $0.specHash == instance.specHash }
                 if isFrozen(instance.id.key) {
-                    report(frozen: instance, live: mine.first(where: \.isAlive), record: record, into: &builder)
+                    report(frozen: instance, containers: mine, record: record, into: &builder)
                 } else if let old = reconcile(instance, containers: mine, replaceable: &replaceable, record: record, into: &builder) {
                     replaced.append(old)
                 }
@@ -256,11 +256,24 @@ public enum NodeReconciler {
         return (rank(a), started(a), a.id) < (rank(b), started(b), b.id)
     }
 
-    /// A paused deployment's instance: reported as it stands, with no action and no wake-up.
+    /// A paused (or failed) deployment's instance: reported as it stands, with no action and
+    /// no wake-up — running, complete, exited (with its exit code, restarts and last error), or
+    /// pending when it has no container.
     private static func report(
-        frozen instance: DesiredInstance, live: ObservedContainer?, record: InstanceRecord, into builder: inout PlanBuilder
+        frozen instance: DesiredInstance, containers: [ObservedContainer], record: InstanceRecord, into builder: inout PlanBuilder
     ) {
-        builder.report(instance, live == nil ? .pending : .running, container: live, record: record)
+        if let live = containers.first(where: \.isAlive) {
+            builder.report(instance, .running, container: live, record: record)
+        } else if record.completed {
+            builder.report(instance, .complete, container: containers.first, record: record)
+        } else if let exited = containers.first(where: { $0.state == .exited }) {
+            var reason = "exited" + (exited.exitCode.map { " with code \($0)" } ?? "")
+            if !record.restarts.isEmpty { reason += " after \(record.restarts.count) restart\(record.restarts.count == 1 ? "" : "s")" }
+            if let error = record.lastError { reason += "; last error: \(error)" }
+            builder.report(instance, .failed(reason: reason, retryAt: nil), container: exited, record: record)
+        } else {
+            builder.report(instance, .pending, container: nil, record: record)
+        }
     }
 
     /// One desired slot (an instance and its spec hash). `containers` are the slot's own;
