@@ -58,7 +58,7 @@ check() { # check NAME COMMAND... : the command must succeed
         echo "FAILED: $name"
     fi
 }
-validates_ok() { [ "$("$mnctl" validate "$1")" = "OK" ]; }
+validates_ok() { [ "$("$mnctl" validate "$1" | head -n 1)" = "OK" ]; }
 broken_is_rejected() {
     local out status=0
     out="$("$mnctl" validate Examples/broken.json)" || status=$?
@@ -69,16 +69,25 @@ broken_is_rejected() {
 json_is_parseable() {
     local out status=0
     out="$("$mnctl" validate --output json Examples/broken.json)" || status=$?
-    [ "$status" -eq 1 ] &&
+    [ "$status" -eq 2 ] &&
         python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["valid"] is False and len(d["problems"]) == 8 else 1)' <<<"$out"
 }
-stdin_works() { [ "$("$mnctl" validate - <Examples/web-v1.json)" = "OK" ]; }
+stdin_works() { [ "$("$mnctl" validate - <Examples/web-v1.json | head -n 1)" = "OK" ]; }
+seed_defaults() {
+    # Seed 000's defaults table, as validate --output json reports the policy of a manifest that sets none.
+    echo '{"deployment":{"key":"d"},"agents":[{"id":"a","image":"i"}]}' | "$mnctl" validate - --output json | python3 -c '
+import json, sys
+fields = {f["name"]: (f["value"], f["source"]) for f in json.load(sys.stdin)["update_policy"]["fields"]}
+expected = {"strategy": "rolling", "max_parallel": 1, "canary": 0, "min_healthy_ms": 10000, "healthy_deadline_ms": 300000,
+            "progress_deadline_ms": 600000, "health_check": "checks", "auto_promote": False, "auto_revert": False}
+assert fields == {k: (v, "default") for k, v in expected.items()}, fields'
+}
 update_plan_replaces() { "$mnctl" plan Examples/web-v2.json --from Examples/web-v1.json | grep -q '^  replace  web/httpd/0  stop mn-web-httpd-0-'; }
 secrets_not_printed() { ! "$mnctl" plan --output json Examples/web-v1.json | grep -q 'hello from v1'; }
 rejected_apply_writes_nothing() {
     local status=0
     "$mnctl" apply Examples/broken.json >/dev/null 2>&1 || status=$?
-    [ "$status" -eq 1 ] && [ "$("$mnctl" deployment list)" = "No deployments yet. Create one with: mnctl apply MANIFEST" ]
+    [ "$status" -eq 2 ] && [ "$("$mnctl" deployment list)" = "No deployments yet. Create one with: mnctl apply MANIFEST" ]
 }
 same_apply_is_unchanged() {
     "$mnctl" apply Examples/web-v1.json | grep -q '^web: version 1 created' &&
@@ -115,6 +124,7 @@ exit_codes() {
 check "exit codes: 2 for an unknown command (even beside --help) or a bad flag value, 3 when Redis is unreachable; --help documents them" exit_codes
 check "mnctl validate --output json is parseable" json_is_parseable
 check "mnctl validate - reads standard input" stdin_works
+check "mnctl validate --output json reports seed 000's update policy defaults, each from the default" seed_defaults
 check "mnctl plan v2 --from v1 replaces the old container by id" update_plan_replaces
 check "mnctl plan never prints env values" secrets_not_printed
 check "mnctl apply of an invalid manifest writes nothing (local redis-server started in the state dir)" rejected_apply_writes_nothing
@@ -198,7 +208,29 @@ seed_lines() {
         "$mnctl" deployment fail agent-api --reason "candidate failed health checks" | grep -q 'failed' &&
         "$mnctl" deployment status agent-api | grep -q 'candidate failed health checks'
 }
+version_count() { "$mnctl" deployment status agent-api --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["latest_version"])'; }
+containers_of() { podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.key=agent-api --filter "label=mn.deployment.version=$1" | wc -l; }
+operator_lines() {
+    export MN_NODE_ID=seed-node
+    make_bundle "$bundles/bundle-v3" v3
+    local out
+    # Version 3 (a copy of v1) runs; v2 ran before it: that is where a rollback returns to.
+    "$mnctl" deployment status agent-api | grep -q 'rollback would restore v2' &&
+        out="$("$mnctl" deployment rollback agent-api --version 2 --reason "try v2 again" --dry-run)" &&
+        grep -q 'version 2 would be copied as version 4, replacing version 3' <<<"$out" && [ "$(version_count)" = 3 ] &&
+        out="$("$mnctl" deployment deploy "$bundles/bundle-v3" --key agent-api --auto-revert --min-healthy 0s --dry-run)" &&
+        grep -Eq '^  auto_revert +true +flag$' <<<"$out" && grep -Eq '^  max_parallel +1 +default$' <<<"$out" &&
+        grep -Eq '^  min_healthy_ms +0 +flag$' <<<"$out" && [ "$(version_count)" = 3 ] &&
+        timeout 90 "$mnctl" deployment deploy "$bundles/bundle-v3" --key agent-api --wait >/dev/null && [ "$(containers_of 4)" = 2 ] &&
+        "$mnctl" deployment pause agent-api >/dev/null &&
+        "$mnctl" deployment deploy "$bundles/bundle-v2" --key agent-api | grep -q 'version 5 created' &&
+        "$mnctl" deployment status agent-api | grep -q 'paused: version 5 waits for resume' &&
+        [ "$(containers_of 4)" = 2 ] && [ "$(containers_of 5)" = 0 ] &&
+        [ "$("$mnctl" deployment resume agent-api)" = "agent-api: validating" ] && settled && [ "$(containers_of 5)" = 2 ] &&
+        "$mnctl" deployment fail agent-api --reason "candidate failed health checks" | grep -q 'failed'
+}
 check "seed 000's command lines work verbatim against a running mnagent (rolling, canary + promote, rollback, pause, resume, fail)" seed_lines
+check "operator lines: status says what a rollback restores; rollback --dry-run and deploy --dry-run (the policy with each value's source) write nothing; deploy --wait returns at Running; a version deployed while paused waits for resume" operator_lines
 node_registered() {
     "$mnctl" node list | grep -q '^seed-node  ready, leader  ' &&
         "$mnctl" node list --output json | python3 -c '

@@ -13,7 +13,8 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
 
               mnctl deployment deploy Examples/web-v1.json --key web --strategy rolling --max-parallel 1
               mnctl deployment deploy Examples/web-v2.json --key web --strategy canary --canary 1
-              mnctl deployment deploy Examples/web-v2.json --key web --auto-revert --healthy-deadline 2m
+              mnctl deployment deploy Examples/web-v2.json --key web --auto-revert --healthy-deadline 2m --dry-run
+              mnctl deployment deploy Examples/web-v2.json --key web --auto-revert --healthy-deadline 2m --wait
             """)
 
     @Argument(help: "A manifest file, or a bundle folder with manifest.json / manifest.yaml.")
@@ -48,6 +49,12 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
     @Option(help: "How long the rollout may go without an instance finishing: 10m (overrides policies.update.progress_deadline_ms).")
     var progressDeadline: DurationArgument?
 
+    @Flag(help: "Print the update policy as it will run and the plan of the update, and write nothing.")
+    var dryRun = false
+
+    @Flag(help: "Wait until the new version is Running (exit 0) or Failed / RolledBack (exit 1), showing its status as it changes.")
+    var wait = false
+
     @OptionGroup var store: StoreOptions
     @OptionGroup var pinning: PinOptions
     @OptionGroup var options: OutputOptions
@@ -58,6 +65,7 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
         if let canary, canary < 0 { throw ValidationError("--canary: must be at least 0, got \(canary)") }
         if let healthyDeadline, healthyDeadline.milliseconds == 0 { throw ValidationError("--healthy-deadline: must be more than 0 (30s, 5m)") }
         if let progressDeadline, progressDeadline.milliseconds == 0 { throw ValidationError("--progress-deadline: must be more than 0 (5m, 10m)") }
+        if dryRun && wait { throw ValidationError("--dry-run writes nothing, so there is nothing to --wait for; give one") }
         if let strategy, UpdatePolicy.Strategy(rawValue: strategy) == nil {
             let names = UpdatePolicy.Strategy.allCases.map(\.rawValue)
             let near = names.filter { Spelling.isNearMiss(strategy, of: $0) }
@@ -68,7 +76,46 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
 
     func run() async throws {
         let file = try Self.manifestFile(at: path)
+        guard !dryRun else { return try await preview(file) }
         try await applyManifest(overridden(file), from: file, store: store, pin: pinning.pin, output: options)
+        guard wait, case .success(let manifest) = overridden(file) else { return }
+        try await withStore(store) { store in
+            try await StatusWatcher(output: options.output, events: 5, intervalMs: 500).watch(manifest.key, in: store)
+        }
+    }
+
+    /// The `policies.update` fields the flags set.
+    var flagFields: Set<String> {
+        var fields: Set<String> = []
+        if strategy != nil { fields.insert("strategy") }
+        if maxParallel != nil { fields.insert("max_parallel") }
+        if canary != nil { fields.insert("canary") }
+        if autoPromote != nil { fields.insert("auto_promote") }
+        if autoRevert != nil { fields.insert("auto_revert") }
+        if minHealthy != nil { fields.insert("min_healthy_ms") }
+        if healthyDeadline != nil { fields.insert("healthy_deadline_ms") }
+        if progressDeadline != nil { fields.insert("progress_deadline_ms") }
+        return fields
+    }
+
+    /// `--dry-run`: the policy as it will run and the single-node plan of the update from the
+    /// deployment's latest version (from nothing for a new key). Reads the store, writes nothing.
+    private func preview(_ file: String) async throws {
+        let manifest: Manifest
+        switch overridden(file) {
+        case .success(let value): manifest = value
+        case .failure(let error):
+            printError(describe(error.problems, in: file))
+            throw ExitStatus.invalid
+        }
+        let document = try? ManifestFile(path: file).read().get()
+        let written = document.flatMap { try? JSONValue.parse($0, format: ManifestFormat(fileName: file) ?? ManifestFormat(sniffing: $0)) }
+        let current = try await withStore(store) { try await $0.deployment(manifest.key) }
+        let running = current?.latest
+        let policy = UpdatePolicyReport(of: manifest, document: written, flags: flagFields, previous: running?.manifest)
+        let version = (running?.number ?? 0) + 1
+        let plan = PlanCommand.plan(manifest, version: version, running: running?.manifest)
+        print(PlanCommand.render(plan, manifest: manifest, version: version, running: running != nil, policy: policy, format: options.output))
     }
 
     /// The manifest file for PATH: the file itself, or a bundle folder's manifest.

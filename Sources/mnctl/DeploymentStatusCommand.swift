@@ -43,45 +43,14 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let deploymentKey = DeploymentKey(key)
+        let watcher = StatusWatcher(output: options.output, events: events, intervalMs: interval)
         try await withStore(store) { store in
-            guard watch else {
-                show(try await view(store, deploymentKey), redraw: false)
-                return
-            }
-            var last: String?
-            while true {
-                let view = try await view(store, deploymentKey)
-                let text = options.output == .json ? jsonLine(view) : Self.render(view, events: events)
-                if text != last { show(view, redraw: true) }
-                last = text
-                if view.isTerminal {
-                    if view.status != "Running" { throw ExitStatus.failed }
-                    return
-                }
-                try await Task.sleep(for: .milliseconds(interval))
+            if watch {
+                try await watcher.watch(DeploymentKey(key), in: store)
+            } else {
+                watcher.show(try await StatusWatcher.view(DeploymentKey(key), in: store), redraw: false)
             }
         }
-    }
-
-    private func view(_ store: DeploymentStore, _ key: DeploymentKey) async throws -> DeploymentView {
-        guard let deployment = try await store.deployment(key) else {
-            let known = try await store.deployments().map(\.key.rawValue)
-            printError("error: no deployment '\(key)'" + (known.isEmpty ? "; none exist yet" : "; known: \(known.joined(separator: ", "))"))
-            throw ExitStatus.failed
-        }
-        return DeploymentView(deployment, reports: try await store.allReports())
-    }
-
-    /// Prints a view; when redrawing text on a terminal, clears the screen first.
-    private func show(_ view: DeploymentView, redraw: Bool) {
-        switch options.output {
-        case .json: print(redraw ? jsonLine(view) : jsonText(view))
-        case .text:
-            if redraw && isatty(STDOUT_FILENO) != 0 { print("\u{1B}[H\u{1B}[2J", terminator: "") }
-            print(Self.render(view, events: events) + (redraw && isatty(STDOUT_FILENO) == 0 ? "\n" : ""))
-        }
-        fflush(nil)
     }
 
     static func render(_ view: DeploymentView, events: Int, now: Timestamp = .now()) -> String {
@@ -153,6 +122,7 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
                     }
             ).split(separator: "\n").map(String.init)
         }
+        lines += [""] + describe(view.updatePolicy, title: "Update policy")
         if !view.health.isEmpty {
             lines += ["", "Health:"]
             let anyLost = view.health.contains { $0.lost > 0 }
@@ -187,5 +157,55 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
         lines += ["", "Events:"]
         lines += view.events.suffix(events).map { "  \(formatTime($0.at))  v\($0.version)  \($0.message)" }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// Shows a deployment's status, once or until it settles: what `status --watch` and
+/// `deploy --wait` share.
+struct StatusWatcher {
+    var output: OutputFormat
+    /// How many recent events the text shows.
+    var events: Int
+    var intervalMs: Int
+
+    /// Redraws on every change until the deployment is Running (returns), Failed or RolledBack
+    /// (exit 1). A paused deployment would wait for a person: exit 1 at once, saying so.
+    func watch(_ key: DeploymentKey, in store: DeploymentStore) async throws {
+        var last: String?
+        while true {
+            let view = try await Self.view(key, in: store)
+            let text = output == .json ? jsonLine(view) : DeploymentStatusCommand.render(view, events: events)
+            if text != last { show(view, redraw: true) }
+            last = text
+            if view.isTerminal {
+                if view.status != "Running" { throw ExitStatus.failed }
+                return
+            }
+            if view.status == "Paused" {
+                printError("\(key) is paused: nothing changes until 'mnctl deployment resume \(key)'; not waiting")
+                throw ExitStatus.failed
+            }
+            try await Task.sleep(for: .milliseconds(intervalMs))
+        }
+    }
+
+    static func view(_ key: DeploymentKey, in store: DeploymentStore) async throws -> DeploymentView {
+        guard let deployment = try await store.deployment(key) else {
+            let known = try await store.deployments().map(\.key.rawValue)
+            printError("error: no deployment '\(key)'" + (known.isEmpty ? "; none exist yet" : "; known: \(known.joined(separator: ", "))"))
+            throw ExitStatus.failed
+        }
+        return DeploymentView(deployment, reports: try await store.allReports())
+    }
+
+    /// Prints a view; when redrawing text on a terminal, clears the screen first.
+    func show(_ view: DeploymentView, redraw: Bool) {
+        switch output {
+        case .json: print(redraw ? jsonLine(view) : jsonText(view))
+        case .text:
+            if redraw && isatty(STDOUT_FILENO) != 0 { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+            print(DeploymentStatusCommand.render(view, events: events) + (redraw && isatty(STDOUT_FILENO) == 0 ? "\n" : ""))
+        }
+        fflush(nil)
     }
 }

@@ -78,6 +78,9 @@ struct DeploymentView: Encodable {
     let rollbackTarget: Int?
     /// A version added while paused, waiting for `resume`.
     let waitsForResume: Int?
+    /// The latest version's update policy as it runs (a value that differs from the default
+    /// counts as the manifest's: the stored form does not say more).
+    let updatePolicy: UpdatePolicyReport
     let versions: [Version]
     let instances: [Instance]
     let events: [DeploymentEvent]
@@ -91,6 +94,7 @@ struct DeploymentView: Encodable {
         case rollbackTarget = "rollback_target"
         case stableVersion = "stable_version"
         case waitsForResume = "waits_for_resume"
+        case updatePolicy = "update_policy"
     }
 
     init(_ deployment: Deployment, reports: [NodeReport]) {
@@ -107,6 +111,8 @@ struct DeploymentView: Encodable {
         stableVersion = deployment.rollbackTarget
         rollbackTarget = deployment.rollbackTarget == deployment.latest.number ? deployment.previousStable : deployment.rollbackTarget
         waitsForResume = deployment.latestWaitsForResume ? deployment.latest.number : nil
+        updatePolicy = UpdatePolicyReport(
+            of: deployment.latest.manifest, document: nil, previous: deployment.stable(before: deployment.latest.number)?.manifest)
         status = Self.name(of: deployment.status)
         failure = deployment.status == .failed ? deployment.failure : nil
         pinnedTo = deployment.node

@@ -19,8 +19,16 @@ struct ManifestFile {
 
     /// The parsed, validated manifest; the format comes from the file name, else the content.
     func load() -> Result<Manifest, ManifestError> {
+        loadDocument().map(\.manifest)
+    }
+
+    /// The validated manifest and the document as written (which fields it sets).
+    func loadDocument() -> Result<(manifest: Manifest, document: JSONValue), ManifestError> {
         read().flatMap { data in
-            Result { () throws(ManifestError) in try Manifest.parse(data, format: ManifestFormat(fileName: path)) }
+            Result { () throws(ManifestError) in
+                let document = try JSONValue.parse(data, format: ManifestFormat(fileName: path) ?? ManifestFormat(sniffing: data))
+                return (try Manifest(validating: document), document)
+            }
         }
     }
 }

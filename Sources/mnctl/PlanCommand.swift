@@ -8,7 +8,7 @@ struct PlanCommand: ParsableCommand {
         commandName: "plan",
         abstract: "Show what a node would do for a manifest, without doing it.",
         discussion: """
-            Runs the node reconciler for the manifest's instances and prints the actions it would take: each start names the container it would create, whose name ends in the spec hash that identifies it. Environment values are never printed. Nothing is changed.
+            Runs the node reconciler for the manifest's instances and prints the actions it would take: each start names the container it would create, whose name ends in the spec hash that identifies it, then the update policy as it will run (with --from, the strategy the update really runs: a topology change makes it a whole-job blue-green). Environment values are never printed. Nothing is changed.
 
             By default the node is empty. With --from OLD, the node runs OLD's instances (as version 1, the manifest as version 2), so the plan shows what an update or a rollback would replace, stop and start:
 
@@ -26,16 +26,17 @@ struct PlanCommand: ParsableCommand {
     @OptionGroup var options: OutputOptions
 
     func run() throws {
-        let manifest = try load(file)
-        let running = try current.map(load)
+        let (manifest, document) = try load(file)
+        let running = try current.map(load)?.manifest
         let version = running == nil ? 1 : 2
         let plan = Self.plan(manifest, version: version, running: running)
-        print(Self.render(plan, manifest: manifest, version: version, running: running != nil, format: options.output))
+        let policy = UpdatePolicyReport(of: manifest, document: document, previous: running)
+        print(Self.render(plan, manifest: manifest, version: version, running: running != nil, policy: policy, format: options.output))
     }
 
-    private func load(_ path: String) throws -> Manifest {
-        switch ManifestFile(path: path).load() {
-        case .success(let manifest): return manifest
+    private func load(_ path: String) throws -> (manifest: Manifest, document: JSONValue) {
+        switch ManifestFile(path: path).loadDocument() {
+        case .success(let loaded): return loaded
         case .failure(let error):
             printError(describe(error.problems, in: path))
             throw ExitStatus.invalid
@@ -58,15 +59,23 @@ struct PlanCommand: ParsableCommand {
     }
 
     /// The printed form of a plan.
-    static func render(_ plan: NodePlan, manifest: Manifest, version: Int, running: Bool = false, format: OutputFormat) -> String {
+    static func render(
+        _ plan: NodePlan, manifest: Manifest, version: Int, running: Bool = false, policy: UpdatePolicyReport? = nil, format: OutputFormat
+    ) -> String {
         switch format {
         case .json:
             struct Output: Encodable {
                 let deployment: DeploymentKey
                 let version: Int
                 let actions: [NodeAction]
+                let updatePolicy: UpdatePolicyReport?
+
+                enum CodingKeys: String, CodingKey {
+                    case deployment, version, actions
+                    case updatePolicy = "update_policy"
+                }
             }
-            return jsonText(Output(deployment: manifest.key, version: version, actions: plan.actions))
+            return jsonText(Output(deployment: manifest.key, version: version, actions: plan.actions, updatePolicy: policy))
         case .text:
             let node = running ? "a node running the --from manifest" : "an empty node"
             var lines = ["Plan for deployment '\(manifest.key)' version \(version) on \(node) (dry run):"]
@@ -87,6 +96,7 @@ struct PlanCommand: ParsableCommand {
             let unchanged = plan.instances.filter { $0.phase == .running }.count
             if unchanged > 0 { lines.append("  \(unchanged) instance\(unchanged == 1 ? "" : "s") unchanged, left running") }
             let count = plan.actions.count
+            if let policy { lines += describe(policy) }
             lines.append("\(count) action\(count == 1 ? "" : "s"); nothing was changed.")
             return lines.joined(separator: "\n")
         }

@@ -13,11 +13,25 @@ let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
 struct ValidateCommandTests {
     static let validExamples = ["web-v1.json", "web-v2.json", "web-v3.json", "agent-api.yaml"]
 
-    @Test("every shipped example is valid and prints OK", arguments: validExamples)
+    @Test("every shipped example is valid and prints OK, then the update policy as it will run", arguments: validExamples)
     func examplesAreValid(_ name: String) {
         let report = ValidateCommand.report(for: [ManifestFile(path: examples.appendingPathComponent(name).path)], format: .text)
         #expect(report.valid)
-        #expect(report.text == "OK")
+        let lines = report.text.split(separator: "\n").map(String.init)
+        #expect(lines.first == "OK")
+        #expect(lines.dropFirst().first?.hasPrefix("  update policy (runs ") == true && lines.count == 11, "\(lines)")
+    }
+
+    @Test("each policy value says where it came from: the manifest, a default, or (deploy) a flag; a topology change runs blue-green")
+    func policySources() throws {
+        let v1 = try ManifestFile(path: examples.appendingPathComponent("web-v1.json").path).loadDocument().get()
+        let report = UpdatePolicyReport(of: v1.manifest, document: v1.document, flags: ["auto_revert"])
+        let sources = Dictionary(uniqueKeysWithValues: report.fields.map { ($0.name, $0.source) })
+        #expect(sources["max_parallel"] == .manifest && sources["canary"] == .default && sources["auto_revert"] == .flag)
+        var grown = v1.manifest
+        grown.agents.append(AgentSpec(id: "sidecar", workload: .image("localhost/sidecar:1")))
+        let update = UpdatePolicyReport(of: grown, document: nil, previous: v1.manifest)
+        #expect(update.strategy == .blueGreen && update.strategyReason?.contains("topology") == true)
     }
 
     @Test("the broken example lists every problem with its path")
