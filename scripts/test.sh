@@ -122,6 +122,14 @@ exit_codes() {
     "$mnctl" --help | grep -q "Exit codes: 0 done; 1 failed"
 }
 check "exit codes: 2 for an unknown command (even beside --help) or a bad flag value, 3 when Redis is unreachable; --help documents them" exit_codes
+completions_and_man_pages() {
+    for shell in bash zsh fish; do
+        "$mnctl" --generate-completion-script "$shell" | grep -q 'deployment' || return 1
+    done
+    scripts/man-pages.sh "$state/man" >/dev/null 2>&1 && grep -q 'dry' "$state/man/mnctl.deployment.deploy.1" &&
+        [ -f "$state/man/mnagent.1" ]
+}
+check "shell completions (bash, zsh, fish) and man pages (scripts/man-pages.sh) are generated from the commands" completions_and_man_pages
 check "mnctl validate --output json is parseable" json_is_parseable
 check "mnctl validate - reads standard input" stdin_works
 check "mnctl validate --output json reports seed 000's update policy defaults, each from the default" seed_defaults

@@ -111,6 +111,9 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
             }
         }
         if !view.runs.isEmpty {
+            if view.status == "Complete", let last = view.runs.last {
+                lines += ["", "No run is active; run \(last.number) (v\(last.version)) ended: \(last.outcome?.description ?? "-"). Start another: mnctl deployment rerun \(view.key)"]
+            }
             lines += ["", "Runs:"]
             lines += table(
                 [["  RUN", "VERSION", "STARTED", "FINISHED", "OUTCOME"]]
@@ -168,8 +171,8 @@ struct StatusWatcher {
     var events: Int
     var intervalMs: Int
 
-    /// Redraws on every change until the deployment is Running (returns), Failed or RolledBack
-    /// (exit 1). A paused deployment would wait for a person: exit 1 at once, saying so.
+    /// Redraws on every change until the deployment is Running or Complete (returns; exit 1 when
+    /// its last run failed), Failed or RolledBack (exit 1). A paused deployment would wait for a person: exit 1 at once, saying so.
     func watch(_ key: DeploymentKey, in store: DeploymentStore) async throws {
         var last: String?
         while true {
@@ -178,7 +181,7 @@ struct StatusWatcher {
             if text != last { show(view, redraw: true) }
             last = text
             if view.isTerminal {
-                if view.status != "Running" { throw ExitStatus.failed }
+                if !view.succeeded { throw ExitStatus.failed }
                 return
             }
             if view.status == "Paused" {

@@ -84,8 +84,10 @@ struct DeploymentView: Encodable {
     let versions: [Version]
     let instances: [Instance]
     let events: [DeploymentEvent]
-    /// Whether the deployment is settled (Running, Failed, RolledBack): where `--watch` stops.
+    /// Whether the deployment is settled (Running, Complete, Failed, RolledBack): where `--watch` stops.
     let isTerminal: Bool
+    /// Settled well: Running, or Complete with a last run that completed (`--watch` exits 0).
+    let succeeded: Bool
 
     enum CodingKeys: String, CodingKey {
         case key, id, status, versions, instances, events, rollout, failure, health, runs, unplaced, lost
@@ -113,7 +115,10 @@ struct DeploymentView: Encodable {
         waitsForResume = deployment.latestWaitsForResume ? deployment.latest.number : nil
         updatePolicy = UpdatePolicyReport(
             of: deployment.latest.manifest, document: nil, previous: deployment.stable(before: deployment.latest.number)?.manifest)
-        status = Self.name(of: deployment.status)
+        // A batch deployment whose runs all ended has nothing running: say so.
+        let allRunsEnded = !deployment.latest.manifest.type.isLongRunning && !deployment.runs.isEmpty && deployment.runs.allSatisfy(\.isFinished)
+        status = allRunsEnded && deployment.status == .running ? "Complete" : Self.name(of: deployment.status)
+        succeeded = deployment.status == .running && (!allRunsEnded || deployment.runs.last?.outcome == .complete)
         failure = deployment.status == .failed ? deployment.failure : nil
         pinnedTo = deployment.node
         unplaced = deployment.unplaced
@@ -130,7 +135,8 @@ struct DeploymentView: Encodable {
         isTerminal = deployment.status.isTerminal
     }
 
-    /// The status as printed: Validating, Deploying, Running, Paused, Draining, Failed, RolledBack.
+    /// The status as printed: Validating, Deploying, Running, Paused, Draining, Failed, RolledBack
+    /// (and Complete for a batch deployment whose runs all ended, set in `init`).
     static func name(of status: DeploymentStatus) -> String {
         switch status {
         case .validating: "Validating"

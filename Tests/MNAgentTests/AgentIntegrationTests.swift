@@ -312,6 +312,11 @@ extension RealProcesses {
                 }
                 let key = DeploymentKey(harness.key)
                 try await harness.store.change(key, .pause, reason: "investigating", at: .now())
+                let pausedAt = Timestamp.now()
+                try await harness.eventually("the agent passed since the pause") {
+                    (try await harness.store.nodes()[harness.node] ?? Timestamp(milliseconds: 0)) > pausedAt.adding(ms: 400)
+                }
+                #expect(try await harness.runningReported(v1.instanceHash(of: v1.agents[0])) == id, "paused: a running container is not reported as running")
                 let podman = try #require(ChildProcess.find("podman"))
                 #expect(
                     await (try ChildProcess(executable: podman, arguments: ["kill", "--signal", "KILL", try #require(id).rawValue])).exit()
@@ -322,6 +327,8 @@ extension RealProcesses {
                     (try await harness.store.nodes()[harness.node] ?? Timestamp(milliseconds: 0)) > killedAt.adding(ms: 400)
                 }
                 #expect(try await harness.containers().map(\.state) == [.exited], "paused: the container is not restarted")
+                let reported = try await harness.store.report(of: harness.node)?.instances.first
+                #expect(reported?.phase == .failed(reason: "exited with code 137", retryAt: nil) && reported?.container == id, "\(String(describing: reported))")
 
                 try await harness.store.change(key, .resume, reason: "go on", at: .now())
                 try await harness.eventually("resumed: the container runs again") {

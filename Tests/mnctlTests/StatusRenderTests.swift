@@ -51,4 +51,29 @@ struct StatusRenderTests {
         let failure = json?["failure"] as? [String: Any]
         #expect(failure?["phase"] as? String == "validating" && failure?["version"] as? Int == 2)
     }
+
+    @Test("a batch deployment whose runs all ended is Complete, saying how the last run ended; while one runs it is Running")
+    func batchComplete() throws {
+        let report = Manifest(key: "report", type: .batch, agents: [AgentSpec(id: "job", workload: .image("job:1"))])
+        var record = Deployment(first: report, at: t0)
+        record.status = .running
+        #expect(DeploymentView(record, reports: []).status == "Running")
+        record.finishRun(1, outcome: .complete, at: t0.adding(ms: 1_000))
+        let view = DeploymentView(record, reports: [])
+        #expect(view.status == "Complete" && view.succeeded && view.isTerminal)
+        #expect(DeploymentStatusCommand.render(view, events: 3, now: t0).contains("No run is active; run 1 (v1) ended: complete."))
+    }
+
+    @Test("status shows the stable version, what a rollback would restore, and the update policy with its sources")
+    func stableAndRollback() throws {
+        var record = try deployment()
+        record.status = .running
+        record.markStable(2)
+        let text = DeploymentStatusCommand.render(DeploymentView(record, reports: []), events: 3, now: t0)
+        #expect(text.contains("status Running   version 2   stable v2"))
+        #expect(text.contains("rollback would restore v1 (mnctl deployment rollback shop --version 1)"))
+        #expect(text.contains("Update policy (runs rolling):"))
+        let first = Deployment(first: Manifest(key: "one", agents: [AgentSpec(id: "web", workload: .image("web:1"))]), at: t0)
+        #expect(DeploymentStatusCommand.render(DeploymentView(first, reports: []), events: 3, now: t0).contains("rollback would restore nothing"))
+    }
 }
