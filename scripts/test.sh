@@ -238,6 +238,26 @@ operator_lines() {
         "$mnctl" deployment fail agent-api --reason "candidate failed health checks" | grep -q 'failed'
 }
 check "seed 000's command lines work verbatim against a running mnagent (rolling, canary + promote, rollback, pause, resume, fail)" seed_lines
+bundle_payloads() {
+    export MN_NODE_ID=seed-node
+    local b="$bundles/payload-bundle" id
+    mkdir -p "$b/payloads/conf"
+    cat >"$b/manifest.json" <<JSON
+{"deployment":{"key":"payload-check"},"agents":[{"id":"reader","image":"localhost/mn-busybox:1","args":["sleep","3600"],
+ "lifecycle":{"grace_period_ms":500}}],"policies":{"update":{"min_healthy_ms":0,"health_check":"agent_states"}}}
+JSON
+    echo one >"$b/payloads/conf/greeting.txt"
+    payload_reads() { id="$(podman ps -q --filter label=mn.deployment.key=payload-check)" && [ "$(podman exec "$id" cat /mn/payloads/conf/greeting.txt 2>/dev/null)" = "$1" ]; }
+    timeout 90 "$mnctl" deployment deploy "$b" --wait >/dev/null && payload_reads one &&
+        ! podman exec "$id" sh -c 'echo x >/mn/payloads/conf/greeting.txt' 2>/dev/null &&
+        "$mnctl" deployment status payload-check | grep -q "applied from $b (1 payload file)" &&
+        echo two >"$b/payloads/conf/greeting.txt" &&
+        "$mnctl" deployment deploy "$b" | grep -q 'version 2 created' &&
+        timeout 60 "$mnctl" deployment status payload-check --watch >/dev/null && payload_reads two &&
+        ln -s /etc/passwd "$b/payloads/passwd" && ! "$mnctl" deployment deploy "$b" 2>"$state/bundle-err" &&
+        grep -q "payloads/passwd is a symlink to /etc/passwd, outside the bundle" "$state/bundle-err" && rm "$b/payloads/passwd"
+}
+check "a bundle's payloads reach the containers read-only at /mn/payloads; a payload change alone makes a new version and replaces the container; a symlink leaving the bundle is refused" bundle_payloads
 check "operator lines: status says what a rollback restores; rollback --dry-run and deploy --dry-run (the policy with each value's source) write nothing; deploy --wait returns at Running; a version deployed while paused waits for resume" operator_lines
 node_registered() {
     "$mnctl" node list | grep -q '^seed-node  ready, leader  ' &&
@@ -246,7 +266,7 @@ import json, sys
 nodes = {n["id"]: n for n in json.load(sys.stdin)}
 n = nodes["seed-node"]
 assert n["status"] == "ready" and n["leader"] and n["capacity"]["cpu_millis"] >= 1000 and n["capacity"]["memory_mb"] > 0, n
-assert n["instances"] == {"agent-api": 2}, n["instances"]' &&
+assert n["instances"] == {"agent-api": 2, "payload-check": 1}, n["instances"]' &&
         "$mnctl" node status seed-node | grep -q '^State:      ready, leader' &&
         ! "$mnctl" node status no-such-node 2>"$state/node-err" && grep -q "no node 'no-such-node' is registered" "$state/node-err"
 }
@@ -263,7 +283,7 @@ node_administration() {
         "$mnctl" node list | grep -q '^seed-node  ready, leader, ineligible' &&
         "$mnctl" node eligibility seed-node --enable | grep -qx "seed-node: eligible" &&
         ! "$mnctl" node drain seed-node --reason "disk swap" --deadline 2s --wait 2>"$state/drain-wait" &&
-        grep -q "the deadline stopped 2 instances that had not moved or finished: agent-api/worker/0, agent-api/worker/1" "$state/drain-wait" &&
+        grep -q "the deadline stopped 3 instances that had not moved or finished: agent-api/worker/0, agent-api/worker/1, payload-check/reader/0" "$state/drain-wait" &&
         [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.key=agent-api | wc -l)" = 0 ] &&
         "$mnctl" node undrain seed-node --mark-eligible --reason "disk swapped" >/dev/null
 }

@@ -97,6 +97,18 @@ public struct DeploymentVersion: Hashable, Sendable, Codable {
     public let contentHash: SpecHash
     public let createdAt: Timestamp
     public let source: VersionSource
+    /// The bundle it was deployed from (the folder as given), if any.
+    public let bundle: String?
+
+    /// Creates a version.
+    public init(number: Int, manifest: Manifest, contentHash: SpecHash, createdAt: Timestamp, source: VersionSource, bundle: String? = nil) {
+        self.number = number
+        self.manifest = manifest
+        self.contentHash = contentHash
+        self.createdAt = createdAt
+        self.source = source
+        self.bundle = bundle
+    }
 
     /// Whether this version was made by an automatic revert (and so is never reverted itself).
     public var isAutoRevert: Bool {
@@ -105,7 +117,7 @@ public struct DeploymentVersion: Hashable, Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case number, manifest, source
+        case number, manifest, source, bundle
         case contentHash = "content_hash"
         case createdAt = "created_at"
     }
@@ -235,11 +247,12 @@ public struct Deployment: Hashable, Sendable {
     /// Events kept in the record; the full log lives in the store.
     public static let eventLimit = 100
 
-    /// Starts a deployment with `manifest` as version 1.
-    public init(first manifest: Manifest, at time: Timestamp) {
+    /// Starts a deployment with `manifest` as version 1 (deployed from `bundle`, if given).
+    public init(first manifest: Manifest, bundle: String? = nil, at time: Timestamp) {
         key = manifest.key
         versions = [
-            DeploymentVersion(number: 1, manifest: manifest, contentHash: manifest.contentHash, createdAt: time, source: .applied)
+            DeploymentVersion(
+                number: 1, manifest: manifest, contentHash: manifest.contentHash, createdAt: time, source: .applied, bundle: bundle)
         ]
         status = .validating
         rollbackTarget = nil
@@ -292,13 +305,13 @@ public struct Deployment: Hashable, Sendable {
     /// Adds `manifest` as a new version unless it is the same as the latest one.
     ///
     /// - Throws: ``DeploymentError`` if the manifest is for another deployment key.
-    public mutating func append(_ manifest: Manifest, at time: Timestamp) throws(DeploymentError) -> AppendResult {
+    public mutating func append(_ manifest: Manifest, bundle: String? = nil, at time: Timestamp) throws(DeploymentError) -> AppendResult {
         guard manifest.key == key else {
             throw DeploymentError("manifest is for deployment '\(manifest.key)', not '\(key)'")
         }
         let hash = manifest.contentHash
         if hash == latest.contentHash { return .unchanged(latest) }
-        return .appended(add(manifest, hash: hash, at: time, source: .applied))
+        return .appended(add(manifest, hash: hash, at: time, source: .applied, bundle: bundle))
     }
 
     /// Appends a copy of version `number` as a new version; history is never rewritten.
@@ -311,7 +324,7 @@ public struct Deployment: Hashable, Sendable {
         guard target.contentHash != latest.contentHash else {
             throw DeploymentError("version \(number) has the same manifest as the latest version \(latest.number); nothing to roll back")
         }
-        return add(target.manifest, hash: target.contentHash, at: time, source: .rollback(from: number, reason: reason))
+        return add(target.manifest, hash: target.contentHash, at: time, source: .rollback(from: number, reason: reason), bundle: target.bundle)
     }
 
     /// With `auto_revert`, a failed update of version `failedVersion` is followed by a copy of
@@ -324,7 +337,7 @@ public struct Deployment: Hashable, Sendable {
             latest.number == failedVersion, let stable = rollbackTarget
         else { return nil }
         guard let target = version(stable), target.contentHash != latest.contentHash else { return nil }
-        return add(target.manifest, hash: target.contentHash, at: time, source: .autoRevert(from: stable, reason: reason))
+        return add(target.manifest, hash: target.contentHash, at: time, source: .autoRevert(from: stable, reason: reason), bundle: target.bundle)
     }
 
     /// Makes version `number` the stable one (it reached Running); the one before is kept as
@@ -341,8 +354,11 @@ public struct Deployment: Hashable, Sendable {
         if events.count > Self.eventLimit { events.removeFirst(events.count - Self.eventLimit) }
     }
 
-    private mutating func add(_ manifest: Manifest, hash: SpecHash, at time: Timestamp, source: VersionSource) -> DeploymentVersion {
-        let version = DeploymentVersion(number: versions.count + 1, manifest: manifest, contentHash: hash, createdAt: time, source: source)
+    private mutating func add(
+        _ manifest: Manifest, hash: SpecHash, at time: Timestamp, source: VersionSource, bundle: String? = nil
+    ) -> DeploymentVersion {
+        let version = DeploymentVersion(
+            number: versions.count + 1, manifest: manifest, contentHash: hash, createdAt: time, source: source, bundle: bundle)
         versions.append(version)
         // A new version is validated before anything of it starts — once resumed, if paused:
         // a pause holds everything of the deployment, new versions included.

@@ -10,7 +10,7 @@ extension KeyedEncodingContainer {
 }
 
 extension Manifest: Encodable {
-    enum CodingKeys: String, CodingKey { case deployment, type, agents, edges, constraints, policies }
+    enum CodingKeys: String, CodingKey { case deployment, type, agents, edges, constraints, policies, payloads }
     private enum DeploymentKeys: String, CodingKey { case key }
 
     public func encode(to encoder: any Encoder) throws {
@@ -22,6 +22,7 @@ extension Manifest: Encodable {
         try container.encode(edges, forKey: .edges, unlessEqualTo: [])
         try container.encode(constraints, forKey: .constraints, unlessEqualTo: [])
         try container.encode(policies, forKey: .policies, unlessEqualTo: .defaults)
+        try container.encode(payloads, forKey: .payloads, unlessEqualTo: [])
     }
 }
 

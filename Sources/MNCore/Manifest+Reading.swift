@@ -69,10 +69,18 @@ extension Manifest {
         let edges = fields.optional("edges") { r, v, p in r.indexedArray(v, at: p, element: { TopologyEdge.read(r, $0, $1) }) } ?? []
         let constraints = fields.optional("constraints", PlacementConstraint.readList) ?? []
         let policies = fields.optional("policies", Policies.read) ?? .defaults
+        let payloads = fields.optional("payloads") { r, v, p in r.array(v, at: p, element: { Payload.read(r, $0, $1) }) } ?? []
+        let payloadBytes = payloads.reduce(0) { $0 + $1.size }
+        if payloadBytes > Payload.maxTotalSize {
+            reader.problems.add(
+                path.appending("payloads"), "hold \(payloadBytes) bytes together; at most \(Payload.maxTotalSize) are allowed (keep large data out of the bundle)")
+        }
+        if Set(payloads.map(\.path)).count != payloads.count { reader.problems.add(path.appending("payloads"), "name a path twice") }
 
         guard let key else { return nil }
         let manifest = Manifest(
-            key: DeploymentKey(key), type: type, agents: agents, edges: edges.map(\.value), constraints: constraints, policies: policies)
+            key: DeploymentKey(key), type: type, agents: agents, edges: edges.map(\.value), constraints: constraints, policies: policies,
+            payloads: payloads.sorted { $0.path < $1.path })
         manifest.checkAgentsAndEdges(tree: value, edges: edges, problems: reader.problems)
         return manifest
     }
@@ -219,5 +227,31 @@ extension JSONValue {
         case .alias:
             throw ManifestError(problems: [ValidationProblem(path: path, message: "YAML aliases are not supported; write the value out")])
         }
+    }
+}
+
+extension Payload {
+    static func read(_ reader: DocumentReader, _ value: JSONValue, _ path: FieldPath) -> Payload? {
+        guard let fields = reader.object(value, at: path) else { return nil }
+        defer { fields.finish() }
+        let file = fields.required("path") { r, v, p -> String? in
+            guard let text = r.string(v, at: p) else { return nil }
+            if let problem = Payload.problem(withPath: text) {
+                r.problems.add(p, problem)
+                return nil
+            }
+            return text
+        }
+        let sha256 = fields.required("sha256") { r, v, p -> String? in
+            guard let text = r.string(v, at: p) else { return nil }
+            guard text.count == 64, text.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+                r.problems.add(p, "must be 64 lowercase hex digits (a SHA-256)")
+                return nil
+            }
+            return text
+        }
+        let size = fields.required("size") { $0.int($1, at: $2, in: 0...Payload.maxFileSize) }
+        guard let file, let sha256, let size else { return nil }
+        return Payload(path: file, sha256: sha256, size: size)
     }
 }

@@ -24,11 +24,13 @@ public struct Manifest: Hashable, Sendable {
     /// Rules every agent's nodes must meet (`constraints[]`); agents may add their own.
     public var constraints: [PlacementConstraint]
     public var policies: Policies
+    /// The bundle's payload files, sorted by path (see ``Payload``); empty without a bundle.
+    public var payloads: [Payload]
 
     /// Creates a manifest (already validated values are expected; see ``validate()``).
     public init(
         key: DeploymentKey, type: JobType = .service, agents: [AgentSpec], edges: [TopologyEdge] = [],
-        constraints: [PlacementConstraint] = [], policies: Policies = .defaults
+        constraints: [PlacementConstraint] = [], policies: Policies = .defaults, payloads: [Payload] = []
     ) {
         self.key = key
         self.type = type
@@ -36,6 +38,7 @@ public struct Manifest: Hashable, Sendable {
         self.edges = edges
         self.constraints = constraints
         self.policies = policies
+        self.payloads = payloads
     }
 
     /// The agent with `id`, if the manifest has one.

@@ -54,10 +54,13 @@ extension Manifest {
     /// agent a new hash, so the whole job is placed again beside the old one.
     public func instanceHash(of agent: AgentSpec) -> SpecHash {
         let topology = self.topology
-        let graph = JSONValue.object([
+        var graph: [String: JSONValue] = [
             "agents": .array(topology.agents.map { .string($0.rawValue) }),
             "edges": .array(topology.edges.map { .array([.string($0.from.rawValue), .string($0.to.rawValue)]) }),
-        ])
-        return SpecHash(of: agent.canonicalInstanceBytes + Array("\n".utf8) + CanonicalJSON.bytes(graph))
+        ]
+        // Payloads are part of what every instance runs; without any, hashes stay as they were.
+        if let digest = payloadDigest { graph["payloads"] = .string(digest.rawValue) }
+        let graphValue = JSONValue.object(graph)
+        return SpecHash(of: agent.canonicalInstanceBytes + Array("\n".utf8) + CanonicalJSON.bytes(graphValue))
     }
 }

@@ -97,7 +97,10 @@ struct MNAgentCommand: AsyncParsableCommand {
             role = .init(controller: ClusterController(store: store, lease: lease, logger: logger), election: election)
         }
         let agent = NodeAgent(
-            store: store, runtime: runtime, settings: .init(node: node, resyncIntervalMs: Int64(resyncInterval * 1_000)),
+            store: store, runtime: runtime,
+            settings: .init(
+                node: node, resyncIntervalMs: Int64(resyncInterval * 1_000),
+                payloadDirectory: (stateDirectory as NSString).appendingPathComponent("payloads")),
             logger: logger, prober: PodmanHealthProber(runtime: runtime), controller: role)
         services.insert(agent, at: 0)
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

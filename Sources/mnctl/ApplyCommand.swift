@@ -28,10 +28,11 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 }
 
-/// Applies a loaded manifest (or prints every problem and writes nothing) and prints the
-/// result: what `apply` and `deployment deploy` share.
+/// Applies a loaded manifest (or prints every problem and writes nothing), with the payloads
+/// of its bundle if any, and prints the result: what `apply` and `deployment deploy` share.
 func applyManifest(
-    _ loaded: Result<Manifest, ManifestError>, from file: String, store: StoreOptions, pin: DeploymentStore.Pin, output: OutputOptions
+    _ loaded: Result<Manifest, ManifestError>, from file: String, store: StoreOptions, pin: DeploymentStore.Pin,
+    bundle: DeploymentBundle? = nil, output: OutputOptions
 ) async throws {
     let manifest: Manifest
     switch loaded {
@@ -42,7 +43,9 @@ func applyManifest(
         throw ExitStatus.invalid
     }
     let result = try await withStore(store) { store in
-        let result = try await store.apply(manifest, pin: pin, at: .now())
+        // The payloads first: a version is never recorded before its bytes are in Redis.
+        if let bundle { try await PayloadStore(redis: store.redis).store(bundle.files) }
+        let result = try await store.apply(manifest, pin: pin, bundle: bundle?.folder, at: .now())
         await noteIfNothingActs(pinnedTo: result.node, in: store)
         return result
     }

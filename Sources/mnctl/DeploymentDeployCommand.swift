@@ -9,7 +9,7 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
         commandName: "deploy",
         abstract: "Deploy a manifest under a deployment key, optionally overriding its update policy.",
         discussion: """
-            Like 'mnctl apply', with the options written into the manifest before it is validated: --key sets deployment.key; --strategy, --max-parallel, --canary, --[no-]auto-promote, --[no-]auto-revert, --min-healthy, --healthy-deadline and --progress-deadline set policies.update (durations as 30s, 5m, 1h30m, 500ms). PATH is a manifest file, or a bundle folder holding manifest.json, manifest.yaml or manifest.yml.
+            Like 'mnctl apply', with the options written into the manifest before it is validated: --key sets deployment.key; --strategy, --max-parallel, --canary, --[no-]auto-promote, --[no-]auto-revert, --min-healthy, --healthy-deadline and --progress-deadline set policies.update (durations as 30s, 5m, 1h30m, 500ms). PATH is a manifest file, or a bundle folder holding manifest.json, manifest.yaml or manifest.yml and an optional payloads/ folder: its files (at most 8 MiB each, 32 MiB together) are stored in Redis by content, written to every node that runs the version, and mounted read-only at /mn/payloads in its containers; a payload change alone makes a new version.
 
               mnctl deployment deploy Examples/web-v1.json --key web --strategy rolling --max-parallel 1
               mnctl deployment deploy Examples/web-v2.json --key web --strategy canary --canary 1
@@ -75,10 +75,22 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let file = try Self.manifestFile(at: path)
-        guard !dryRun else { return try await preview(file) }
-        try await applyManifest(overridden(file), from: file, store: store, pin: pinning.pin, output: options)
-        guard wait, case .success(let manifest) = overridden(file) else { return }
+        let bundle: DeploymentBundle?
+        do {
+            bundle = try DeploymentBundle.open(path)
+        } catch {
+            printError("error: \(error)")
+            throw ExitStatus.invalid
+        }
+        let file = bundle?.manifestFile ?? path
+        let loaded = overridden(file).map { manifest in
+            var manifest = manifest
+            if let bundle { manifest.payloads = bundle.payloads }
+            return manifest
+        }
+        guard !dryRun else { return try await preview(loaded, file: file) }
+        try await applyManifest(loaded, from: file, store: store, pin: pinning.pin, bundle: bundle, output: options)
+        guard wait, case .success(let manifest) = loaded else { return }
         try await withStore(store) { store in
             try await StatusWatcher(output: options.output, events: 5, intervalMs: 500).watch(manifest.key, in: store)
         }
@@ -100,9 +112,9 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
 
     /// `--dry-run`: the policy as it will run and the single-node plan of the update from the
     /// deployment's latest version (from nothing for a new key). Reads the store, writes nothing.
-    private func preview(_ file: String) async throws {
+    private func preview(_ loaded: Result<Manifest, ManifestError>, file: String) async throws {
         let manifest: Manifest
-        switch overridden(file) {
+        switch loaded {
         case .success(let value): manifest = value
         case .failure(let error):
             printError(describe(error.problems, in: file))
@@ -116,18 +128,6 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
         let version = (running?.number ?? 0) + 1
         let plan = PlanCommand.plan(manifest, version: version, running: running?.manifest)
         print(PlanCommand.render(plan, manifest: manifest, version: version, running: running != nil, policy: policy, format: options.output))
-    }
-
-    /// The manifest file for PATH: the file itself, or a bundle folder's manifest.
-    static func manifestFile(at path: String) throws -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return path }
-        for name in ["manifest.json", "manifest.yaml", "manifest.yml"] {
-            let candidate = (path as NSString).appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-        }
-        printError("error: \(path) is a folder without manifest.json, manifest.yaml or manifest.yml")
-        throw ExitStatus.invalid
     }
 
     /// The manifest with the command-line overrides written in, then validated as a whole.

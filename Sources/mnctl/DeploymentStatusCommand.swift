@@ -70,7 +70,11 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
                     case .rollback(let from, let reason): "rollback to v\(from): \(reason)"
                     case .autoRevert(let from, let reason): "auto-revert to v\(from): \(reason)"
                     }
-                return ["  v\(version.number)", formatTime(version.createdAt), version.contentHash.short, source]
+                var from = source
+                if let bundle = version.bundle {
+                    from += " from \(bundle)" + (version.payloads.isEmpty ? "" : " (\(version.payloads.count) payload file\(version.payloads.count == 1 ? "" : "s"))")
+                }
+                return ["  v\(version.number)", formatTime(version.createdAt), version.contentHash.short, from]
             }
         ).split(separator: "\n").map(String.init)
         if let unplaced = view.unplaced {

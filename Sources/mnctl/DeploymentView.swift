@@ -11,9 +11,13 @@ struct DeploymentView: Encodable {
         let contentHash: SpecHash
         let createdAt: Timestamp
         let source: VersionSource
+        /// The bundle folder it was deployed from, if any.
+        let bundle: String?
+        /// Its payload files (path, SHA-256, size), if any.
+        let payloads: [Payload]
 
         enum CodingKeys: String, CodingKey {
-            case number, source
+            case number, source, bundle, payloads
             case contentHash = "content_hash"
             case createdAt = "created_at"
         }
@@ -104,7 +108,9 @@ struct DeploymentView: Encodable {
         id = deployment.id
         latestVersion = deployment.latest.number
         versions = deployment.versions.map {
-            Version(number: $0.number, contentHash: $0.contentHash, createdAt: $0.createdAt, source: $0.source)
+            Version(
+                number: $0.number, contentHash: $0.contentHash, createdAt: $0.createdAt, source: $0.source, bundle: $0.bundle,
+                payloads: $0.manifest.payloads)
         }
         instances = reports.flatMap { report in
             report.instances.filter { $0.id.key == deployment.key }.map { Instance(node: report.node, reportedAt: report.at, status: $0) }

@@ -63,13 +63,52 @@ struct DeployCommandTests {
         #expect(update.minHealthyMs == 0 && update.healthyDeadlineMs == 120_000 && update.progressDeadlineMs == 5_400_000)
     }
 
-    @Test("a bundle folder's manifest is found")
+    @Test("a bundle folder: its manifest and every payload file by path and SHA-256; a payload change alone changes the version and instance hashes")
     func bundleFolder() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mn-bundle-\(UUID().uuidString.prefix(6))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let files = FileManager.default
+        let folder = files.temporaryDirectory.appendingPathComponent("mn-bundle-\(UUID().uuidString.prefix(6))")
+        try files.createDirectory(at: folder.appendingPathComponent("payloads/prompts"), withIntermediateDirectories: true)
+        defer { try? files.removeItem(at: folder) }
         try Data(contentsOf: examples.appendingPathComponent("agent-api.yaml")).write(to: folder.appendingPathComponent("manifest.yaml"))
-        #expect(try DeploymentDeployCommand.manifestFile(at: folder.path) == folder.appendingPathComponent("manifest.yaml").path)
+        try Data("hello".utf8).write(to: folder.appendingPathComponent("payloads/prompts/system.txt"))
+        try Data("{}".utf8).write(to: folder.appendingPathComponent("payloads/config.json"))
+        let bundle = try #require(try DeploymentBundle.open(folder.path))
+        #expect(bundle.manifestFile.hasSuffix("/manifest.yaml"))
+        #expect(bundle.payloads.map(\.path) == ["config.json", "prompts/system.txt"])
+        #expect(bundle.payloads[1].sha256 == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" && bundle.payloads[1].size == 5)
+
+        var manifest = try ManifestFile(path: bundle.manifestFile).load().get()
+        let plain = manifest
+        manifest.payloads = bundle.payloads
+        var changed = manifest
+        changed.payloads[1].sha256 = String(repeating: "0", count: 64)
+        #expect(Set([plain.contentHash, manifest.contentHash, changed.contentHash]).count == 3)
+        #expect(manifest.instanceHash(of: manifest.agents[0]) != changed.instanceHash(of: changed.agents[0]))
+        #expect(plain.instanceHash(of: plain.agents[0]) == plain.instanceHash(of: plain.agents[0]))
+        // The stored form reads back, payloads included.
+        let reread = try Manifest.parse(Data(manifest.canonicalBytes), format: .json)
+        #expect(reread == manifest)
+    }
+
+    @Test("bundle errors: a path that is neither, a folder without a manifest, a symlink leaving the bundle")
+    func bundleErrors() throws {
+        let files = FileManager.default
+        let folder = files.temporaryDirectory.appendingPathComponent("mn-bundle-\(UUID().uuidString.prefix(6))")
+        try files.createDirectory(at: folder.appendingPathComponent("payloads"), withIntermediateDirectories: true)
+        defer { try? files.removeItem(at: folder) }
+        func problem(_ path: String) -> String {
+            do {
+                _ = try DeploymentBundle.open(path)
+                return "accepted"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(problem(folder.path + "/nowhere").contains("no such file or folder"))
+        #expect(problem(folder.path).contains("is a folder without manifest.json, manifest.yaml or manifest.yml"))
+        try Data(contentsOf: examples.appendingPathComponent("web-v1.json")).write(to: folder.appendingPathComponent("manifest.json"))
+        try files.createSymbolicLink(atPath: folder.appendingPathComponent("payloads/passwd").path, withDestinationPath: "/etc/passwd")
+        #expect(problem(folder.path).contains("payloads/passwd is a symlink to /etc/passwd, outside the bundle"))
     }
 
     @Test("setting a path creates the objects on the way and keeps siblings")

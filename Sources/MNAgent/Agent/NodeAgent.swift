@@ -21,12 +21,17 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         public var resyncIntervalMs: Int64
         /// Passes in a row while plans still act, before waiting for the next wake-up.
         public var maxPassesInARow: Int
+        /// Where the node writes bundle payloads (one folder per set) that containers mount.
+        public var payloadDirectory: String
 
         /// Creates settings.
-        public init(node: NodeID, resyncIntervalMs: Int64 = 10_000, maxPassesInARow: Int = 4) {
+        public init(
+            node: NodeID, resyncIntervalMs: Int64 = 10_000, maxPassesInARow: Int = 4, payloadDirectory: String = "/var/lib/mn/payloads"
+        ) {
             self.node = node
             self.resyncIntervalMs = resyncIntervalMs
             self.maxPassesInARow = maxPassesInARow
+            self.payloadDirectory = payloadDirectory
         }
     }
 
@@ -238,10 +243,11 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             }
         }
         let now = Timestamp.now()
-        let plan = NodeReconciler.reconcile(
+        var plan = NodeReconciler.reconcile(
             .init(
                 node: settings.node, desired: desired, observed: observed, records: await state.records ?? [],
                 frozen: desiredState.frozen, now: now))
+        plan.actions = await withPayloads(plan.actions)
         var (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         for outcome in outcomes { log(outcome) }
         try await afterActing?(executed)
@@ -260,6 +266,28 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let running = executed.instances.filter { $0.phase == .running }.count
         notifier.notify(["READY=1", "STATUS=\(running) of \(executed.instances.count) instances running"])
         return (executed, nextCheck)
+    }
+
+    /// `actions` with each new container's payload folder written and named. A folder that
+    /// cannot be written is logged and left out: that create fails, saying why, and the
+    /// instance's restart policy applies.
+    private func withPayloads(_ actions: [NodeAction]) async -> [NodeAction] {
+        guard actions.contains(where: { $0.start?.instance.payloads.isEmpty == false }) else { return actions }
+        let payloads = PayloadStore(redis: store.redis)
+        var result: [NodeAction] = []
+        for action in actions {
+            guard var start = action.start, !start.instance.payloads.isEmpty else {
+                result.append(action)
+                continue
+            }
+            do {
+                start.payloadDirectory = try await payloads.materialize(start.instance.payloads, under: settings.payloadDirectory)
+            } catch {
+                logger.error("\(start.instance.id): payloads not written: \(error)")
+            }
+            result.append(action.replacingStart(with: start))
+        }
+        return result
     }
 
     /// Runs the controller's pass while this agent's term holds the lease; returns when it

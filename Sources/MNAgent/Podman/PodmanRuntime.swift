@@ -111,6 +111,17 @@ public final class PodmanRuntime: ContainerRuntime {
             "netns": .object(["nsmode": .string(config.network)]),
         ]
         if !spec.args.isEmpty { body["command"] = .array(spec.args.map(JSONValue.string)) }
+        if !request.instance.payloads.isEmpty {
+            guard let folder = request.payloadDirectory else {
+                throw RuntimeError(operation: "create", message: "the payloads of \(request.instance.id) were not written to this node")
+            }
+            body["mounts"] = .array([
+                .object([
+                    "destination": .string(Payload.mountPath), "source": .string(folder), "type": .string("bind"),
+                    "options": .array([.string("ro"), .string("rbind")]),
+                ])
+            ])
+        }
         if !given.isEmpty {
             body["devices"] = .array(given.map { .object(["path": .string(Self.devicePath(of: $0, for: spec))]) })
         }

@@ -71,9 +71,9 @@ public struct DeploymentStore: Sendable {
     }
 
     /// Records `manifest` as a new immutable version of its deployment (unless it means the
-    /// same as the latest version) with its pin, and announces the change to the controller,
-    /// all in one transaction.
-    public func apply(_ manifest: Manifest, pin: Pin, at now: Timestamp) async throws -> ApplyResult {
+    /// same as the latest version) with its pin and the bundle it came from, and announces the
+    /// change to the controller, all in one transaction.
+    public func apply(_ manifest: Manifest, pin: Pin, bundle: String? = nil, at now: Timestamp) async throws -> ApplyResult {
         let recordKey = StoreKeys.deployment(manifest.key)
         return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(manifest.key)) { replies in
             var deployment: Deployment
@@ -83,7 +83,7 @@ public struct DeploymentStore: Sendable {
             let node = pin.resolve(for: existing)
             if let existing {
                 deployment = existing
-                switch try deployment.append(manifest, at: now) {
+                switch try deployment.append(manifest, bundle: bundle, at: now) {
                 case .appended(let added):
                     version = added
                     created = true
@@ -91,7 +91,7 @@ public struct DeploymentStore: Sendable {
                     version = current
                 }
             } else {
-                deployment = Deployment(first: manifest, at: now)
+                deployment = Deployment(first: manifest, bundle: bundle, at: now)
                 version = deployment.latest
                 created = true
             }

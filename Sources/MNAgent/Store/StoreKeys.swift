@@ -42,6 +42,8 @@ public enum StoreKeys {
     /// When the node's alive key expires (or expired), in milliseconds on Redis's clock: kept
     /// after it expired, so the controller knows since when a node is down.
     public static func nodeExpires(_ node: NodeID) -> String { "mn:node:\(node):expires" }
+    /// A payload file's bytes, by their SHA-256 (written once; see ``PayloadStore``).
+    public static func payload(_ sha256: String) -> String { "mn:payload:\(sha256)" }
     /// The node's own report (JSON): instances, their containers, restart records.
     public static func report(_ node: NodeID) -> String { "mn:node:\(node):report" }
 }

@@ -98,10 +98,11 @@ public struct NodeAssignment: Hashable, Sendable, Codable {
                 missing.append(instance.id)
                 continue
             }
-            result.append(
-                DesiredInstance(
-                    key: instance.id.key, shared: spec, index: instance.id.index, version: instance.version, role: instance.role,
-                    restart: manifest.policies.restart, jobType: manifest.type, specHash: instance.specHash, devices: instance.devices))
+            var desired = DesiredInstance(
+                key: instance.id.key, shared: spec, index: instance.id.index, version: instance.version, role: instance.role,
+                restart: manifest.policies.restart, jobType: manifest.type, specHash: instance.specHash, devices: instance.devices)
+            desired.payloads = manifest.payloads
+            result.append(desired)
         }
         return (result, missing)
     }

@@ -21,6 +21,9 @@ public struct DesiredInstance: Hashable, Sendable, Encodable {
     public var jobType: Manifest.JobType
     /// The ids of the node's devices the controller gave it (for `MN_DEVICE_IDS`), sorted.
     public var devices: [String]
+    /// Its version's payload files, mounted read-only at ``MNCore/Payload/mountPath`` (their
+    /// digest is part of `specHash`).
+    public var payloads: [Payload] = []
 
     /// Describes instance `index` of `spec`; without a `specHash`, the spec's own
     /// ``AgentSpec/specHash`` is used.
@@ -80,9 +83,11 @@ extension Manifest {
             if let run { hash = SpecHash(of: Array("\(hash.rawValue)\nrun \(run)".utf8)) }
             let shared = Shared(agent)
             return (0..<(perAgent ?? agent.count)).map { index in
-                DesiredInstance(
+                var instance = DesiredInstance(
                     key: key, shared: shared, index: index, version: version, role: role,
                     restart: policies.restart, jobType: type, specHash: hash)
+                instance.payloads = payloads
+                return instance
             }
         }
     }

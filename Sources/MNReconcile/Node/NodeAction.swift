@@ -64,16 +64,43 @@ public enum NodeAction: Hashable, Sendable, Encodable {
 }
 
 /// A container to create: the instance, its name and the labels that identify it.
+extension NodeAction {
+    /// The container this action creates (a start's, or a replace's new one), if any.
+    public var start: StartContainer? {
+        switch self {
+        case .start(let start): start
+        case .replace(let replace): replace.new
+        case .restart, .stop: nil
+        }
+    }
+
+    /// This action with the container it creates replaced by `start`.
+    public func replacingStart(with start: StartContainer) -> NodeAction {
+        switch self {
+        case .start: return .start(start)
+        case .replace(var replace):
+            replace.new = start
+            return .replace(replace)
+        case .restart, .stop: return self
+        }
+    }
+}
+
 public struct StartContainer: Hashable, Sendable, Encodable {
     public var instance: DesiredInstance
     /// `mn-KEY-AGENT-INDEX-NODE-HASH12`: unique per instance, node and spec (a moving instance
     /// runs on two nodes at once, and several nodes' agents may share one podman).
     public var name: String
     public var labels: [String: String]
+    /// The node's folder holding the instance's payloads, mounted read-only at
+    /// ``MNCore/Payload/mountPath``: filled in by the agent once it wrote them (the pure layer
+    /// knows no paths); `nil` when there are none.
+    public var payloadDirectory: String?
 
     /// Describes the container for `instance` on `node`, named and labelled from its identity.
     public init(instance: DesiredInstance, node: NodeID) {
         self.instance = instance
+        self.payloadDirectory = nil
         let id = instance.id
         // Container names allow [A-Za-z0-9_.-]; anything else in a node id becomes `_`.
         let host = String(node.rawValue.map { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) ? $0 : "_" })

@@ -192,15 +192,19 @@ extension RolloutPlanner {
 
         private func oldInstance(_ r: AgentRow, _ index: Int) -> DesiredInstance {
             let from = from!  // a row has an old spec only when there is a `from`
-            return DesiredInstance(
+            var instance = DesiredInstance(
                 key: from.manifest.key, shared: r.old!.spec, index: index, version: from.version, role: .primary,
                 restart: from.manifest.policies.restart, jobType: from.manifest.type, specHash: r.old!.hash)
+            instance.payloads = from.manifest.payloads
+            return instance
         }
 
         private func newInstance(_ new: (spec: Shared<AgentSpec>, hash: SpecHash), _ index: Int, role: InstanceRole) -> DesiredInstance {
-            DesiredInstance(
+            var instance = DesiredInstance(
                 key: to.manifest.key, shared: new.spec, index: index, version: to.version, role: role,
                 restart: to.manifest.policies.restart, jobType: to.manifest.type, specHash: new.hash)
+            instance.payloads = to.manifest.payloads
+            return instance
         }
 
         /// Writes the units' progress back into `state`.
