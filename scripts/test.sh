@@ -123,8 +123,9 @@ exit_codes() {
 }
 check "exit codes: 2 for an unknown command (even beside --help) or a bad flag value, 3 when Redis is unreachable; --help documents them" exit_codes
 completions_and_man_pages() {
+    local script
     for shell in bash zsh fish; do
-        "$mnctl" --generate-completion-script "$shell" | grep -q 'deployment' || return 1
+        script="$("$mnctl" --generate-completion-script "$shell")" && grep -q 'deployment' <<<"$script" || return 1
     done
     scripts/man-pages.sh "$state/man" >/dev/null 2>&1 && grep -q 'dry' "$state/man/mnctl.deployment.deploy.1" &&
         [ -f "$state/man/mnagent.1" ]
