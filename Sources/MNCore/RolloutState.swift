@@ -61,8 +61,11 @@ public struct RolloutState: Hashable, Sendable, Codable {
     /// When the canaries (or the blue-green target) were promoted, by an operator or `auto_promote`.
     public var promotedAt: Timestamp?
     /// Whether the first wave (canaries, or the whole blue-green target) is healthy and waits
-    /// for a promotion: the only time `promote` is accepted.
+    /// for a promotion.
     public var awaitingPromotion: Bool
+    /// When an operator asked for the promotion before the first wave was healthy: it happens
+    /// as soon as the wave is (as `auto_promote` would), so `promote` never depends on timing.
+    public var promotionRequestedAt: Timestamp?
     /// What the rollout waits for, in words, as of the last decision.
     public var waitingFor: String
     /// When the rollout fails if nothing changes (`nil` while it waits for a person).
@@ -77,6 +80,7 @@ public struct RolloutState: Hashable, Sendable, Codable {
         self.units = [:]
         self.promotedAt = nil
         self.awaitingPromotion = false
+        self.promotionRequestedAt = nil
         self.waitingFor = ""
         self.deadline = nil
     }
@@ -171,6 +175,7 @@ public struct RolloutState: Hashable, Sendable, Codable {
         case promotedAt = "promoted_at"
         case waitingFor = "waiting_for"
         case awaitingPromotion = "awaiting_promotion"
+        case promotionRequestedAt = "promotion_requested_at"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -181,6 +186,7 @@ public struct RolloutState: Hashable, Sendable, Codable {
         lastProgressAt = try container.decode(Timestamp.self, forKey: .lastProgressAt)
         promotedAt = try container.decodeIfPresent(Timestamp.self, forKey: .promotedAt)
         awaitingPromotion = try container.decodeIfPresent(Bool.self, forKey: .awaitingPromotion) ?? false
+        promotionRequestedAt = try container.decodeIfPresent(Timestamp.self, forKey: .promotionRequestedAt)
         waitingFor = try container.decodeIfPresent(String.self, forKey: .waitingFor) ?? ""
         deadline = try container.decodeIfPresent(Timestamp.self, forKey: .deadline)
         units = [:]
@@ -212,6 +218,7 @@ public struct RolloutState: Hashable, Sendable, Codable {
         try container.encode(done.sorted(), forKey: .done)
         try container.encodeIfPresent(promotedAt, forKey: .promotedAt)
         try container.encode(awaitingPromotion, forKey: .awaitingPromotion)
+        try container.encodeIfPresent(promotionRequestedAt, forKey: .promotionRequestedAt)
         try container.encode(waitingFor, forKey: .waitingFor)
         try container.encodeIfPresent(deadline, forKey: .deadline)
     }

@@ -107,6 +107,7 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
             lines += ["", line]
             if view.status == "Deploying" || view.status == "Paused" {
                 if !rollout.waitingFor.isEmpty { lines.append("  waiting for \(rollout.waitingFor)") }
+                if rollout.promotionQueued { lines.append("  promotion queued: it happens once the first wave is healthy") }
                 if let deadline = rollout.deadline {
                     lines.append("  fails at \(formatTime(deadline)) (\(untilText(deadline, now: now))) if nothing progresses")
                 } else if rollout.awaitingPromotion {

@@ -44,6 +44,8 @@ struct DeploymentView: Encodable {
         let inProgress: [String]
         let promotedAt: Timestamp?
         let awaitingPromotion: Bool
+        /// An operator asked for the promotion before the first wave was healthy.
+        let promotionQueued: Bool
         let waitingFor: String
         let deadline: Timestamp?
         let startedAt: Timestamp
@@ -53,6 +55,7 @@ struct DeploymentView: Encodable {
             case inProgress = "in_progress"
             case promotedAt = "promoted_at"
             case awaitingPromotion = "awaiting_promotion"
+            case promotionQueued = "promotion_queued"
             case waitingFor = "waiting_for"
             case startedAt = "started_at"
         }
@@ -135,7 +138,8 @@ struct DeploymentView: Encodable {
             Rollout(
                 target: state.target, strategy: state.strategy, done: state.done.sorted(),
                 inProgress: state.placedAt.keys.filter { !state.done.contains($0) }.sorted(), promotedAt: state.promotedAt,
-                awaitingPromotion: state.awaitingPromotion, waitingFor: state.waitingFor, deadline: state.deadline,
+                awaitingPromotion: state.awaitingPromotion, promotionQueued: state.promotionRequestedAt != nil && state.promotedAt == nil,
+                waitingFor: state.waitingFor, deadline: state.deadline,
                 startedAt: state.startedAt)
         }
         isTerminal = deployment.status.isTerminal

@@ -113,6 +113,31 @@ extension RealProcesses {
             }
         }
 
+        @Test("promote: queued while the canaries are not healthy yet (once), at once when they are; refused while paused")
+        func promoteQueues() async throws {
+            try await RedisServer.with { server in
+                let store = DeploymentStore(redis: RedisClient(url: server.url))
+                _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
+                _ = try await store.apply(try manifest("v2"), to: "n1", at: Timestamp(milliseconds: 2))
+                _ = try await store.updateRecord("web") { record in
+                    record.status = .deploying
+                    record.rollout = RolloutState(target: 2, strategy: .canary, now: Timestamp(milliseconds: 2))
+                    return true
+                }
+                #expect(try await store.promote("web", at: Timestamp(milliseconds: 3)) == .queued)
+                await #expect(throws: StoreError.self) { try await store.promote("web", at: Timestamp(milliseconds: 4)) }
+                _ = try await store.updateRecord("web") { record in
+                    record.rollout?.awaitingPromotion = true
+                    return true
+                }
+                #expect(try await store.promote("web", at: Timestamp(milliseconds: 5)) == .promoted)
+                #expect(try await store.deployment("web")?.rollout?.promotedAt == Timestamp(milliseconds: 5))
+                try await store.change("web", .pause, reason: "look", at: Timestamp(milliseconds: 6))
+                await #expect(throws: StoreError.self) { try await store.promote("web", at: Timestamp(milliseconds: 7)) }
+                await store.redis.close()
+            }
+        }
+
         @Test("a reader fetches versions once: a later read of the same record fetches none, a new version is fetched")
         func versionsCached() async throws {
             try await RedisServer.with { server in

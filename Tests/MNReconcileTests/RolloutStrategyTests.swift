@@ -58,6 +58,25 @@ struct RolloutStrategyTests {
         #expect(plan.desired.allSatisfy { $0.version == 2 && $0.role == .primary }, "promotion retires the whole old version")
     }
 
+    @Test("a promotion asked before the canary is healthy is queued: it happens as soon as the canary is, not before")
+    func queuedPromotion() {
+        let from = strategyManifest(.canary, image: "web:1", count: 2, canary: 1)
+        let to = strategyManifest(.canary, image: "web:2", count: 2, canary: 1)
+        let versions = (VersionedManifest(version: 1, manifest: from), VersionedManifest(version: 2, manifest: to))
+        var plan = RolloutPlanner.plan(
+            .init(from: versions.0, to: versions.1, state: RolloutState(target: 2, now: t0), instances: [], now: t0))
+        var state = plan.state
+        state.promotionRequestedAt = t0
+        let starting = plan.desired.map {
+            InstanceStatus(id: $0.id, version: $0.version, specHash: $0.specHash, phase: $0.version == 2 ? .pending : .running, health: .healthy)
+        }
+        plan = RolloutPlanner.plan(.init(from: versions.0, to: versions.1, state: state, instances: starting, now: t0))
+        #expect(plan.state.promotedAt == nil, "promoted before the canary was healthy")
+        let later = t0.adding(ms: 1_000)
+        plan = RolloutPlanner.plan(.init(from: versions.0, to: versions.1, state: plan.state, instances: healthy(plan.desired), now: later))
+        #expect(plan.state.promotedAt == later && !plan.state.awaitingPromotion)
+    }
+
     @Test("a canary that turns unhealthy after it was done holds promotion back, and the progress deadline runs again")
     func unhealthyCanaryBlocksPromotion() {
         let from = strategyManifest(.canary, image: "web:1", count: 2, canary: 1, progressDeadlineMs: 9_000)

@@ -200,35 +200,54 @@ public struct DeploymentStore: Sendable {
         }
     }
 
-    /// Promotes the healthy canaries of a canary update: the rest of the units follow in
-    /// batches and the old version is retired.
-    /// - Throws: ``StoreError`` if there is no canary update waiting for promotion.
-    public func promote(_ key: DeploymentKey, at now: Timestamp) async throws {
+    /// What ``promote(_:at:)`` did.
+    public enum Promotion: String, Sendable, Encodable {
+        /// The first wave was healthy: promoted now.
+        case promoted
+        /// The first wave is not healthy yet: it is promoted as soon as it is.
+        case queued
+    }
+
+    /// Promotes a canary or blue-green update: the rest of the units follow in batches (or the
+    /// new version becomes primary) and the old version is retired. Before the first wave is
+    /// healthy the promotion is queued and happens as soon as it is, so the answer never
+    /// depends on when the controller last looked.
+    /// - Throws: ``StoreError`` if the deployment is paused, or has no canary or blue-green
+    ///   update in progress, or it is promoted already.
+    @discardableResult
+    public func promote(_ key: DeploymentKey, at now: Timestamp) async throws -> Promotion {
         let recordKey = StoreKeys.deployment(key)
-        try await redis.transaction(watching: [recordKey], reads: Self.recordReads(key)) { replies in
+        return try await redis.transaction(watching: [recordKey], reads: Self.recordReads(key)) { replies in
             guard var deployment = try Self.decodeRecord(replies) else { throw StoreError("no deployment '\(key)'") }
             guard deployment.status != .paused else {
                 throw StoreError("deployment '\(key)' is paused: nothing of it changes until it is resumed (mnctl deployment resume \(key)), then promote")
             }
-            guard var rollout = deployment.rollout, deployment.status == .deploying, rollout.needsPromotion
+            guard var rollout = deployment.rollout, deployment.status == .deploying,
+                rollout.target == deployment.latest.number, rollout.needsPromotion
             else {
                 throw StoreError("deployment '\(key)' has no canary or blue-green update in progress; nothing to promote")
             }
             guard rollout.promotedAt == nil else { throw StoreError("version \(rollout.target) of '\(key)' is already promoted") }
-            guard rollout.awaitingPromotion else {
-                let waiting = rollout.waitingFor.isEmpty ? "" : " (waiting for \(rollout.waitingFor))"
-                throw StoreError(
-                    "version \(rollout.target) of '\(key)' is not healthy yet\(waiting); promote once `mnctl deployment status \(key)` "
-                        + "says it waits for promotion")
+            guard rollout.promotionRequestedAt == nil || rollout.awaitingPromotion else {
+                throw StoreError("the promotion of version \(rollout.target) of '\(key)' is queued already; it happens once the first wave is healthy")
             }
-            rollout.promotedAt = now
-            rollout.lastProgressAt = now
-            rollout.awaitingPromotion = false
+            let promotion: Promotion
+            if rollout.awaitingPromotion {
+                rollout.promotedAt = now
+                rollout.lastProgressAt = now
+                rollout.awaitingPromotion = false
+                let what = rollout.strategy == .blueGreen ? "version \(rollout.target) promoted to primary" : "canaries promoted"
+                deployment.record(DeploymentEvent(at: now, version: rollout.target, message: what))
+                promotion = .promoted
+            } else {
+                rollout.promotionRequestedAt = now
+                let wave = rollout.strategy == .blueGreen ? "version \(rollout.target)" : "the canaries"
+                deployment.record(DeploymentEvent(at: now, version: rollout.target, message: "promotion queued: it happens once \(wave) are healthy"))
+                promotion = .queued
+            }
             deployment.rollout = rollout
-            let what = rollout.strategy == .blueGreen ? "version \(rollout.target) promoted to primary" : "canaries promoted"
-            deployment.record(DeploymentEvent(at: now, version: rollout.target, message: what))
             deployment.revision += 1
-            return .write(try Self.recordWrites(deployment, stored: replies) + [["PUBLISH", StoreKeys.changes, key.rawValue]], ())
+            return .write(try Self.recordWrites(deployment, stored: replies) + [["PUBLISH", StoreKeys.changes, key.rawValue]], promotion)
         }
     }
 

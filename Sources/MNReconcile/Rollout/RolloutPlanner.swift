@@ -145,7 +145,7 @@ public enum RolloutPlanner {
         // Done, and still healthy now: a canary that turned unhealthy after its min_healthy_ms
         // holds the promotion back (and the progress deadline runs again).
         let firstWaveDone = firstWave.allSatisfy { table[$0].done && table[$0].healthySince != nil }
-        if !firstWave.isEmpty && state.promotedAt == nil && firstWaveDone && policy.autoPromote {
+        if !firstWave.isEmpty && state.promotedAt == nil && firstWaveDone && (policy.autoPromote || state.promotionRequestedAt != nil) {
             state.promotedAt = now
             state.lastProgressAt = now
         }
