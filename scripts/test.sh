@@ -302,6 +302,14 @@ kill -TERM "$agent" 2>/dev/null
 wait "$agent" 2>/dev/null || true
 agent=""
 
+# The README's "Use" lines, verbatim, against an mnagent of their own.
+readme_lines() {
+    local out
+    out="$(scripts/readme-check.sh "$(dirname "$mnctl")" 2>&1)" || { echo "$out" | tail -n 30; return 1; }
+    tail -n 1 <<<"$out" | sed 's/^/    /'
+}
+check "the command lines of the README's Use section run verbatim against a running release mnagent" readme_lines
+
 # The README demo, end to end with the release binaries, in a state directory of its own and
 # under a node id of its own (its containers are removed by that label when the tests end).
 demo_node="demo-check-$$"

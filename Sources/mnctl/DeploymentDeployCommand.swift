@@ -13,8 +13,8 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
 
               mnctl deployment deploy Examples/web-v1.json --key web --strategy rolling --max-parallel 1
               mnctl deployment deploy Examples/web-v2.json --key web --strategy canary --canary 1
-              mnctl deployment deploy Examples/web-v2.json --key web --auto-revert --healthy-deadline 2m --dry-run
-              mnctl deployment deploy Examples/web-v2.json --key web --auto-revert --healthy-deadline 2m --wait
+              mnctl deployment deploy Examples/web-v2.json --key web --auto-revert --healthy-deadline 30s --dry-run
+              mnctl deployment deploy Examples/web-v2.json --key web --auto-revert --healthy-deadline 30s --wait
             """)
 
     @Argument(help: "A manifest file, or a bundle folder with manifest.json / manifest.yaml.")

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import MNAgent
+@testable import MNAgent
 import MNCore
 import MNReconcile
 import MNTestSupport
@@ -47,14 +47,14 @@ struct AgentHarness {
 
     func manifest(
         _ greeting: String, restartDelayMs: Int = 200, checks: String = "[]", count: Int = 1, healthyDeadlineMs: Int = 5_000,
-        autoRevert: Bool = false, canary: Int = 0, blueGreen: Bool = false, image: String = PodmanService.testImage
+        autoRevert: Bool = false, canary: Int = 0, blueGreen: Bool = false, image: String = PodmanService.testImage, hostPort: Int? = nil
     ) throws -> Manifest {
         try Manifest.parse(
             Data(
                 """
                 {"deployment":{"key":"\(key)"},"agents":[{"id":"httpd","image":"\(image)","count":\(count),
                  "args":["httpd","-f","-p","8080","-h","/www"],"env":{"GREETING":"\(greeting)"},
-                 "ports":[{"name":"http","container_port":8080}],"health_checks":\(checks),
+                 "ports":[{"name":"http","container_port":8080\(hostPort.map { ",\"host_port\":\($0)" } ?? "")}],"health_checks":\(checks),
                  "lifecycle":{"grace_period_ms":2000}}],
                  "policies":{"restart":{"attempts":5,"interval_ms":60000,"delay_ms":\(restartDelayMs),"delay_function":"constant"},
                   "update":{"min_healthy_ms":200,"healthy_deadline_ms":\(healthyDeadlineMs),"progress_deadline_ms":10000,
@@ -296,6 +296,27 @@ extension RealProcesses {
                     let instance = try await harness.store.report(of: harness.node)?.instances.first { $0.version == 2 }
                     return instance?.health == .unhealthy
                 }
+            }
+        }
+
+        @Test("a version applied while the first never became healthy may take over the host port its container holds")
+        func portOfAnUnsettledVersion() async throws {
+            try await AgentHarness.with { harness in
+                _ = try await harness.runAgent()
+                let port = try #require((20_000..<40_000).shuffled().first { HostPorts.isFree(HostPort($0)) })
+                let never = #"[{"kind":"http","port":8080,"path":"/missing","interval_ms":200,"timeout_ms":200}]"#
+                let v1 = try harness.manifest("v1", checks: never, healthyDeadlineMs: 10_000, hostPort: port)
+                let v2 = try harness.manifest("v2", checks: never, healthyDeadlineMs: 10_000, hostPort: port)
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                try await harness.eventually("v1's container runs, holding the port, never healthy") {
+                    try await harness.containers().contains { $0.state == .running && $0.specHash == v1.instanceHash(of: v1.agents[0]) }
+                }
+                _ = try await harness.store.apply(v2, to: harness.node, at: .now())
+                try await harness.eventually("v2 replaces v1 on its port") {
+                    try await harness.containers().contains { $0.state == .running && $0.specHash == v2.instanceHash(of: v2.agents[0]) }
+                }
+                let record = try #require(try await harness.store.deployment(DeploymentKey(harness.key)))
+                #expect(record.failure == nil, "v2 failed: \(record.failure?.reason ?? "")")
             }
         }
 

@@ -232,7 +232,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             }
             return nil
         }
-        try await runChecks(desiredState)
+        try await runChecks(desiredState, observed: observed)
         let desired = desiredState.instances
         if await state.records == nil {
             do {
@@ -363,12 +363,12 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
 
     /// Checks each version the assignment asks about that this node has not given its verdict
     /// on (``MNReconcile/Preflight``: images present, host ports free) and stores the verdict.
-    private func runChecks(_ desired: DesiredState) async throws {
+    private func runChecks(_ desired: DesiredState, observed: [ObservedContainer]) async throws {
         for check in desired.checks {
             if let given = try await store.verdict(on: check.key, of: settings.node), given.version == check.version { continue }
             guard let target = desired.manifests[DeploymentID(key: check.key, version: check.version)] else { continue }
             let stable = check.stable.flatMap { desired.manifests[DeploymentID(key: check.key, version: $0)] }
-            let problems = try await preflight(target, stable: stable, desired: desired)
+            let problems = try await preflight(target, stable: stable, desired: desired, observed: observed)
             try await store.write(ValidationVerdict(version: check.version, problems: problems), on: check.key, of: settings.node)
             if problems.isEmpty {
                 logger.info("version \(check.version) of \(check.key) passed its checks on this node")
@@ -379,7 +379,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     }
 
     /// The problems version `target` of a deployment would meet on this node.
-    private func preflight(_ target: Manifest, stable: Manifest?, desired: DesiredState) async throws -> [String] {
+    private func preflight(_ target: Manifest, stable: Manifest?, desired: DesiredState, observed: [ObservedContainer]) async throws
+        -> [String]
+    {
         var missing: Set<String> = []
         for agent in target.agents {
             if case .image(let image) = agent.workload, !missing.contains(image), try await !runtime.imageExists(image) {
@@ -387,9 +389,16 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             }
         }
         // Ports of the other deployments assigned here; this one's own (its stable version's,
-        // or its instances' here) may be held by its own containers.
+        // its instances' here, or those of any version whose container still runs here — one
+        // that never reached Running) may be held by its own containers.
         var portsInUse: [HostPort: DeploymentKey] = [:]
         var own = stable.map(Preflight.hostPorts(of:)) ?? []
+        let running = Set(
+            observed.filter { $0.isManaged(by: settings.node) && $0.isAlive && $0.instanceID?.key == target.key }
+                .compactMap { $0.labels[ContainerLabel.deploymentVersion].flatMap(Int.init) })
+        for number in running.sorted() {
+            if let version = try await store.version(target.key, number) { own.formUnion(Preflight.hostPorts(of: version.manifest)) }
+        }
         for instance in desired.instances {
             if instance.id.key == target.key {
                 own.formUnion(instance.spec.hostPorts)
