@@ -20,8 +20,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The shell blocks of the "Use" section, up to the next heading.
-lines="$(awk '/^## Use/{use=1; next} /^## /{use=0} use && /^```sh/{block=1; next} /^```/{block=0} use && block' README.md)"
+# The shell blocks of the "Use" section, up to its first subsection (### Nodes and several
+# hosts, ### Maintenance: those name hosts of their own; scripts/cluster-check.sh runs the same
+# commands with its own).
+lines="$(awk '/^## Use/{use=1; next} /^##/{use=0} use && /^```sh/{block=1; next} /^```/{block=0} use && block' README.md)"
 [ "$(grep -c . <<<"$lines")" -ge 10 ] || { echo "README.md has no Use section with command lines" >&2; exit 1; }
 
 # Waits the README's comments ask for: "once status says waiting for promotion", "once the run finished".
