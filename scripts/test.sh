@@ -119,7 +119,9 @@ exit_codes() {
     status=0
     "$mnctl" deployment list --redis redis://127.0.0.1:1 >/dev/null 2>"$state/usage-err" || status=$?
     [ "$status" -eq 3 ] && grep -q "cannot reach Redis" "$state/usage-err" || return 1
-    "$mnctl" --help | grep -q "Exit codes: 0 done; 1 failed"
+    local help
+    help="$("$mnctl" --help)" && grep -q "Exit codes: 0 done; 1 failed" <<<"$help" &&
+        help="$("$mnctl" help deployment)" && grep -q 'promote' <<<"$help"
 }
 check "exit codes: 2 for an unknown command (even beside --help) or a bad flag value, 3 when Redis is unreachable; --help documents them" exit_codes
 completions_and_man_pages() {

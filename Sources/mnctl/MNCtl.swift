@@ -67,7 +67,8 @@ struct MNCtl: AsyncParsableCommand {
         var path: [String] = []
         for argument in arguments {
             let subcommands = group.configuration.subcommands
-            guard !subcommands.isEmpty, !argument.hasPrefix("-") else { return nil }
+            // `help` is the parser's own (`mnctl help deployment`).
+            guard !subcommands.isEmpty, !argument.hasPrefix("-"), argument != "help" else { return nil }
             guard let next = subcommands.first(where: { $0._commandName == argument || $0.configuration.aliases.contains(argument) }) else {
                 return (argument, path.isEmpty ? nil : path.joined(separator: " "))
             }
