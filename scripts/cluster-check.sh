@@ -16,7 +16,7 @@
 #     TTL and the reschedule delay while it keeps its own running; back up, it stops exactly
 #     those, and exactly six remain;
 #   - a system job (policies.scheduler.job_type: system) runs once on every node, and on a
-#     fourth agent that joins.
+#     fourth agent that joins (gpu-2), on which the README's maintenance lines then run verbatim.
 # Creates and deletes its own namespaces, bridge, veths and processes, named for this run.
 # Usage: scripts/cluster-check.sh MNCTL MNAGENT   (as root; prints what it checks, exit 1 on failure)
 set -euo pipefail
@@ -105,10 +105,10 @@ await 20 test -S "$dir/podman.sock" || fail "the podman service did not start"
 echo '{"network":"none","heartbeat_ttl_ms":1500,"rlimits":[{"type":"nofile","soft":1024,"hard":20000},{"type":"nproc","soft":1000,"hard":1000}]}' \
     >"$dir/agent.json"
 
-start_agent() { # start_agent HOST
-    local host="$1"
+start_agent() { # start_agent HOST [NODE-ID]
+    local host="$1" id="${2:-host-$1$suffix}"
     mkdir -p "$dir/state-$host"
-    ip netns exec "mn$host$suffix" "$mnagent" --node-id "host-$host$suffix" --redis "$url" --advertise-address "${agent_address[$host]}" \
+    ip netns exec "mn$host$suffix" "$mnagent" --node-id "$id" --redis "$url" --advertise-address "${agent_address[$host]}" \
         --podman-socket "$dir/podman.sock" --state-dir "$dir/state-$host" --config "$dir/agent.json" --log-level info \
         --resync-interval 2 >>"$dir/$host.log" 2>&1 &
     agent_pid[$host]=$!
@@ -246,7 +246,25 @@ await 60 system_on "host-a$suffix host-b$suffix host-c$suffix " || fail "the sys
 add_host d 14
 agent_address[d]="$subnet.14"
 joined_at="$(date +%s.%N)"
-start_agent d
-await 60 system_on "host-a$suffix host-b$suffix host-c$suffix host-d$suffix " ||
+# Named as the README's maintenance lines name their node (this run's Redis is its own).
+start_agent d gpu-2
+await 60 system_on "gpu-2 host-a$suffix host-b$suffix host-c$suffix " ||
     fail "the system job did not reach the fourth node: $(system_nodes)"
 echo "a system job runs once on each of the three nodes, and reached a fourth agent $(elapsed "$joined_at") s after it started"
+
+# The README's maintenance lines, verbatim, on gpu-2 (which runs the system job's instance only):
+# the drain completes once that instance, which serves the node, stopped last; undrain brings it
+# back; eligibility --disable takes it away.
+export MN_REDIS_URL="$url"
+PATH="$(cd "$(dirname "$mnctl")" && pwd):$PATH"
+maintenance="$(awk '/^### Maintenance/{m=1; next} /^##/{m=0} m && /^```sh/{b=1; next} /^```/{b=0} m && b' "$(dirname "$0")/../README.md")"
+[ "$(grep -c 'gpu-2' <<<"$maintenance")" -ge 4 ] || fail "README.md's maintenance block has no gpu-2 lines"
+while IFS= read -r line; do
+    timeout 60 bash -c "$line" >"$dir/line.out" 2>&1 || fail "README line failed: $line: $(cat "$dir/line.out")"
+    case "$line" in
+    *"drain gpu-2"*"--wait"*) system_on "host-a$suffix host-b$suffix host-c$suffix " || fail "gpu-2 still runs the system job after its drain" ;;
+    *"undrain gpu-2"*) await 30 system_on "gpu-2 host-a$suffix host-b$suffix host-c$suffix " || fail "undrained gpu-2 did not get the system job back" ;;
+    *"eligibility gpu-2 --disable"*) await 30 system_on "host-a$suffix host-b$suffix host-c$suffix " || fail "ineligible gpu-2 kept the system job" ;;
+    esac
+done <<<"$maintenance"
+echo "the README's $(grep -c . <<<"$maintenance") maintenance lines ran verbatim on gpu-2: drained (its system instance stopped last), undrained (back), made ineligible (gone)"
