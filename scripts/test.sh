@@ -108,8 +108,8 @@ done
 check "mnctl validate rejects Examples/broken.json with every problem and exit 2" broken_is_rejected
 exit_codes() {
     local status=0
-    "$mnctl" service resolve --help >/dev/null 2>"$state/usage-err" || status=$?
-    [ "$status" -eq 2 ] && grep -q "unknown command 'service'" "$state/usage-err" || return 1
+    "$mnctl" servce resolve --help >/dev/null 2>"$state/usage-err" || status=$?
+    [ "$status" -eq 2 ] && grep -q "unknown command 'servce'; did you mean 'service'?" "$state/usage-err" || return 1
     status=0
     "$mnctl" deployment frob web >/dev/null 2>&1 || status=$?
     [ "$status" -eq 2 ] || return 1
@@ -184,7 +184,8 @@ make_bundle() { # make_bundle DIR GREETING
     cat >"$1/manifest.json" <<JSON
 {"deployment":{"key":"placeholder"},"agents":[{"id":"worker","image":"localhost/mn-busybox:1","count":2,
  "args":["httpd","-f","-p","8080","-h","/www"],"env":{"GREETING":"$2"},"ports":[{"name":"http","container_port":8080}],
- "health_checks":[{"kind":"http","port":8080,"path":"/","interval_ms":300,"timeout_ms":200}],"lifecycle":{"grace_period_ms":1000}}],
+ "health_checks":[{"kind":"http","port":8080,"path":"/","interval_ms":300,"timeout_ms":200}],"lifecycle":{"grace_period_ms":1000},
+ "services":[{"name":"agent-api","port":"http","tags":["seed"]}]}],
  "policies":{"update":{"min_healthy_ms":300,"healthy_deadline_ms":20000,"progress_deadline_ms":60000}}}
 JSON
 }
@@ -201,6 +202,14 @@ awaiting_promotion() {
     done
     return 1
 }
+# discovered SERVICE [--all-roles] "VERSION:ROLE …": what `service resolve` returns, sorted.
+discovered() {
+    local found
+    found="$("$mnctl" service resolve "$1" ${2:+"$2"} --tag seed --output json | python3 -c '
+import json, sys
+print(" ".join(sorted("%s:%s" % (i["deployment_version"], i["deployment_role"]) for i in json.load(sys.stdin))))')" && [ "$found" = "$3" ]
+}
+await_discovered() { for _ in $(seq 1 100); do discovered "$1" "" "$2" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 seed_lines() {
     export MN_NODE_ID=seed-node
     "$mnctl" deployment deploy "$bundles/bundle" --key agent-api --strategy rolling --max-parallel 1 | grep -q 'version 1 created' && settled &&
@@ -209,8 +218,9 @@ seed_lines() {
         "$mnctl" deployment deploy "$bundles/bundle-v2" --key agent-api --strategy canary --canary 1 | grep -q 'version 2 created' &&
         awaiting_promotion &&
         "$mnctl" deployment status agent-api | grep -q 'waiting for promotion of 1 healthy canary' &&
+        discovered agent-api "" "1:primary 1:primary" && discovered agent-api --all-roles "1:primary 1:primary 2:canary" &&
         [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.role=canary | wc -l)" = 1 ] &&
-        "$mnctl" deployment promote agent-api | grep -q 'promoted' && settled &&
+        "$mnctl" deployment promote agent-api | grep -q 'promoted' && settled && await_discovered agent-api "2:primary 2:primary" &&
         [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.version=2 | wc -l)" = 2 ] &&
         "$mnctl" deployment rollback agent-api --version 1 --reason "restore stable worker" | grep -q 'version 3 created from version 1' && settled &&
         [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.version=3 | wc -l)" = 2 ] &&
@@ -240,7 +250,7 @@ operator_lines() {
         [ "$("$mnctl" deployment resume agent-api)" = "agent-api: validating" ] && settled && [ "$(containers_of 5)" = 2 ] &&
         "$mnctl" deployment fail agent-api --reason "candidate failed health checks" | grep -q 'failed'
 }
-check "seed 000's command lines work verbatim against a running mnagent (rolling, canary + promote, rollback, pause, resume, fail)" seed_lines
+check "seed 000's command lines work verbatim against a running mnagent (rolling, canary + promote, rollback, pause, resume, fail); discovery returns primaries, canaries only with --all-roles, the new primaries after promote" seed_lines
 bundle_payloads() {
     export MN_NODE_ID=seed-node
     local b="$bundles/payload-bundle" id

@@ -44,15 +44,31 @@ extension AgentSpec {
             fields.optional("requires_services") { r, v, p in
                 r.array(v, at: p, element: { ServiceRequirement.read(r, $0, $1) })
             } ?? []
+        let services =
+            fields.optional("services") { r, v, p in r.indexedArray(v, at: p, element: { ServiceSpec.read(r, $0, $1) }) } ?? []
         let constraints = fields.optional("constraints", PlacementConstraint.readList) ?? []
 
         guard let id else { return nil }
         checkPortsAndChecks(id: id, ports: ports, checks: checks, at: path, problems: problems)
+        let portNames = Set(ports.map(\.value.name))
+        var serviceNames: [String: Int] = [:]
+        for (index, service) in services {
+            let servicePath = path.appending("services").appending(index: index)
+            if let first = serviceNames[service.name] {
+                problems.add(servicePath.appending("name"), "'\(service.name)' is already offered by services[\(first)]")
+            } else {
+                serviceNames[service.name] = index
+            }
+            if !portNames.contains(service.port) {
+                let known = portNames.isEmpty ? "the agent declares no ports" : "its ports are \(portNames.sorted().joined(separator: ", "))"
+                problems.add(servicePath.appending("port"), "'\(service.port)' is not a port of agent '\(id)'; \(known)")
+            }
+        }
         guard let workload else { return nil }
         return AgentSpec(
             id: AgentID(id), count: count, workload: workload, args: args, env: env, ports: ports.map(\.value),
             healthChecks: checks.map(\.value), lifecycle: lifecycle, resources: resources, requiresServices: requires,
-            constraints: constraints)
+            services: services.map(\.value), constraints: constraints)
     }
 
     /// Port names and container ports are unique; every http/tcp check targets a declared port.
@@ -216,6 +232,18 @@ extension ServiceRequirement {
         let required = fields.optional("required") { $0.bool($1, at: $2) } ?? true
         guard let name else { return nil }
         return ServiceRequirement(name: name, tags: tags, required: required)
+    }
+}
+
+extension ServiceSpec {
+    static func read(_ reader: DocumentReader, _ value: JSONValue, _ path: FieldPath) -> ServiceSpec? {
+        guard let fields = reader.object(value, at: path) else { return nil }
+        defer { fields.finish() }
+        let name = fields.required("name", Names.read)
+        let port = fields.required("port") { $0.nonEmptyString($1, at: $2) }
+        let tags = fields.optional("tags") { r, v, p in r.array(v, at: p) { r.nonEmptyString($0, at: $1) } } ?? []
+        guard let name, let port else { return nil }
+        return ServiceSpec(name: name, port: port, tags: tags)
     }
 }
 

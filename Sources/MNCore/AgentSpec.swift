@@ -21,6 +21,8 @@ public struct AgentSpec: Hashable, Sendable {
     public var lifecycle: Lifecycle
     public var resources: Resources
     public var requiresServices: [ServiceRequirement]
+    /// The services its instances offer (`services[]`), registered for discovery while they run.
+    public var services: [ServiceSpec]
     /// Rules its nodes must meet, beside the manifest's (`agents[].constraints[]`). Where an
     /// instance runs, not what it is: not part of its spec hash.
     public var constraints: [PlacementConstraint]
@@ -29,7 +31,8 @@ public struct AgentSpec: Hashable, Sendable {
     public init(
         id: AgentID, count: Int = 1, workload: Workload, args: [String] = [], env: [String: String] = [:],
         ports: [PortMapping] = [], healthChecks: [HealthCheck] = [], lifecycle: Lifecycle = .defaults,
-        resources: Resources = .none, requiresServices: [ServiceRequirement] = [], constraints: [PlacementConstraint] = []
+        resources: Resources = .none, requiresServices: [ServiceRequirement] = [], services: [ServiceSpec] = [],
+        constraints: [PlacementConstraint] = []
     ) {
         self.id = id
         self.count = count
@@ -41,6 +44,7 @@ public struct AgentSpec: Hashable, Sendable {
         self.lifecycle = lifecycle
         self.resources = resources
         self.requiresServices = requiresServices
+        self.services = services
         self.constraints = constraints
     }
 }
@@ -215,6 +219,31 @@ public struct ServiceRequirement: Hashable, Sendable, Encodable {
         self.name = name
         self.tags = tags
         self.required = required
+    }
+}
+
+/// A service an agent's instances offer (`agents[].services[]`): discovery returns each
+/// running instance under `name`, at its node's address and the host port of `port`.
+public struct ServiceSpec: Hashable, Sendable, Encodable {
+    public var name: String
+    /// The name of one of the agent's `ports`.
+    public var port: String
+    public var tags: [String]
+
+    /// Creates a service.
+    public init(name: String, port: String, tags: [String] = []) {
+        self.name = name
+        self.port = port
+        self.tags = tags
+    }
+
+    enum CodingKeys: String, CodingKey { case name, port, tags }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(port, forKey: .port)
+        if !tags.isEmpty { try container.encode(tags, forKey: .tags) }
     }
 }
 

@@ -84,7 +84,7 @@ extension ReschedulePolicy {
 
 extension AgentSpec: Encodable {
     enum CodingKeys: String, CodingKey {
-        case id, count, image, exec, args, env, ports, lifecycle, resources, constraints
+        case id, count, image, exec, args, env, ports, lifecycle, resources, constraints, services
         case healthChecks = "health_checks"
         case requiresServices = "requires_services"
     }
@@ -104,6 +104,7 @@ extension AgentSpec: Encodable {
         try container.encode(lifecycle, forKey: .lifecycle, unlessEqualTo: .defaults)
         try container.encode(resources, forKey: .resources, unlessEqualTo: .none)
         try container.encode(requiresServices, forKey: .requiresServices, unlessEqualTo: [])
+        try container.encode(services, forKey: .services, unlessEqualTo: [])
         try container.encode(constraints, forKey: .constraints, unlessEqualTo: [])
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MNCore
 
 /// `mnctl`: the operator's command line for mn deployments.
 @main
@@ -25,7 +26,9 @@ struct MNCtl: AsyncParsableCommand {
             \(ExitStatus.documentation)
             """,
         version: "0.1.0",
-        subcommands: [ApplyCommand.self, ValidateCommand.self, PlanCommand.self, DeploymentCommand.self, NodeCommand.self]
+        subcommands: [
+            ApplyCommand.self, ValidateCommand.self, PlanCommand.self, DeploymentCommand.self, NodeCommand.self, ServiceCommand.self,
+        ]
     )
 
     /// Parses and runs a command; errors exit with the codes of ``ExitStatus``, and a command
@@ -33,9 +36,11 @@ struct MNCtl: AsyncParsableCommand {
     /// print the parent's help and exit 0).
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        if let (unknown, parent) = unknownSubcommand(in: arguments) {
+        if let (unknown, parent, known) = unknownSubcommand(in: arguments) {
             let path = parent.map { "mnctl \($0) " } ?? "mnctl "
-            printError("error: unknown command '\(unknown)'; see '\(path)--help' for the commands")
+            let near = known.filter { Spelling.isNearMiss(unknown, of: $0) }
+            let hint = near.count == 1 ? "did you mean '\(near[0])'? " : ""
+            printError("error: unknown command '\(unknown)'; \(hint)see '\(path)--help' for the commands")
             Foundation.exit(ExitStatus.invalid.rawValue)
         }
         do {
@@ -61,8 +66,8 @@ struct MNCtl: AsyncParsableCommand {
     }
 
     /// The first name in `arguments` where a command group expects one of its subcommands and
-    /// finds something else, with the group's path (`deployment`), if any.
-    static func unknownSubcommand(in arguments: [String]) -> (String, String?)? {
+    /// finds something else, with the group's path (`deployment`), if any, and its subcommands.
+    static func unknownSubcommand(in arguments: [String]) -> (String, String?, [String])? {
         var group: ParsableCommand.Type = Self.self
         var path: [String] = []
         for argument in arguments {
@@ -70,7 +75,7 @@ struct MNCtl: AsyncParsableCommand {
             // `help` is the parser's own (`mnctl help deployment`).
             guard !subcommands.isEmpty, !argument.hasPrefix("-"), argument != "help" else { return nil }
             guard let next = subcommands.first(where: { $0._commandName == argument || $0.configuration.aliases.contains(argument) }) else {
-                return (argument, path.isEmpty ? nil : path.joined(separator: " "))
+                return (argument, path.isEmpty ? nil : path.joined(separator: " "), subcommands.map { $0._commandName })
             }
             group = next
             path.append(argument)

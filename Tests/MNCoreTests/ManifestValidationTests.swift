@@ -169,6 +169,15 @@ struct ManifestValidationTests {
             text: document(agents: #"[{"id":"web","image":"i","count":1.5}]"#),
             expected: ["agents[0].count: must be a whole number, got 1.5"]),
         Case(
+            name: "services: an unknown port, a name twice, an empty name",
+            text: document(
+                agents: #"[{"id":"web","image":"i","ports":[{"name":"http","container_port":80}],"services":[{"name":"web","port":"grpc"},{"name":"web","port":"http"},{"name":"","port":"http"}]}]"#),
+            expected: [
+                "agents[0].services[0].port: 'grpc' is not a port of agent 'web'; its ports are http",
+                "agents[0].services[1].name: 'web' is already offered by services[0]",
+                "agents[0].services[2].name: '' is not a valid name; use 1-63 lowercase letters, digits, '-' or '_', starting and ending with a letter or digit",
+            ]),
+        Case(
             name: "a whole number written with a fraction",
             text: document(extra: #""policies":{"update":{"max_parallel":1.0}}"#),
             expected: ["policies.update.max_parallel: must be a whole number, got 1.0"]),

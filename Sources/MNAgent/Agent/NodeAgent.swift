@@ -255,8 +255,12 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         await state.setRecords(executed.records)
         await state.passFinished(at: now)
         // The report is written when what it says changed (or Redis lost it); the pass time, every pass.
-        let report = NodeReport(node: settings.node, at: now, instances: executed.instances, records: executed.records)
-        let unchanged = await state.lastReport.map { $0.instances == report.instances && $0.records == report.records } ?? false
+        let report = NodeReport(
+            node: settings.node, at: now, instances: executed.instances, records: executed.records,
+            services: ServiceEntry.entries(of: executed.instances, desired: desired))
+        let unchanged =
+            await state.lastReport.map { $0.instances == report.instances && $0.records == report.records && $0.services == report.services }
+            ?? false
         if unchanged, try await store.hasReport(of: settings.node) {
             try await store.passFinished(on: settings.node, at: now)
         } else {

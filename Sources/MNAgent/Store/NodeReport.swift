@@ -11,12 +11,35 @@ public struct NodeReport: Hashable, Sendable, Codable {
     public var instances: [InstanceStatus]
     /// The restart records the next pass continues from.
     public var records: [InstanceRecord]
+    /// The services its running instances offer, for discovery.
+    public var services: [ServiceEntry]
 
     /// Creates a report.
-    public init(node: NodeID, at: Timestamp, instances: [InstanceStatus], records: [InstanceRecord]) {
+    public init(node: NodeID, at: Timestamp, instances: [InstanceStatus], records: [InstanceRecord], services: [ServiceEntry] = []) {
         self.node = node
         self.at = at
         self.instances = instances
         self.records = records
+        self.services = services
+    }
+
+    enum CodingKeys: String, CodingKey { case node, at, instances, records, services }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        node = try container.decode(NodeID.self, forKey: .node)
+        at = try container.decode(Timestamp.self, forKey: .at)
+        instances = try container.decode([InstanceStatus].self, forKey: .instances)
+        records = try container.decode([InstanceRecord].self, forKey: .records)
+        services = try container.decodeIfPresent([ServiceEntry].self, forKey: .services) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(node, forKey: .node)
+        try container.encode(at, forKey: .at)
+        try container.encode(instances, forKey: .instances)
+        try container.encode(records, forKey: .records)
+        if !services.isEmpty { try container.encode(services, forKey: .services) }
     }
 }

@@ -1,0 +1,49 @@
+public import MNCore
+public import MNReconcile
+
+/// One running instance offering one service, as its node registers it (in its report) for
+/// discovery: which service, which instance of which version in which role, the port it is
+/// reached at, and whether it passes its checks. Its node's address comes from the registry.
+public struct ServiceEntry: Hashable, Sendable, Codable {
+    public var service: String
+    public var instance: InstanceID
+    public var version: Int
+    /// primary, canary or candidate: from the node's assignment, never from container labels
+    /// (a promoted candidate keeps its label).
+    public var role: InstanceRole
+    public var container: ContainerID
+    /// The host port other hosts reach it at; `nil` when the port publishes none.
+    public var hostPort: Int?
+    public var containerPort: Int
+    public var tags: [String]
+    /// Running and not failing a check.
+    public var passing: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case service, instance, version, role, container, tags, passing
+        case hostPort = "host_port"
+        case containerPort = "container_port"
+    }
+
+    /// The entries of the running instances among `statuses` whose specs (in `desired`)
+    /// offer services, sorted by service and instance.
+    public static func entries(of statuses: [InstanceStatus], desired: [DesiredInstance]) -> [ServiceEntry] {
+        var bySlot: [InstanceSlot: DesiredInstance] = [:]
+        for instance in desired where !instance.spec.services.isEmpty { bySlot[instance.slot] = instance }
+        guard !bySlot.isEmpty else { return [] }
+        var entries: [ServiceEntry] = []
+        for status in statuses where status.phase == .running {
+            guard let instance = bySlot[status.slot], let container = status.container else { continue }
+            let passing = status.health == nil || status.health == ObservedContainer.Health.none || status.health == .healthy
+            for service in instance.spec.services {
+                guard let port = instance.spec.ports.first(where: { $0.name == service.port }) else { continue }
+                entries.append(
+                    ServiceEntry(
+                        service: service.name, instance: instance.id, version: instance.version, role: instance.role,
+                        container: container, hostPort: port.hostPort, containerPort: port.containerPort, tags: service.tags,
+                        passing: passing))
+            }
+        }
+        return entries.sorted { ($0.service, $0.instance) < ($1.service, $1.instance) }
+    }
+}
