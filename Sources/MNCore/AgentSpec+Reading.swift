@@ -195,6 +195,8 @@ extension Lifecycle {
         }
         lifecycle.gracePeriodMs =
             fields.optional("grace_period_ms") { $0.int($1, at: $2, in: 0...3_600_000) } ?? lifecycle.gracePeriodMs
+        lifecycle.shutdownDelayMs =
+            fields.optional("shutdown_delay_ms") { $0.int($1, at: $2, in: 0...600_000) } ?? lifecycle.shutdownDelayMs
         return lifecycle
     }
 }

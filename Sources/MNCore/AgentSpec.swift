@@ -23,6 +23,10 @@ public struct AgentSpec: Hashable, Sendable {
     public var requiresServices: [ServiceRequirement]
     /// The services its instances offer (`services[]`), registered for discovery while they run.
     public var services: [ServiceSpec]
+
+    /// How long an instance is out of discovery before it is stopped: the lifecycle's
+    /// `shutdown_delay_ms` for an agent that offers services, 0 for the others.
+    public var shutdownDelayMs: Int { services.isEmpty ? 0 : lifecycle.shutdownDelayMs }
     /// Rules its nodes must meet, beside the manifest's (`agents[].constraints[]`). Where an
     /// instance runs, not what it is: not part of its spec hash.
     public var constraints: [PlacementConstraint]
@@ -140,9 +144,12 @@ public struct HealthCheck: Hashable, Sendable {
 public struct Lifecycle: Hashable, Sendable, Encodable {
     public var stopSignal: String
     public var gracePeriodMs: Int
+    /// For an agent that offers services: how long an instance is out of discovery, so clients
+    /// stop sending to it, before its stop signal (`shutdown_delay_ms`; 0 allowed).
+    public var shutdownDelayMs: Int
 
-    /// SIGTERM, then 30 s of grace.
-    public static let defaults = Lifecycle(stopSignal: "SIGTERM", gracePeriodMs: 30_000)
+    /// SIGTERM, then 30 s of grace; 1 s out of discovery first for agents that offer services.
+    public static let defaults = Lifecycle(stopSignal: "SIGTERM", gracePeriodMs: 30_000, shutdownDelayMs: 1_000)
 
     /// Signals a manifest may name as `stop_signal`.
     public static let allowedSignals = [
@@ -150,14 +157,16 @@ public struct Lifecycle: Hashable, Sendable, Encodable {
     ]
 
     /// Creates a lifecycle.
-    public init(stopSignal: String, gracePeriodMs: Int) {
+    public init(stopSignal: String, gracePeriodMs: Int, shutdownDelayMs: Int = 1_000) {
         self.stopSignal = stopSignal
         self.gracePeriodMs = gracePeriodMs
+        self.shutdownDelayMs = shutdownDelayMs
     }
 
     enum CodingKeys: String, CodingKey {
         case stopSignal = "stop_signal"
         case gracePeriodMs = "grace_period_ms"
+        case shutdownDelayMs = "shutdown_delay_ms"
     }
 }
 

@@ -16,6 +16,9 @@ public enum ContainerLabel {
     public static let stopSignal = "mn.stop-signal"
     /// The grace period of its own spec, in milliseconds.
     public static let gracePeriodMs = "mn.grace-ms"
+    /// How long it is out of discovery before it is stopped, in milliseconds (present only on
+    /// containers whose agent offers services).
+    public static let shutdownDelayMs = "mn.shutdown-delay-ms"
 }
 
 /// An instance's place in a rollout (DESIGN vocabulary).

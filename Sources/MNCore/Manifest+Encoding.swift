@@ -149,6 +149,7 @@ extension Lifecycle {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(stopSignal, forKey: .stopSignal, unlessEqualTo: Lifecycle.defaults.stopSignal)
         try container.encode(gracePeriodMs, forKey: .gracePeriodMs, unlessEqualTo: Lifecycle.defaults.gracePeriodMs)
+        try container.encode(shutdownDelayMs, forKey: .shutdownDelayMs, unlessEqualTo: Lifecycle.defaults.shutdownDelayMs)
     }
 }
 

@@ -56,6 +56,44 @@ struct NodeReconcilerScenarioTests {
         #expect(plan.instances.first?.container == "x")
     }
 
+    /// A spec that offers a service on its port: its containers leave discovery `delayMs` before they stop.
+    static func serving(_ image: String, delayMs: Int = 1_000) -> AgentSpec {
+        var spec = Fixture.spec(image: image, lifecycle: Lifecycle(stopSignal: "SIGTERM", gracePeriodMs: 5_000, shutdownDelayMs: delayMs))
+        spec.ports = [PortMapping(name: "http", containerPort: 80)]
+        spec.services = [ServiceSpec(name: "shop", port: "http")]
+        return spec
+    }
+
+    @Test("traffic-safe stop: a serving container leaves discovery and is stopped only once its shutdown delay has passed")
+    func drainsBeforeStopping() {
+        let old = Fixture.desired(Self.serving("localhost/web:1"))
+        let new = Fixture.desired(Self.serving("localhost/web:2"), version: 2)
+        let oldContainer = Fixture.container(for: old, id: "old")
+        #expect(oldContainer.lifecycle.shutdownDelayMs == 1_000, "the delay is not baked into the container")
+        let newContainer = Fixture.container(for: new, id: "new")
+        // The rollout dropped the old instance: it drains first.
+        let first = Fixture.reconcile([new], [oldContainer, newContainer])
+        #expect(first.actions.isEmpty && first.draining == ["old": Fixture.t0] && first.requeueAt == Fixture.t0.adding(ms: 1_000))
+        #expect(!first.instances.contains { $0.container == "old" }, "a draining container is still reported (and so discoverable)")
+        func pass(after ms: Int64, draining: [ContainerID: Timestamp]) -> NodePlan {
+            NodeReconciler.reconcile(
+                .init(node: Fixture.node, desired: [new], observed: [oldContainer, newContainer], now: Fixture.t0.adding(ms: ms), draining: draining))
+        }
+        #expect(pass(after: 500, draining: first.draining).actions.isEmpty)
+        #expect(pass(after: 1_000, draining: first.draining).actions == [.stop(StopContainer(oldContainer, reason: .superseded))])
+        // A replace in place (no container of the new spec yet) waits for the drain too.
+        let inPlace = Fixture.reconcile([new], [oldContainer])
+        #expect(inPlace.actions.isEmpty && inPlace.draining == ["old": Fixture.t0])
+        let later = NodeReconciler.reconcile(
+            .init(node: Fixture.node, desired: [new], observed: [oldContainer], now: Fixture.t0.adding(ms: 1_000), draining: inPlace.draining))
+        #expect(later.actions.count == 1 && later.actions.first?.start != nil)
+        // Without services (or with shutdown_delay_ms 0) it stops at once.
+        let plain = Fixture.desired(Fixture.spec(image: "localhost/web:1"))
+        #expect(Fixture.reconcile([], [Fixture.container(for: plain, id: "p")]).actions.count == 1)
+        let zero = Fixture.desired(Self.serving("localhost/web:1", delayMs: 0))
+        #expect(Fixture.reconcile([], [Fixture.container(for: zero, id: "z")]).actions.count == 1)
+    }
+
     @Test("a service dropped from the desired state is stopped by id")
     func droppedServiceIsStopped() {
         let web = Fixture.desired(Fixture.spec("web"))

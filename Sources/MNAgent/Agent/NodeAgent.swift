@@ -243,10 +243,15 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             }
         }
         let now = Timestamp.now()
+        let wasDraining = await state.draining
         var plan = NodeReconciler.reconcile(
             .init(
                 node: settings.node, desired: desired, observed: observed, records: await state.records ?? [],
-                frozen: desiredState.frozen, now: now))
+                frozen: desiredState.frozen, now: now, draining: wasDraining))
+        for container in plan.draining.keys.sorted() where wasDraining[container] == nil {
+            logger.info("draining \(container.rawValue.prefix(12)): out of discovery until its shutdown delay has passed, then stopped")
+        }
+        await state.setDraining(plan.draining)
         plan.actions = await withPayloads(plan.actions)
         var (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         for outcome in outcomes { log(outcome) }
@@ -445,7 +450,10 @@ actor AgentState {
     private(set) var lastPassAt: Timestamp?
     /// The report last written, so an unchanged one is not written again.
     private(set) var lastReport: NodeReport?
+    /// Containers out of discovery, waiting for their shutdown delay (the last plan's).
+    private(set) var draining: [ContainerID: Timestamp] = [:]
     func setLastReport(_ report: NodeReport) { lastReport = report }
+    func setDraining(_ draining: [ContainerID: Timestamp]) { self.draining = draining }
     func setRecords(_ records: [InstanceRecord]) { self.records = records }
     func passFinished(at time: Timestamp) { lastPassAt = time }
 }

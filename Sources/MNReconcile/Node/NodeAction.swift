@@ -116,6 +116,8 @@ public struct StartContainer: Hashable, Sendable, Encodable {
             ContainerLabel.stopSignal: instance.spec.lifecycle.stopSignal,
             ContainerLabel.gracePeriodMs: String(instance.spec.lifecycle.gracePeriodMs),
         ]
+        let delay = instance.spec.shutdownDelayMs
+        if delay > 0 { self.labels[ContainerLabel.shutdownDelayMs] = String(delay) }
     }
 }
 

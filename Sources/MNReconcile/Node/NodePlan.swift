@@ -114,6 +114,9 @@ public struct NodePlan: Hashable, Sendable {
     public var requeueAt: Timestamp?
     /// The `now` the plan was made for.
     public var now: Timestamp
+    /// Containers out of discovery waiting for their shutdown delay before they are stopped,
+    /// with when that began: pass it to the next reconcile.
+    public var draining: [ContainerID: Timestamp] = [:]
 
     /// How long after `now` to reconcile again even if nothing changes.
     public var requeueAfter: Duration? {

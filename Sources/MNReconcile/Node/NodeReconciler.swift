@@ -27,11 +27,13 @@ public enum NodeReconciler {
         /// Deployments that are paused: their instances are reported, never acted on.
         public var frozen: Set<DeploymentKey>
         public var now: Timestamp
+        /// The previous plan's ``NodePlan/draining``.
+        public var draining: [ContainerID: Timestamp]
 
         /// Creates an input.
         public init(
             node: NodeID, desired: [DesiredInstance], observed: [ObservedContainer], records: [InstanceRecord] = [],
-            frozen: Set<DeploymentKey> = [], now: Timestamp
+            frozen: Set<DeploymentKey> = [], now: Timestamp, draining: [ContainerID: Timestamp] = [:]
         ) {
             self.node = node
             self.desired = desired
@@ -39,6 +41,7 @@ public enum NodeReconciler {
             self.records = records
             self.frozen = frozen
             self.now = now
+            self.draining = draining
         }
     }
 
@@ -48,7 +51,7 @@ public enum NodeReconciler {
     /// (as plans and the planners give them); otherwise they are sorted first. Containers are
     /// found by the identity their labels were parsed to once, per agent by instance index.
     public static func reconcile(_ input: Input) -> NodePlan {
-        var builder = PlanBuilder(node: input.node, now: input.now, instances: input.desired.count)
+        var builder = PlanBuilder(node: input.node, now: input.now, instances: input.desired.count, draining: input.draining)
         let frozen = input.frozen
         func isFrozen(_ key: DeploymentKey?) -> Bool { !frozen.isEmpty && frozen.contains(key ?? "") }
 
@@ -296,6 +299,11 @@ public enum NodeReconciler {
         // The spec changed under a live container: replace that exact container by id.
         if !replaceable.isEmpty {
             let old = replaceable.removeFirst()
+            guard builder.mayStop(old) else {
+                // Out of discovery first: replaced once its shutdown delay has passed.
+                builder.report(instance, .pending, container: nil, record: record)
+                return old.id
+            }
             for other in current { builder.stop(other, .duplicate) }
             builder.add(
                 .replace(
@@ -365,22 +373,42 @@ public enum NodeReconciler {
 struct PlanBuilder {
     let node: NodeID
     let now: Timestamp
+    /// When each container's drain began (the previous plan's).
+    let wasDraining: [ContainerID: Timestamp]
     private var actions: [NodeAction] = []
     private var statuses: [InstanceStatus] = []
     private var records: [InstanceRecord] = []
     private var requeueAt: Timestamp?
+    private var draining: [ContainerID: Timestamp] = [:]
 
-    init(node: NodeID, now: Timestamp, instances: Int) {
+    init(node: NodeID, now: Timestamp, instances: Int, draining: [ContainerID: Timestamp] = [:]) {
         self.node = node
         self.now = now
+        self.wasDraining = draining
         statuses.reserveCapacity(instances)
         records.reserveCapacity(instances)
     }
 
     mutating func add(_ action: NodeAction) { actions.append(action) }
 
+    /// Stops `container`, once it has been out of discovery for its shutdown delay.
     mutating func stop(_ container: ObservedContainer, _ reason: StopReason) {
+        guard mayStop(container) else { return }
         actions.append(.stop(StopContainer(container, reason: reason)))
+    }
+
+    /// Whether `container` may be stopped now: it is not alive, has no shutdown delay, or has
+    /// been draining (out of discovery, as it is not reported) for that long. Otherwise its
+    /// drain is recorded (from now, if it just began) and a wake-up asked for when it ends.
+    mutating func mayStop(_ container: ObservedContainer) -> Bool {
+        let delay = container.lifecycle.shutdownDelayMs
+        guard container.isAlive, delay > 0 else { return true }
+        let since = wasDraining[container.id] ?? now
+        let due = since.adding(ms: Int64(delay))
+        if now >= due { return true }
+        draining[container.id] = since
+        wake(at: due)
+        return false
     }
 
     mutating func wake(at time: Timestamp) {
@@ -428,7 +456,8 @@ struct PlanBuilder {
             instances: statuses,
             records: records,
             requeueAt: requeueAt,
-            now: now)
+            now: now,
+            draining: draining)
     }
 }
 

@@ -136,7 +136,8 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
         let defaults = Lifecycle.defaults
         return Lifecycle(
             stopSignal: labels[ContainerLabel.stopSignal] ?? defaults.stopSignal,
-            gracePeriodMs: labels[ContainerLabel.gracePeriodMs].flatMap(Int.init) ?? defaults.gracePeriodMs)
+            gracePeriodMs: labels[ContainerLabel.gracePeriodMs].flatMap(Int.init) ?? defaults.gracePeriodMs,
+            shutdownDelayMs: labels[ContainerLabel.shutdownDelayMs].flatMap(Int.init) ?? 0)
     }
 
     enum CodingKeys: String, CodingKey {
