@@ -209,6 +209,16 @@ discovered() {
 import json, sys
 print(" ".join(sorted("%s:%s" % (i["deployment_version"], i["deployment_role"]) for i in json.load(sys.stdin))))')" && [ "$found" = "$3" ]
 }
+# Waits until exactly N containers of agent-api run on seed-node (retired ones drain first: 1 s
+# out of discovery, then stopped). A rollback to v1's manifest may take back v1's draining
+# containers (identity is the spec, not the version label), so versions are not counted.
+await_agent_api_containers() {
+    for _ in $(seq 1 100); do
+        [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.key=agent-api | wc -l)" = "$1" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
 await_discovered() { for _ in $(seq 1 100); do discovered "$1" "" "$2" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 seed_lines() {
     export MN_NODE_ID=seed-node
@@ -223,7 +233,7 @@ seed_lines() {
         "$mnctl" deployment promote agent-api | grep -q 'promoted' && settled && await_discovered agent-api "2:primary 2:primary" &&
         [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.version=2 | wc -l)" = 2 ] &&
         "$mnctl" deployment rollback agent-api --version 1 --reason "restore stable worker" | grep -q 'version 3 created from version 1' && settled &&
-        [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.version=3 | wc -l)" = 2 ] &&
+        "$mnctl" deployment status agent-api | grep -q 'status Running   version 3' && await_agent_api_containers 2 &&
         "$mnctl" deployment pause agent-api --reason "investigating health" | grep -q 'paused' &&
         "$mnctl" deployment resume agent-api --reason "continue rollout" | grep -q 'deploying' &&
         "$mnctl" deployment fail agent-api --reason "candidate failed health checks" | grep -q 'failed' &&
