@@ -92,7 +92,7 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
         try await applyManifest(loaded, from: file, store: store, pin: pinning.pin, bundle: bundle, output: options)
         guard wait, case .success(let manifest) = loaded else { return }
         try await withStore(store) { store in
-            try await StatusWatcher(output: options.output, events: 5, intervalMs: 500).watch(manifest.key, in: store)
+            try await StatusWatcher(output: options.output, events: 5, intervalMs: 500, stopWhenPaused: true).watch(manifest.key, in: store)
         }
     }
 

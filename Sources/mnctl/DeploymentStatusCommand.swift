@@ -162,6 +162,13 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
                     }
             ).split(separator: "\n").map(String.init)
         }
+        if !view.draining.isEmpty {
+            lines += ["", "Draining (out of discovery, stopped once their shutdown delay has passed):"]
+            for entry in view.draining {
+                lines.append(
+                    "  \(entry.container.instance?.description ?? "-")  \(entry.node)  \(entry.container.container.rawValue.prefix(12))  since \(formatTime(entry.container.since))")
+            }
+        }
         lines += ["", "Events:"]
         lines += view.events.suffix(events).map { "  \(formatTime($0.at))  v\($0.version)  \($0.message)" }
         return lines.joined(separator: "\n")
@@ -175,9 +182,12 @@ struct StatusWatcher {
     /// How many recent events the text shows.
     var events: Int
     var intervalMs: Int
+    /// Give up (exit 1) when the deployment is paused, rather than wait for someone to resume
+    /// it (`deploy --wait`; `status --watch` waits).
+    var stopWhenPaused = false
 
     /// Redraws on every change until the deployment is Running or Complete (returns; exit 1 when
-    /// its last run failed), Failed or RolledBack (exit 1). A paused deployment would wait for a person: exit 1 at once, saying so.
+    /// its last run failed), Failed or RolledBack (exit 1).
     func watch(_ key: DeploymentKey, in store: DeploymentStore) async throws {
         var last: String?
         while true {
@@ -189,7 +199,7 @@ struct StatusWatcher {
                 if !view.succeeded { throw ExitStatus.failed }
                 return
             }
-            if view.status == "Paused" {
+            if stopWhenPaused && view.status == "Paused" {
                 printError("\(key) is paused: nothing changes until 'mnctl deployment resume \(key)'; not waiting")
                 throw ExitStatus.failed
             }

@@ -90,14 +90,21 @@ struct DeploymentView: Encodable {
     let updatePolicy: UpdatePolicyReport
     let versions: [Version]
     let instances: [Instance]
+    /// Containers of this deployment out of discovery, in their shutdown delay before the stop.
+    let draining: [Draining]
     let events: [DeploymentEvent]
+
+    struct Draining: Encodable {
+        let node: NodeID
+        let container: NodeReport.DrainingContainer
+    }
     /// Whether the deployment is settled (Running, Complete, Failed, RolledBack): where `--watch` stops.
     let isTerminal: Bool
     /// Settled well: Running, or Complete with a last run that completed (`--watch` exits 0).
     let succeeded: Bool
 
     enum CodingKeys: String, CodingKey {
-        case key, id, status, versions, instances, events, rollout, failure, health, runs, unplaced, lost
+        case key, id, status, versions, instances, events, rollout, failure, health, runs, unplaced, lost, draining
         case pinnedTo = "pinned_to"
         case latestVersion = "latest_version"
         case rollbackTarget = "rollback_target"
@@ -117,6 +124,9 @@ struct DeploymentView: Encodable {
         }
         instances = reports.flatMap { report in
             report.instances.filter { $0.id.key == deployment.key }.map { Instance(node: report.node, reportedAt: report.at, status: $0) }
+        }
+        draining = reports.flatMap { report in
+            report.draining.filter { $0.instance?.key == deployment.key }.map { Draining(node: report.node, container: $0) }
         }
         events = deployment.events
         stableVersion = deployment.rollbackTarget

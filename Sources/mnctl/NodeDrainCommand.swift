@@ -123,8 +123,10 @@ struct NodeDrainCommand: AsyncParsableCommand {
         var atDeadline: Set<InstanceID>?
         while true {
             let assigned = try await store.assignment(of: node)?.instances ?? []
-            let reported = (try await store.report(of: node)?.instances ?? []).filter { $0.container != nil && $0.phase != .complete }
-            let ids = Set(assigned.map(\.id)).union(reported.map(\.id))
+            let report = try await store.report(of: node)
+            let reported = (report?.instances ?? []).filter { $0.container != nil && $0.phase != .complete }
+            // Stopping ones count until they are gone: out of discovery, in their shutdown delay.
+            let ids = Set(assigned.map(\.id)).union(reported.map(\.id)).union((report?.draining ?? []).compactMap(\.instance))
             if atDeadline == nil, Timestamp.now() >= deadline { atDeadline = ids }
             if ids.isEmpty {
                 guard let atDeadline, !atDeadline.isEmpty else {

@@ -260,12 +260,17 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         await state.setRecords(executed.records)
         await state.passFinished(at: now)
         // The report is written when what it says changed (or Redis lost it); the pass time, every pass.
+        let draining = plan.draining.sorted { $0.key < $1.key }.map { container, since in
+            NodeReport.DrainingContainer(container: container, instance: observed.first { $0.id == container }?.instanceID, since: since)
+        }
         let report = NodeReport(
             node: settings.node, at: now, instances: executed.instances, records: executed.records,
-            services: ServiceEntry.entries(of: executed.instances, desired: desired))
+            services: ServiceEntry.entries(of: executed.instances, desired: desired), draining: draining)
         let unchanged =
-            await state.lastReport.map { $0.instances == report.instances && $0.records == report.records && $0.services == report.services }
-            ?? false
+            await state.lastReport.map {
+                $0.instances == report.instances && $0.records == report.records && $0.services == report.services
+                    && $0.draining == report.draining
+            } ?? false
         if unchanged, try await store.hasReport(of: settings.node) {
             try await store.passFinished(on: settings.node, at: now)
         } else {

@@ -13,17 +13,39 @@ public struct NodeReport: Hashable, Sendable, Codable {
     public var records: [InstanceRecord]
     /// The services its running instances offer, for discovery.
     public var services: [ServiceEntry]
+    /// Containers out of discovery, waiting for their shutdown delay before they are stopped.
+    public var draining: [DrainingContainer]
+
+    /// A container in its shutdown delay.
+    public struct DrainingContainer: Hashable, Sendable, Codable {
+        public var container: ContainerID
+        /// The instance its labels name, if they name one.
+        public var instance: InstanceID?
+        /// When its drain began.
+        public var since: Timestamp
+
+        /// Creates an entry.
+        public init(container: ContainerID, instance: InstanceID?, since: Timestamp) {
+            self.container = container
+            self.instance = instance
+            self.since = since
+        }
+    }
 
     /// Creates a report.
-    public init(node: NodeID, at: Timestamp, instances: [InstanceStatus], records: [InstanceRecord], services: [ServiceEntry] = []) {
+    public init(
+        node: NodeID, at: Timestamp, instances: [InstanceStatus], records: [InstanceRecord], services: [ServiceEntry] = [],
+        draining: [DrainingContainer] = []
+    ) {
         self.node = node
         self.at = at
         self.instances = instances
         self.records = records
         self.services = services
+        self.draining = draining
     }
 
-    enum CodingKeys: String, CodingKey { case node, at, instances, records, services }
+    enum CodingKeys: String, CodingKey { case node, at, instances, records, services, draining }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -32,6 +54,7 @@ public struct NodeReport: Hashable, Sendable, Codable {
         instances = try container.decode([InstanceStatus].self, forKey: .instances)
         records = try container.decode([InstanceRecord].self, forKey: .records)
         services = try container.decodeIfPresent([ServiceEntry].self, forKey: .services) ?? []
+        draining = try container.decodeIfPresent([DrainingContainer].self, forKey: .draining) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -41,5 +64,6 @@ public struct NodeReport: Hashable, Sendable, Codable {
         try container.encode(instances, forKey: .instances)
         try container.encode(records, forKey: .records)
         if !services.isEmpty { try container.encode(services, forKey: .services) }
+        if !draining.isEmpty { try container.encode(draining, forKey: .draining) }
     }
 }
