@@ -17,13 +17,6 @@ public struct PayloadStore: Sendable {
         }
     }
 
-    /// The payloads of `missing` that Redis does not hold (a deploy checks before it records a version).
-    public func missing(_ payloads: [Payload]) async throws -> [Payload] {
-        guard !payloads.isEmpty else { return [] }
-        let found = try await redis.run(["MGET"] + payloads.map { StoreKeys.payload($0.sha256) }).array ?? []
-        return zip(payloads, found).filter { $0.1 == .null }.map(\.0)
-    }
-
     /// Writes `payloads` to `root/DIGEST` (unless a complete copy is there), each file checked
     /// against its hash, and returns that folder.
     /// - Throws: ``StoreError`` naming the payload that Redis lacks or that does not match.
