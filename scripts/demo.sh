@@ -36,17 +36,7 @@ if [ -d "$MN_STATE_DIR" ]; then
     rm -rf "$MN_STATE_DIR"
 fi
 # Waits until the canaries are healthy and wait for promotion (or 60 s pass).
-wait_canary() {
-    for _ in $(seq 1 600); do
-        mnctl deployment status web --output json | python3 -c '
-import json, sys
-r = json.load(sys.stdin).get("rollout")
-sys.exit(0 if r and r["awaiting_promotion"] else 1)' && return 0
-        sleep 0.1
-    done
-    echo "timed out waiting for the canary" >&2
-    return 1
-}
+wait_canary() { await_promotion "$bin/mnctl" web || { echo "timed out waiting for the canary" >&2; return 1; }; }
 
 mkdir -p "$MN_STATE_DIR"
 say "starting mnagent (state in $MN_STATE_DIR, log in $MN_STATE_DIR/agent.log)"

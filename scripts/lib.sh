@@ -103,3 +103,17 @@ ensure_agent_rlimits() {
 JSON
     echo "setup: wrote $agent (explicit rlimits for containers the agent creates)" >&2
 }
+
+# Waits (up to 60 s) until deployment KEY's canaries, or its blue-green version, are healthy
+# and wait for promotion, as `mnctl deployment status --output json` says.
+# Usage: await_promotion MNCTL KEY
+await_promotion() {
+    for _ in $(seq 1 600); do
+        "$1" deployment status "$2" --output json | python3 -c '
+import json, sys
+r = json.load(sys.stdin).get("rollout")
+sys.exit(0 if r and r["awaiting_promotion"] else 1)' && return 0
+        sleep 0.1
+    done
+    return 1
+}

@@ -6,6 +6,7 @@
 # Usage: scripts/readme-check.sh BIN_DIR   (the folder of the release mnctl and mnagent)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 bin="$(cd "$1" && pwd)"
 export PATH="$bin:$PATH"
 export MN_STATE_DIR="$(mktemp -d)"
@@ -26,17 +27,8 @@ trap cleanup EXIT
 lines="$(awk '/^## Use/{use=1; next} /^##/{use=0} use && /^```sh/{block=1; next} /^```/{block=0} use && block' README.md)"
 [ "$(grep -c . <<<"$lines")" -ge 10 ] || { echo "README.md has no Use section with command lines" >&2; exit 1; }
 
-# Waits the README's comments ask for: "once status says waiting for promotion", "once the run finished".
-awaiting_promotion() {
-    for _ in $(seq 1 600); do
-        mnctl deployment status "$1" --output json | python3 -c '
-import json, sys
-r = json.load(sys.stdin).get("rollout")
-sys.exit(0 if r and r["awaiting_promotion"] else 1)' && return 0
-        sleep 0.1
-    done
-    return 1
-}
+# Waits the README's comments ask for: "once status says waiting for promotion" (await_promotion
+# in lib.sh), "once the run finished".
 run_finished() {
     for _ in $(seq 1 600); do
         mnctl deployment status "$1" --output json | python3 -c '
@@ -59,7 +51,7 @@ while IFS= read -r line; do
         continue
         ;;
     *"--generate-completion-script"* | scripts/man-pages.sh*) continue ;; # write to system folders; checked apart
-    *"deployment promote "*) awaiting_promotion "$(awk '{print $4}' <<<"$line")" || { echo "never waited for promotion: $line" >&2; exit 1; } ;;
+    *"deployment promote "*) await_promotion mnctl "$(awk '{print $4}' <<<"$line")" || { echo "never waited for promotion: $line" >&2; exit 1; } ;;
     *"deployment rerun "*) run_finished "$(awk '{print $4}' <<<"$line")" || { echo "the run never finished: $line" >&2; exit 1; } ;;
     esac
     echo "\$ $line" >&2

@@ -194,14 +194,6 @@ make_bundle "$bundles/bundle-v2" v2
 MN_NODE_ID=seed-node "$mnagent" --resync-interval 2 --log-level warning >"$state/agent.log" 2>&1 &
 agent=$!
 settled() { timeout 60 "$mnctl" deployment status agent-api --watch --output json >/dev/null; }
-awaiting_promotion() {
-    for _ in $(seq 1 600); do
-        "$mnctl" deployment status agent-api --output json |
-            python3 -c 'import json,sys; r=json.load(sys.stdin).get("rollout"); sys.exit(0 if r and r["awaiting_promotion"] else 1)' && return 0
-        sleep 0.1
-    done
-    return 1
-}
 # discovered SERVICE [--all-roles] "VERSION:ROLE …": what `service resolve` returns, sorted.
 discovered() {
     local found
@@ -226,7 +218,7 @@ seed_lines() {
         "$mnctl" deployment list | grep -q '^agent-api  v1  *Running  2/2 running' &&
         "$mnctl" deployment status agent-api | grep -q 'status Running   version 1' &&
         "$mnctl" deployment deploy "$bundles/bundle-v2" --key agent-api --strategy canary --canary 1 | grep -q 'version 2 created' &&
-        awaiting_promotion &&
+        await_promotion "$mnctl" agent-api &&
         "$mnctl" deployment status agent-api | grep -q 'waiting for promotion of 1 healthy canary' &&
         discovered agent-api "" "1:primary 1:primary" && discovered agent-api --all-roles "1:primary 1:primary 2:canary" &&
         [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.role=canary | wc -l)" = 1 ] &&

@@ -96,18 +96,19 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
         }
     }
 
-    /// The `policies.update` fields the flags set.
-    var flagFields: Set<String> {
-        var fields: Set<String> = []
-        if strategy != nil { fields.insert("strategy") }
-        if maxParallel != nil { fields.insert("max_parallel") }
-        if canary != nil { fields.insert("canary") }
-        if autoPromote != nil { fields.insert("auto_promote") }
-        if autoRevert != nil { fields.insert("auto_revert") }
-        if minHealthy != nil { fields.insert("min_healthy_ms") }
-        if healthyDeadline != nil { fields.insert("healthy_deadline_ms") }
-        if progressDeadline != nil { fields.insert("progress_deadline_ms") }
-        return fields
+    /// The `policies.update` fields the flags set, with their values: what `overridden(_:)`
+    /// writes into the manifest and the policy report names as set by a flag.
+    var policyFlags: [(field: String, value: JSONValue)] {
+        var flags: [(field: String, value: JSONValue)] = []
+        if let strategy { flags.append(("strategy", .string(strategy))) }
+        if let maxParallel { flags.append(("max_parallel", .integer(Int64(maxParallel)))) }
+        if let canary { flags.append(("canary", .integer(Int64(canary)))) }
+        if let autoPromote { flags.append(("auto_promote", .bool(autoPromote))) }
+        if let autoRevert { flags.append(("auto_revert", .bool(autoRevert))) }
+        if let minHealthy { flags.append(("min_healthy_ms", .integer(minHealthy.milliseconds))) }
+        if let healthyDeadline { flags.append(("healthy_deadline_ms", .integer(healthyDeadline.milliseconds))) }
+        if let progressDeadline { flags.append(("progress_deadline_ms", .integer(progressDeadline.milliseconds))) }
+        return flags
     }
 
     /// `--dry-run`: the policy as it will run and the single-node plan of the update from the
@@ -124,7 +125,7 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
         let written = document.flatMap { try? JSONValue.parse($0, format: ManifestFormat(fileName: file) ?? ManifestFormat(sniffing: $0)) }
         let current = try await withStore(store) { try await $0.deployment(manifest.key) }
         let running = current?.latest
-        let policy = UpdatePolicyReport(of: manifest, document: written, flags: flagFields, previous: running?.manifest)
+        let policy = UpdatePolicyReport(of: manifest, document: written, flags: Set(policyFlags.map(\.field)), previous: running?.manifest)
         let version = (running?.number ?? 0) + 1
         let plan = PlanCommand.plan(manifest, version: version, running: running?.manifest)
         print(PlanCommand.render(plan, manifest: manifest, version: version, running: running != nil, policy: policy, format: options.output))
@@ -136,14 +137,7 @@ struct DeploymentDeployCommand: AsyncParsableCommand {
             Result { () throws(ManifestError) in
                 var tree = try JSONValue.parse(data, format: ManifestFormat(fileName: file) ?? ManifestFormat(sniffing: data))
                 if let key { tree = tree.setting(["deployment", "key"], to: .string(key)) }
-                if let strategy { tree = tree.setting(["policies", "update", "strategy"], to: .string(strategy)) }
-                if let maxParallel { tree = tree.setting(["policies", "update", "max_parallel"], to: .integer(Int64(maxParallel))) }
-                if let canary { tree = tree.setting(["policies", "update", "canary"], to: .integer(Int64(canary))) }
-                if let autoPromote { tree = tree.setting(["policies", "update", "auto_promote"], to: .bool(autoPromote)) }
-                if let autoRevert { tree = tree.setting(["policies", "update", "auto_revert"], to: .bool(autoRevert)) }
-                for (duration, field) in [(minHealthy, "min_healthy_ms"), (healthyDeadline, "healthy_deadline_ms"), (progressDeadline, "progress_deadline_ms")] {
-                    if let duration { tree = tree.setting(["policies", "update", field], to: .integer(duration.milliseconds)) }
-                }
+                for (field, value) in policyFlags { tree = tree.setting(["policies", "update", field], to: value) }
                 return try Manifest(validating: tree)
             }
         }

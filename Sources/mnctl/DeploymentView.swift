@@ -202,13 +202,12 @@ extension DeploymentStore {
     /// Reports of every node that has reported, each dated by its agent's last pass (an agent
     /// rewrites its report only when what it says changed).
     func allReports() async throws -> [NodeReport] {
-        var reports: [NodeReport] = []
-        for (node, lastPass) in try await nodes().sorted(by: { $0.key < $1.key }) {
-            if var report = try await report(of: node) {
-                report.at = max(report.at, lastPass)
-                reports.append(report)
-            }
+        let passes = try await nodes().sorted { $0.key < $1.key }
+        let reports = try await reports(of: passes.map(\.key))
+        return passes.compactMap { node, lastPass in
+            guard var report = reports[node] else { return nil }
+            report.at = max(report.at, lastPass)
+            return report
         }
-        return reports
     }
 }

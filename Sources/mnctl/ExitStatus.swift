@@ -1,6 +1,4 @@
 import ArgumentParser
-import Foundation
-import MNAgent
 
 /// mnctl's exit codes, as `mnctl --help` documents them.
 enum ExitStatus {
@@ -19,9 +17,8 @@ enum ExitStatus {
         """
 
     /// The exit code for `error` as the argument parser would report it, with its usage
-    /// errors (64) mapped to 2.
+    /// errors (64) mapped to 2. (Store failures never get here: ``withStore(_:_:)`` maps them.)
     static func code(for error: Error, of command: ParsableCommand.Type) -> ExitCode {
-        if let redis = error as? RedisError, redis.isConnectionError { return unreachable }
         let code = command.exitCode(for: error)
         return code == .validationFailure ? invalid : code
     }

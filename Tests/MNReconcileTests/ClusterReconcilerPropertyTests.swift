@@ -12,6 +12,17 @@ struct ClusterScenario: Sendable, CustomStringConvertible {
     /// Sort keys that give the same lists in another order.
     var order: [Int]
 
+    /// One of its nodes, chosen by the scenario (to lose, drain, …).
+    var chosenNode: NodeID { nodes[order[0] % nodes.count].id }
+
+    /// The first versions applied and settled (20 steps).
+    func settled(at now: Timestamp) -> SimulatedCluster {
+        var cluster = SimulatedCluster(nodes: nodes, now: now)
+        for deployment in deployments { cluster.apply(deployment.first) }
+        for _ in 0..<20 { cluster.step() }
+        return cluster
+    }
+
     func reorder<T>(_ items: [T], salt: Int) -> [T] {
         items.indices.sorted { (order[($0 + salt) % order.count], $0) < (order[($1 + salt) % order.count], $1) }.map { items[$0] }
     }
@@ -112,9 +123,7 @@ struct ClusterReconcilerPropertyTests {
     @Test("a node joining a settled cluster moves no running instance")
     func nodeJoins() async {
         await propertyCheck(count: 60, input: Gen.clusterScenario) { scenario in
-            var cluster = SimulatedCluster(nodes: scenario.nodes, now: Self.t0)
-            for deployment in scenario.deployments { cluster.apply(deployment.first) }
-            for _ in 0..<20 { cluster.step() }
+            var cluster = scenario.settled(at: Self.t0)
             let before = cluster.running.map { "\($0.node) \($0.slot)" }
             cluster.nodes.append(NodeInfo(id: "n9", capacity: NodeCapacity(cpuMillis: 64_000, memoryMB: 262_144)))
             for _ in 0..<5 { cluster.step() }
@@ -128,10 +137,8 @@ struct ClusterNodeLossPropertyTests {
     @Test("a node lost for longer than the reschedule delay: count restored on the others (or the status says why not), never more than count + max_parallel of one agent, exactly count once it is back")
     func lossRestoresCount() async {
         await propertyCheck(count: 60, input: Gen.clusterScenario) { scenario in
-            var cluster = SimulatedCluster(nodes: scenario.nodes, now: ClusterReconcilerPropertyTests.t0)
-            for deployment in scenario.deployments { cluster.apply(deployment.first) }
-            for _ in 0..<20 { cluster.step() }
-            let victim = scenario.nodes[scenario.order[0] % scenario.nodes.count].id
+            var cluster = scenario.settled(at: ClusterReconcilerPropertyTests.t0)
+            let victim = scenario.chosenNode
             let updateDuringLoss = scenario.order[1] % 2 == 0
             cluster.cut(victim)
             func check(_ cluster: SimulatedCluster) {
@@ -254,10 +261,8 @@ struct ClusterDrainPropertyTests {
     @Test("a drain never stops an instance before its copy elsewhere is healthy (the deadline far away), never runs more than count + max_parallel of one deployment, and ends with the count elsewhere or the status saying why")
     func healthyBeforeStop() async {
         await propertyCheck(count: 60, input: Gen.clusterScenario) { scenario in
-            var cluster = SimulatedCluster(nodes: scenario.nodes, now: ClusterReconcilerPropertyTests.t0)
-            for deployment in scenario.deployments { cluster.apply(deployment.first) }
-            for _ in 0..<20 { cluster.step() }
-            let drained = scenario.nodes[scenario.order[0] % scenario.nodes.count].id
+            var cluster = scenario.settled(at: ClusterReconcilerPropertyTests.t0)
+            let drained = scenario.chosenNode
             cluster.drain(drained, deadline: cluster.now.adding(ms: 3_600_000))
             for _ in 0..<40 {
                 let before = cluster.running.filter { $0.node == drained }.map(\.slot)

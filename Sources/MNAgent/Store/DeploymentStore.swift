@@ -365,12 +365,23 @@ public struct DeploymentStore: Sendable {
 
     /// A node's last report, if it wrote one.
     public func report(of node: NodeID) async throws -> NodeReport? {
-        guard let bytes = try await redis.run("GET", StoreKeys.report(node)).bytes else { return nil }
-        do {
-            return try JSONDecoder().decode(NodeReport.self, from: Data(bytes))
-        } catch {
-            throw StoreError("the report of node '\(node)' in Redis is unreadable: \(error)")
+        try await reports(of: [node])[node]
+    }
+
+    /// The last reports of `nodes` (those that wrote one), in one `MGET`.
+    public func reports(of nodes: [NodeID]) async throws -> [NodeID: NodeReport] {
+        guard !nodes.isEmpty else { return [:] }
+        let replies = try await redis.run(["MGET"] + nodes.map(StoreKeys.report)).array ?? []
+        var reports: [NodeID: NodeReport] = [:]
+        for (node, reply) in zip(nodes, replies) {
+            guard let bytes = reply.bytes else { continue }
+            do {
+                reports[node] = try JSONDecoder().decode(NodeReport.self, from: Data(bytes))
+            } catch {
+                throw StoreError("the report of node '\(node)' in Redis is unreadable: \(error)")
+            }
         }
+        return reports
     }
 
     /// Every node that ever finished a pass, with the time of its last one.

@@ -1,4 +1,3 @@
-import Foundation
 public import MNCore
 public import MNReconcile
 
@@ -40,18 +39,10 @@ public struct ServiceCatalog: Sendable {
     /// Reads the catalog: the registry and the reports of the nodes that heartbeat.
     public static func read(from store: DeploymentStore) async throws -> ServiceCatalog {
         let nodes = try await NodeRegistry(redis: store.redis).entries().filter(\.ready)
-        guard !nodes.isEmpty else { return ServiceCatalog(instances: []) }
-        let replies = try await store.redis.run(["MGET"] + nodes.map { StoreKeys.report($0.info.id) }).array ?? []
+        let reports = try await store.reports(of: nodes.map(\.info.id))
         var instances: [Instance] = []
-        for (node, reply) in zip(nodes, replies) {
-            guard let bytes = reply.bytes else { continue }
-            let report: NodeReport
-            do {
-                report = try JSONDecoder().decode(NodeReport.self, from: Data(bytes))
-            } catch {
-                throw StoreError("the report of node '\(node.info.id)' in Redis is unreadable: \(error)")
-            }
-            for entry in report.services {
+        for node in nodes {
+            for entry in reports[node.info.id]?.services ?? [] {
                 instances.append(
                     Instance(
                         service: entry.service, node: node.info.id, address: node.info.address, port: entry.hostPort, tags: entry.tags,

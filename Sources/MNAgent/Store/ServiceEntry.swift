@@ -34,7 +34,7 @@ public struct ServiceEntry: Hashable, Sendable, Codable {
         var entries: [ServiceEntry] = []
         for status in statuses where status.phase == .running {
             guard let instance = bySlot[status.slot], let container = status.container else { continue }
-            let passing = status.health == nil || status.health == ObservedContainer.Health.none || status.health == .healthy
+            let passing = RolloutPlanner.isHealthy(status, signal: .checks)
             for service in instance.spec.services {
                 guard let port = instance.spec.ports.first(where: { $0.name == service.port }) else { continue }
                 entries.append(

@@ -117,6 +117,7 @@ extension Deployment {
     /// policy can still count.
     mutating func recordLoss(lost: [LostInstance], moved: [RescheduleEvent], at now: Timestamp) {
         self.lost = lost.sorted { $0.instance < $1.instance }
+        guard !moved.isEmpty || !reschedules.isEmpty else { return }  // the common case: no history to keep
         for event in moved {
             let delay = event.at.milliseconds(since: event.lostAt)
             record(

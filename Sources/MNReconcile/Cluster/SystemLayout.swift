@@ -1,4 +1,4 @@
-public import MNCore
+import MNCore
 
 /// Where a system (or sysbatch) deployment runs: one instance of each agent on every eligible
 /// node that meets its constraints, numbered by node.
@@ -13,24 +13,15 @@ public import MNCore
 /// The planners number units 0..<n, so their view is *compact*: unit `i` is the node with the
 /// `i`-th smallest index. ``compact(_:)`` and ``expand(_:)`` translate statuses, desired instances
 /// and the rollout's progress between the two (the identity while no index is free).
-public struct SystemLayout: Hashable, Sendable {
+struct SystemLayout {
     /// The nodes it runs on, by instance index, ascending.
-    public let nodes: [(index: Int, node: NodeID)]
-
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.nodes.elementsEqual(rhs.nodes, by: ==) }
-
-    public func hash(into hasher: inout Hasher) {
-        for (index, node) in nodes {
-            hasher.combine(index)
-            hasher.combine(node)
-        }
-    }
+    let nodes: [(index: Int, node: NodeID)]
 
     /// Instances of each agent: one per node.
-    public var count: Int { nodes.count }
+    var count: Int { nodes.count }
 
     /// The node of instance index `index`, if one has it.
-    public func node(of index: Int) -> NodeID? { nodeByIndex[index] }
+    func node(of index: Int) -> NodeID? { nodeByIndex[index] }
 
     private let nodeByIndex: [Int: NodeID]
     private let compactByIndex: [Int: Int]
@@ -72,7 +63,7 @@ public struct SystemLayout: Hashable, Sendable {
     // MARK: Compact and expanded numbering
 
     /// `statuses` numbered for the planners (instances of no node here are left out).
-    public func compact(_ statuses: [InstanceStatus]) -> [InstanceStatus] {
+    func compact(_ statuses: [InstanceStatus]) -> [InstanceStatus] {
         statuses.compactMap { status in
             guard let position = compactByIndex[status.id.index] else { return nil }
             var status = status
@@ -82,7 +73,7 @@ public struct SystemLayout: Hashable, Sendable {
     }
 
     /// The planners' `instances` with their nodes' indices.
-    public func expand(_ instances: [DesiredInstance]) -> [DesiredInstance] {
+    func expand(_ instances: [DesiredInstance]) -> [DesiredInstance] {
         instances.compactMap { instance in
             guard instance.id.index < nodes.count else { return nil }
             var instance = instance
@@ -92,7 +83,7 @@ public struct SystemLayout: Hashable, Sendable {
     }
 
     /// `state` numbered for the planners.
-    public func compact(_ state: RolloutState) -> RolloutState {
+    func compact(_ state: RolloutState) -> RolloutState {
         var compacted = state
         for agent in state.units.keys {
             let progress = state.progress(of: agent)
@@ -102,7 +93,7 @@ public struct SystemLayout: Hashable, Sendable {
     }
 
     /// The planners' `state` with the nodes' indices (progress of indices no node has is dropped).
-    public func expand(_ state: RolloutState) -> RolloutState {
+    func expand(_ state: RolloutState) -> RolloutState {
         var expanded = state
         let size = (nodes.last?.index ?? -1) + 1
         for agent in state.units.keys {
