@@ -9,11 +9,13 @@ public protocol ContainerRuntime: Sendable {
     /// Every container that carries mn's labels (``MNCore/ContainerLabel/deploymentKey``), in any state.
     func listManaged() async throws -> [ObservedContainer]
 
-    /// Creates (but does not start) a container for `request`, with its name and labels.
+    /// Creates (but does not start) a container for `request`, with its name and labels; a port
+    /// without a fixed host port gets a free one of the node, reported by ``listManaged()``.
     /// - Returns: The new container's id.
     func create(_ request: StartContainer) async throws -> ContainerID
 
-    /// Starts a created or exited container.
+    /// Starts a created or exited container. A start that fails because a published host port
+    /// is taken (``RuntimeError/isPortTaken``) removes the container.
     func start(_ id: ContainerID) async throws
 
     /// Sends `signal`, waits up to `gracePeriodMs`, then kills. Stopping a container that
@@ -56,6 +58,10 @@ public struct RuntimeError: Error, Hashable, Sendable, CustomStringConvertible {
         self.message = message
         self.isNoSuchContainer = isNoSuchContainer
     }
+
+    /// A start failed because a host port the container publishes is held by someone else
+    /// (the runtime removed that container; creating it again picks another dynamic port).
+    public var isPortTaken: Bool { operation == "start" && message.localizedCaseInsensitiveContains("address already in use") }
 
     public var description: String {
         if let container { return "\(operation) \(container.rawValue.prefix(12)): \(message)" }

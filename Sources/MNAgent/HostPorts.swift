@@ -1,13 +1,14 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import MNCore
+public import MNCore
 
-/// Whether a host port can still be bound on this machine: a port some process outside mn
-/// already holds fails a version in validation instead of failing its containers at start.
-enum HostPorts {
+/// Host ports of this machine: whether one can still be bound (a port some process outside mn
+/// already holds fails a version in validation instead of failing its containers at start),
+/// and a free one as the kernel picks it.
+public enum HostPorts {
     /// Whether `port` can be bound on all IPv4 addresses right now.
-    static func isFree(_ port: HostPort) -> Bool {
+    public static func isFree(_ port: HostPort) -> Bool {
         let fd = socket(AF_INET, Int32(port.transport == .udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return true }  // cannot tell; the start will say
         defer { close(fd) }
@@ -19,5 +20,22 @@ enum HostPorts {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         return bound == 0
+    }
+
+    /// A port the kernel considers free now (bound to port 0 and released), or `nil`.
+    public static func free(_ transport: PortMapping.Transport = .tcp) -> Int? {
+        let fd = socket(AF_INET, Int32(transport == .udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr = in_addr(s_addr: INADDR_ANY)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        return named ? Int(UInt16(bigEndian: address.sin_port)) : nil
     }
 }

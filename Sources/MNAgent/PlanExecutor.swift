@@ -105,10 +105,19 @@ public struct PlanExecutor<Runtime: ContainerRuntime>: Sendable {
         }
     }
 
+    /// Creates and starts; a dynamic host port taken between create and start (the runtime
+    /// removed that container) means a new create, which picks another, up to three times.
     private func createAndStart(_ start: StartContainer) async throws -> ContainerID {
-        let id = try await runtime.create(start)
-        try await runtime.start(id)
-        return id
+        var attempt = 1
+        while true {
+            let id = try await runtime.create(start)
+            do {
+                try await runtime.start(id)
+                return id
+            } catch let error as RuntimeError where error.isPortTaken && attempt < 3 {
+                attempt += 1
+            }
+        }
     }
 
     /// Stops and removes by id; a container that is already gone counts as done.

@@ -124,7 +124,8 @@ extension PortMapping {
         defer { fields.finish() }
         let name = fields.required("name", Names.read)
         let containerPort = fields.required("container_port") { $0.int($1, at: $2, in: 1...65535) }
-        let hostPort = fields.optional("host_port") { $0.int($1, at: $2, in: 1...65535) }
+        // 0 asks for a dynamic port, as an absent host_port does.
+        let hostPort = fields.optional("host_port") { $0.int($1, at: $2, in: 0...65535) }.flatMap { $0 == 0 ? nil : $0 }
         let transport = fields.optional("protocol") { $0.choice($1, at: $2, as: Transport.self) } ?? .tcp
         guard let name, let containerPort else { return nil }
         return PortMapping(name: name, containerPort: containerPort, hostPort: hostPort, transport: transport)

@@ -74,7 +74,9 @@ public struct PortMapping: Hashable, Sendable, Encodable {
     /// A name unique within the agent, used by service discovery.
     public var name: String
     public var containerPort: Int
-    /// The host port it is published on, if any.
+    /// The host port it is published on; `nil` (`host_port` absent or 0): a free port the node
+    /// picks when it creates each container (bridge networking), recorded on the instance and
+    /// registered for discovery, so two instances on one node never share it.
     public var hostPort: Int?
     public var transport: Transport
 

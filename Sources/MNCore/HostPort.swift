@@ -25,3 +25,31 @@ extension AgentSpec {
     /// The host ports its instances publish, sorted.
     public var hostPorts: [HostPort] { ports.compactMap(\.published).sorted() }
 }
+
+/// A port a running container publishes, as its runtime reports it: for a port without a
+/// fixed `host_port`, the one the node picked.
+public struct PublishedPort: Hashable, Sendable, Codable {
+    public var containerPort: Int
+    public var hostPort: Int
+    public var transport: PortMapping.Transport
+
+    /// Creates a published port.
+    public init(containerPort: Int, hostPort: Int, transport: PortMapping.Transport = .tcp) {
+        self.containerPort = containerPort
+        self.hostPort = hostPort
+        self.transport = transport
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case containerPort = "container_port"
+        case hostPort = "host_port"
+        case transport = "protocol"
+    }
+}
+
+extension Array where Element == PublishedPort {
+    /// The host port `port` is reached at: the published one, else its fixed `host_port`.
+    public func hostPort(of port: PortMapping) -> Int? {
+        first { $0.containerPort == port.containerPort && $0.transport == port.transport }?.hostPort ?? port.hostPort
+    }
+}

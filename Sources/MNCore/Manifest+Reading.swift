@@ -121,7 +121,8 @@ extension Manifest {
             // Host ports are read from the document, so indices match it even if a port was unreadable.
             guard case .array(let rawPorts)? = fields["ports"] else { continue }
             for (portIndex, rawPort) in rawPorts.enumerated() {
-                guard case .object(let port) = rawPort, case .integer(let hostPort)? = port["host_port"] else { continue }
+                guard case .object(let port) = rawPort, case .integer(let hostPort)? = port["host_port"], hostPort != 0
+                else { continue }
                 let transport = port["protocol"].flatMap { if case .string(let name) = $0 { name } else { nil } } ?? "tcp"
                 let slot = "\(hostPort)/\(transport)"
                 let here = "agents[\(index)].ports[\(portIndex)]"

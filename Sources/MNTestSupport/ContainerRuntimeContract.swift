@@ -18,9 +18,9 @@ public enum ContainerRuntimeContract {
     }
 
     /// A request for a fresh container named with `prefix`, running `image` (or an executable).
-    public static func request(image: String, prefix: String, args: [String] = []) -> StartContainer {
+    public static func request(image: String, prefix: String, args: [String] = [], ports: [PortMapping] = []) -> StartContainer {
         let spec = AgentSpec(
-            id: "contract", workload: .image(image), args: args, env: ["MN_CONTRACT": "1"],
+            id: "contract", workload: .image(image), args: args, env: ["MN_CONTRACT": "1"], ports: ports,
             lifecycle: Lifecycle(stopSignal: "SIGTERM", gracePeriodMs: 2_000))
         var start = StartContainer(
             instance: DesiredInstance(key: DeploymentKey(prefix), spec: spec, index: 0, version: 1), node: "contract")
@@ -113,6 +113,47 @@ public enum ContainerRuntimeContract {
             try await runtime.stop(id, signal: "SIGTERM", gracePeriodMs: 2_000)
             try await runtime.remove(id)
             try expect(refused, "a running container was removed without a stop")
+        },
+        Check(name: "ports without a fixed host port get distinct free host ports, the same at every list") { runtime, request in
+            var first = request
+            first.instance.spec.ports = [PortMapping(name: "http", containerPort: 8080)]
+            var second = first
+            second.name += "-2"
+            second.instance.id = InstanceID(key: first.instance.id.key, agent: first.instance.id.agent, index: 1)
+            let ids = [try await runtime.create(first), try await runtime.create(second)]
+            for id in ids { try await runtime.start(id) }
+            let listed = try await runtime.listManaged()
+            let ports = ids.map { id in listed.first { $0.id == id }?.ports.first { $0.containerPort == 8080 }?.hostPort ?? 0 }
+            let again = try await runtime.listManaged()
+            let portsAgain = ids.map { id in again.first { $0.id == id }?.ports.first { $0.containerPort == 8080 }?.hostPort ?? 0 }
+            for id in ids {
+                try await runtime.stop(id, signal: "SIGKILL", gracePeriodMs: 0)
+                try await runtime.remove(id)
+            }
+            try expect(ports.allSatisfy { $0 > 0 }, "a dynamic port was not reported: \(ports)")
+            try expect(ports[0] != ports[1], "two containers share host port \(ports[0])")
+            try expect(ports == portsAgain, "the host ports changed between lists: \(ports) then \(portsAgain)")
+        },
+        Check(name: "a start whose dynamic host port was taken since create fails saying so, and removes the container") { runtime, request in
+            var start = request
+            start.instance.spec.ports = [PortMapping(name: "http", containerPort: 8080)]
+            let id = try await runtime.create(start)
+            guard let port = try await runtime.listManaged().first(where: { $0.id == id })?.ports.first?.hostPort,
+                let holder = PortHolder(port: port)
+            else {
+                try await runtime.remove(id)
+                throw Violation(description: "created container \(id) reports no host port, or it could not be held")
+            }
+            defer { holder.close() }
+            var failure: RuntimeError?
+            do { try await runtime.start(id) } catch let error as RuntimeError { failure = error }
+            let left = try await runtime.listManaged().first { $0.id == id }
+            if let left {
+                try? await runtime.stop(left.id, signal: "SIGKILL", gracePeriodMs: 0)
+                try? await runtime.remove(left.id)
+            }
+            try expect(failure?.isPortTaken == true, "the start did not fail as port taken: \(String(describing: failure))")
+            try expect(left == nil, "the container whose port was taken is still there")
         },
     ]
 

@@ -21,6 +21,8 @@ public actor FakeContainerRuntime: ContainerRuntime {
 
     private var containers: [ContainerID: ObservedContainer] = [:]
     private var images: [ContainerID: String] = [:]
+    /// The fixed host ports each container's spec gave (the others are dynamic).
+    private var fixedPorts: [ContainerID: Set<Int>] = [:]
     private var nextID = 1
     private var faults: [(operation: Operation, image: String?, message: String, remaining: Int)] = []
 
@@ -37,6 +39,8 @@ public actor FakeContainerRuntime: ContainerRuntime {
 
     /// The images on the node; `nil` means every image is.
     private var presentImages: Set<String>?
+    /// Starts still to fail as if another process took their dynamic host port.
+    private var portsToTake = 0
 
     /// Creates an empty runtime whose clock reads `now`, holding `images` (every image when `nil`).
     public init(now: Timestamp = Timestamp(milliseconds: 0), images: Set<String>? = nil) {
@@ -75,6 +79,10 @@ public actor FakeContainerRuntime: ContainerRuntime {
     /// Makes every stop of a running container take `ms` milliseconds.
     public func setStopLatency(ms: Int64) { stopLatencyMs = ms }
 
+    /// Makes the next `times` starts of containers with a dynamic host port fail as podman's
+    /// do when another process took that port since create: the container is removed.
+    public func takeDynamicPorts(times: Int = 1) { portsToTake += times }
+
     /// Forgets the call log.
     public func clearCalls() { calls.removeAll() }
 
@@ -102,8 +110,15 @@ public actor FakeContainerRuntime: ContainerRuntime {
         }
         let id = ContainerID(String(repeating: "0", count: 8) + String(nextID, radix: 16).leftPadded(to: 8))
         nextID += 1
-        containers[id] = ObservedContainer(id: id, name: request.name, labels: request.labels, state: .created)
+        // Like podman's: a fixed host port as given, a dynamic one free on this machine at create.
+        let ports = request.instance.spec.ports.map { port in
+            PublishedPort(
+                containerPort: port.containerPort, hostPort: port.hostPort ?? HostPorts.free(port.transport) ?? 0,
+                transport: port.transport)
+        }
+        containers[id] = ObservedContainer(id: id, name: request.name, labels: request.labels, state: .created, ports: ports)
         images[id] = image
+        fixedPorts[id] = Set(request.instance.spec.ports.compactMap(\.hostPort))
         return id
     }
 
@@ -112,6 +127,16 @@ public actor FakeContainerRuntime: ContainerRuntime {
         guard var container = containers[id] else { throw noSuchContainer("start", id) }
         try injectFault(.start, image: images[id])
         guard !container.isAlive else { return }
+        let dynamic = container.ports.filter { !(fixedPorts[id] ?? []).contains($0.hostPort) }
+        if let taken = dynamic.first(where: { portsToTake > 0 || !HostPorts.isFree(HostPort($0.hostPort, $0.transport)) }) {
+            portsToTake = max(0, portsToTake - 1)
+            containers[id] = nil
+            images[id] = nil
+            fixedPorts[id] = nil
+            throw RuntimeError(
+                operation: "start", container: id,
+                message: "cannot listen on the TCP port: listen tcp4 :\(taken.hostPort): bind: address already in use")
+        }
         container.state = .running
         container.exitCode = nil
         container.startedAt = now
@@ -145,6 +170,7 @@ public actor FakeContainerRuntime: ContainerRuntime {
         }
         containers[id] = nil
         images[id] = nil
+        fixedPorts[id] = nil
     }
 
     public func imageExists(_ reference: String) async throws -> Bool {

@@ -146,21 +146,26 @@ struct DeploymentStatusCommand: AsyncParsableCommand {
             lines.append("  none reported yet (is mnagent running on the node?)")
         } else {
             let lost = Set(view.lost.map { "\($0.node)/\($0.instance)" })
+            // PORTS (container→host) only when some instance publishes one.
+            let showPorts = view.instances.contains { !$0.status.ports.isEmpty }
             lines += table(
-                [["  INSTANCE", "NODE", "VERSION", "PHASE", "CONTAINER", "HEALTH", "REPORTED"]]
+                [["  INSTANCE", "NODE", "VERSION", "PHASE", "CONTAINER"] + (showPorts ? ["PORTS"] : []) + ["HEALTH", "REPORTED"]]
                     + view.instances.map { instance in
                         let status = instance.status
                         // A node that is down reported last what it ran before: say so.
                         var phase = lost.contains("\(instance.node)/\(status.id)") ? "Lost (node down; last reported \(status.phase.name))" : status.phase.name
                         if case .failed(let reason, _) = status.phase { phase += ": \(reason)" }
                         if case .restarting(let at) = status.phase { phase += " at \(formatTime(at))" }
+                        if case .waiting(let reason) = status.phase { phase += ": \(reason)" }
+                        let ports = status.ports.map { "\($0.containerPort)→\($0.hostPort)" }.joined(separator: ",")
                         return [
                             "  \(status.id)", instance.node.rawValue, "v\(status.version)", phase,
-                            status.container.map { String($0.rawValue.prefix(12)) } ?? "-", status.health?.rawValue ?? "-",
-                            formatTime(instance.reportedAt),
-                        ]
+                            status.container.map { String($0.rawValue.prefix(12)) } ?? "-",
+                        ] + (showPorts ? [ports.isEmpty ? "-" : ports] : []) + [status.health?.rawValue ?? "-", formatTime(instance.reportedAt)]
                     }
             ).split(separator: "\n").map(String.init)
+            let notes = view.instances.compactMap { instance in instance.note.map { "  \(instance.status.id) on \(instance.node): \($0)" } }
+            if !notes.isEmpty { lines += ["", "Notes:"] + notes }
         }
         if !view.draining.isEmpty {
             lines += ["", "Draining (out of discovery, stopped once their shutdown delay has passed):"]

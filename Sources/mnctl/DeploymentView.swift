@@ -28,9 +28,11 @@ struct DeploymentView: Encodable {
         /// When that node's agent last reported: older reports may no longer be true.
         let reportedAt: Timestamp
         let status: InstanceStatus
+        /// What the node remarks beyond the phase (started without an optional service).
+        let note: String?
 
         enum CodingKeys: String, CodingKey {
-            case node, status
+            case node, status, note
             case reportedAt = "reported_at"
         }
     }
@@ -123,7 +125,9 @@ struct DeploymentView: Encodable {
                 payloads: $0.manifest.payloads)
         }
         instances = reports.flatMap { report in
-            report.instances.filter { $0.id.key == deployment.key }.map { Instance(node: report.node, reportedAt: report.at, status: $0) }
+            report.instances.filter { $0.id.key == deployment.key }.map { status in
+                Instance(node: report.node, reportedAt: report.at, status: status, note: report.notes.first { $0.instance == status.id }?.note)
+            }
         }
         draining = reports.flatMap { report in
             report.draining.filter { $0.instance?.key == deployment.key }.map { Draining(node: report.node, container: $0) }

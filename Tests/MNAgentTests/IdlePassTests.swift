@@ -41,13 +41,17 @@ extension RealProcesses {
                 let store = DeploymentStore(redis: redis)
                 let leader = try await quietAgent(store, FakeContainerRuntime(), node: "n1")
                 let follower = try await quietAgent(store, FakeContainerRuntime(), node: "n2", leading: false)
-                #expect(follower.concerns(channel: StoreKeys.assigned, payload: "n2"))
-                #expect(!follower.concerns(channel: StoreKeys.assigned, payload: "n1"), "another node's assignment")
-                #expect(!follower.concerns(channel: StoreKeys.changes, payload: "web"), "deployments are the controller's")
-                #expect(!follower.concerns(channel: StoreKeys.reported, payload: "n1"), "reports are the controller's")
-                #expect(leader.concerns(channel: StoreKeys.changes, payload: "web"))
-                #expect(leader.concerns(channel: StoreKeys.reported, payload: "n2"))
-                #expect(!leader.concerns(channel: StoreKeys.assigned, payload: "n2"))
+                func wakes(_ agent: NodeAgent<FakeContainerRuntime>, _ channel: String, _ payload: String) -> String {
+                    let wakes = agent.wakes(channel: channel, payload: payload)
+                    return (wakes.node ? "node" : "-") + " " + (wakes.controller ? "controller" : "-")
+                }
+                #expect(wakes(follower, StoreKeys.assigned, "n2") == "node -")
+                #expect(wakes(follower, StoreKeys.assigned, "n1") == "- -", "another node's assignment")
+                #expect(wakes(follower, StoreKeys.changes, "web") == "- -", "deployments are the controller's")
+                #expect(wakes(follower, StoreKeys.reported, "n1") == "- -", "reports are the controller's (nothing here waits on services)")
+                #expect(wakes(leader, StoreKeys.changes, "web") == "- controller")
+                #expect(wakes(leader, StoreKeys.reported, "n2") == "- controller")
+                #expect(wakes(leader, StoreKeys.assigned, "n2") == "- -")
 
                 // Pinned to n1: n1 is assigned web; n2, with nothing to run and no assignment before, gets none.
                 let web = Manifest(key: "web", agents: [AgentSpec(id: "web", workload: .image("web:1"))])

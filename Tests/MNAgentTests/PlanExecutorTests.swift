@@ -32,6 +32,28 @@ struct PlanExecutorTests {
         #expect(try await runtime.listManaged().map(\.name) == [StartContainer(instance: fine, node: "n1").name])
     }
 
+    @Test("a dynamic host port taken between create and start: the container is removed and created again with another port")
+    func takenDynamicPortIsRetried() async throws {
+        var web = instance("web", image: "localhost/web:1")
+        web.spec.ports = [PortMapping(name: "http", containerPort: 8080)]
+        let runtime = FakeContainerRuntime(now: now)
+        await runtime.takeDynamicPorts(times: 2)
+        let plan = NodeReconciler.reconcile(.init(node: "n1", desired: [web], observed: [], now: now))
+        let (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
+        #expect(outcomes.map(\.succeeded) == [true])
+        let left = try await runtime.listManaged()
+        #expect(left.map(\.id) == [outcomes[0].created].compactMap { $0 })
+        #expect(left.first?.state == .running && (left.first?.ports.first?.hostPort ?? 0) > 0)
+        #expect(await runtime.calls.filter { if case .create = $0 { true } else { false } }.count == 3)
+        #expect(executed.instances.map(\.phase) == [.pending])
+
+        await runtime.takeDynamicPorts(times: 3)
+        var api = instance("api", image: "localhost/web:1")
+        api.spec.ports = web.spec.ports
+        let again = await PlanExecutor(runtime: runtime).execute(NodeReconciler.reconcile(.init(node: "n1", desired: [api], observed: [], now: now)))
+        #expect(again.outcomes.first?.error?.isPortTaken == true, "three takes in a row fail the start, saying why")
+    }
+
     @Test("a start that fails after create leaves a created container that the next pass restarts by id")
     func startFailureIsRetriedById() async throws {
         let web = instance("web", image: "localhost/web:1")

@@ -2,6 +2,7 @@ public import Logging
 public import MNCore
 import MNReconcile
 public import ServiceLifecycle
+import Synchronization
 
 /// The per-node agent: reconciles this node's containers toward what the controller assigned
 /// it, pass after pass, checks versions it is asked to check, and reports. While its
@@ -66,6 +67,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     private let notifier: SystemdNotifier
     private let health: HealthMonitor?
     private let state = AgentState()
+    /// Whether a requirement of an instance here (`requires_services`) is unmet, so that other
+    /// nodes' reports wake this node's pass.
+    private let waitsForServices = Atomic<Bool>(false)
     /// Fault injection for tests: runs after a pass acted, before it records anything; one
     /// that throws ends the pass there, as a crash (`kill -9`) between the two would.
     private let afterActing: (@Sendable (NodePlan) async throws -> Void)?
@@ -102,7 +106,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         // neither waits for the other's slow work (a stop's grace period, a big cluster pass).
         let (triggers, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let (controllerTriggers, controllerTrigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let channels = [StoreKeys.assigned] + (controller == nil ? [] : [StoreKeys.changes, StoreKeys.reported])
+        let channels = [StoreKeys.assigned, StoreKeys.reported] + (controller == nil ? [] : [StoreKeys.changes])
         let watch = Task { [store, logger] in
             for await event in RedisSubscriber.subscribe(url: store.redis.url, channels: channels) {
                 switch event {
@@ -111,8 +115,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                     trigger.yield()
                     controllerTrigger.yield()
                 case .message(let channel, let payload):
-                    guard self.concerns(channel: channel, payload: String(decoding: payload, as: UTF8.self)) else { continue }
-                    if channel == StoreKeys.assigned { trigger.yield() } else { controllerTrigger.yield() }
+                    let wakes = self.wakes(channel: channel, payload: String(decoding: payload, as: UTF8.self))
+                    if wakes.node { trigger.yield() }
+                    if wakes.controller { controllerTrigger.yield() }
                 }
             }
         }
@@ -168,11 +173,16 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
     }
 
-    /// Whether a message on `channel` is a reason for a pass here: this node's assignment
-    /// changed; or, while this agent leads, a deployment or a node's report changed.
-    func concerns(channel: String, payload: String) -> Bool {
-        if channel == StoreKeys.assigned { return payload == settings.node.rawValue }
-        return controller?.term() != nil
+    /// Which passes a message on `channel` is a reason for: this node's when its assignment
+    /// changed, or when another node reported while an instance here waits on services
+    /// (`requires_services`); the controller's, while this agent leads, when a deployment or
+    /// a node's report changed.
+    func wakes(channel: String, payload: String) -> (node: Bool, controller: Bool) {
+        switch channel {
+        case StoreKeys.assigned: (payload == settings.node.rawValue, false)
+        case StoreKeys.reported: (waitsForServices.load(ordering: .relaxed) && payload != settings.node.rawValue, controller?.term() != nil)
+        default: (false, controller?.term() != nil)
+        }
     }
 
     /// Pings systemd's watchdog at half its interval, but only while passes keep finishing:
@@ -242,12 +252,13 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 await state.setRecords([])
             }
         }
+        let services = try await serviceAvailability(for: desired)
         let now = Timestamp.now()
         let wasDraining = await state.draining
         var plan = NodeReconciler.reconcile(
             .init(
                 node: settings.node, desired: desired, observed: observed, records: await state.records ?? [],
-                frozen: desiredState.frozen, now: now, draining: wasDraining))
+                frozen: desiredState.frozen, now: now, draining: wasDraining, services: services))
         for container in plan.draining.keys.sorted() where wasDraining[container] == nil {
             logger.info("draining \(container.rawValue.prefix(12)): out of discovery until its shutdown delay has passed, then stopped")
         }
@@ -256,6 +267,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         var (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         for outcome in outcomes { log(outcome) }
         try await afterActing?(executed)
+        Self.recordPorts(in: &executed, observed: observed)
         let nextCheck = await checkHealth(of: &executed, desired: desired, now: now)
         await state.setRecords(executed.records)
         await state.passFinished(at: now)
@@ -265,11 +277,12 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         }
         let report = NodeReport(
             node: settings.node, at: now, instances: executed.instances, records: executed.records,
-            services: ServiceEntry.entries(of: executed.instances, desired: desired), draining: draining)
+            services: ServiceEntry.entries(of: executed.instances, desired: desired), draining: draining,
+            notes: services.map { Self.notes(on: desired, services: $0) } ?? [])
         let unchanged =
             await state.lastReport.map {
                 $0.instances == report.instances && $0.records == report.records && $0.services == report.services
-                    && $0.draining == report.draining
+                    && $0.draining == report.draining && $0.notes == report.notes
             } ?? false
         if unchanged, try await store.hasReport(of: settings.node) {
             try await store.passFinished(on: settings.node, at: now)
@@ -280,6 +293,43 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let running = executed.instances.filter { $0.phase == .running }.count
         notifier.notify(["READY=1", "STATUS=\(running) of \(executed.instances.count) instances running"])
         return (executed, nextCheck)
+    }
+
+    /// The services that pass in the cluster, read only when an instance here requires some
+    /// (`requires_services`); whether one is unmet decides if other nodes' reports wake a pass.
+    private func serviceAvailability(for desired: [DesiredInstance]) async throws -> ServiceAvailability? {
+        let requiring = desired.filter { !$0.spec.requiresServices.isEmpty }
+        guard !requiring.isEmpty else {
+            waitsForServices.store(false, ordering: .relaxed)
+            return nil
+        }
+        let catalog = try await ServiceCatalog.read(from: store)
+        let availability = ServiceAvailability(
+            passing: catalog.instances.filter { $0.deploymentRole == .primary && $0.status == "passing" }.map { ($0.service, $0.tags) })
+        waitsForServices.store(requiring.contains { $0.spec.requiresServices.contains { !availability.isMet($0) } }, ordering: .relaxed)
+        return availability
+    }
+
+    /// A note for each instance that started without an optional service it names (`required: false`).
+    static func notes(on desired: [DesiredInstance], services: ServiceAvailability) -> [NodeReport.InstanceNote] {
+        desired.compactMap { instance in
+            let optional = services.unmet(by: instance.spec).optional
+            guard !optional.isEmpty else { return nil }
+            return NodeReport.InstanceNote(
+                instance: instance.id,
+                note: "started without \(ServiceAvailability.describe(optional)) (not required): no passing instance")
+        }.sorted { $0.instance < $1.instance }
+    }
+
+    /// Fills in the ports each instance's container publishes (dynamic ones as the runtime
+    /// picked them). A status names only containers this pass observed.
+    private static func recordPorts(in plan: inout NodePlan, observed: [ObservedContainer]) {
+        var ports: [ContainerID: [PublishedPort]] = [:]
+        for container in observed where !container.ports.isEmpty { ports[container.id] = container.ports }
+        guard !ports.isEmpty else { return }
+        for index in plan.instances.indices {
+            plan.instances[index].ports = plan.instances[index].container.flatMap { ports[$0] } ?? []
+        }
     }
 
     /// `actions` with each new container's payload folder written and named. A folder that

@@ -39,6 +39,13 @@ public final class PodmanRuntime: ContainerRuntime {
             let ExitCode: Int?
             let StartedAt: Int64?
             let ExitedAt: Int64?
+            let Ports: [Port]?
+        }
+        struct Port: Decodable {
+            let container_port: Int
+            let host_port: Int
+            let range: Int?
+            let `protocol`: String?
         }
         let entries = try decode([Entry].self, from: response.body, operation: "list")
         return entries.map { entry in
@@ -46,7 +53,14 @@ public final class PodmanRuntime: ContainerRuntime {
                 id: ContainerID(entry.Id), name: entry.Names?.first ?? "", labels: entry.Labels ?? [:],
                 state: Self.state(entry.State), exitCode: entry.ExitCode,
                 startedAt: entry.StartedAt.flatMap { $0 > 0 ? Timestamp(milliseconds: $0 * 1_000) : nil },
-                finishedAt: entry.State == "exited" ? entry.ExitedAt.flatMap { $0 > 0 ? Timestamp(milliseconds: $0 * 1_000) : nil } : nil)
+                finishedAt: entry.State == "exited" ? entry.ExitedAt.flatMap { $0 > 0 ? Timestamp(milliseconds: $0 * 1_000) : nil } : nil,
+                ports: (entry.Ports ?? []).flatMap { port in
+                    (0..<max(1, port.range ?? 1)).map { offset in
+                        PublishedPort(
+                            containerPort: port.container_port + offset, hostPort: port.host_port + offset,
+                            transport: port.protocol.flatMap(PortMapping.Transport.init(rawValue:)) ?? .tcp)
+                    }
+                })
         }
     }
 
@@ -58,7 +72,13 @@ public final class PodmanRuntime: ContainerRuntime {
     }
 
     public func start(_ id: ContainerID) async throws {
-        try expect([.noContent, .notModified], try await request(.POST, "/containers/\(id)/start"), operation: "start", container: id)
+        do {
+            try expect([.noContent, .notModified], try await request(.POST, "/containers/\(id)/start"), operation: "start", container: id)
+        } catch let error as RuntimeError where error.isPortTaken {
+            // Its host port was taken since create: remove it, so a new create picks another.
+            try? await remove(id)
+            throw error
+        }
     }
 
     public func stop(_ id: ContainerID, signal: String, gracePeriodMs: Int) async throws {
@@ -131,10 +151,12 @@ public final class PodmanRuntime: ContainerRuntime {
                     .object(["type": .string($0.type), "soft": .integer(Int64($0.soft)), "hard": .integer(Int64($0.hard))])
                 })
         }
+        // A port without a fixed host port is published on host port 0: podman picks a free one
+        // at create (bridge networking only; under `host` the container binds the host itself).
         let published = spec.ports.compactMap { port -> JSONValue? in
-            guard let host = port.hostPort else { return nil }
+            guard port.hostPort != nil || config.network == "bridge" else { return nil }
             return .object([
-                "container_port": .integer(Int64(port.containerPort)), "host_port": .integer(Int64(host)),
+                "container_port": .integer(Int64(port.containerPort)), "host_port": .integer(Int64(port.hostPort ?? 0)),
                 "protocol": .string(port.transport.rawValue),
             ])
         }

@@ -330,6 +330,22 @@ public struct DeploymentStore: Sendable {
         }
     }
 
+    /// The assignments of `nodes` (those that have one), in one `MGET`.
+    public func assignments(of nodes: [NodeID]) async throws -> [NodeID: NodeAssignment] {
+        guard !nodes.isEmpty else { return [:] }
+        let replies = try await redis.run(["MGET"] + nodes.map(StoreKeys.assignment)).array ?? []
+        var result: [NodeID: NodeAssignment] = [:]
+        for (node, reply) in zip(nodes, replies) {
+            guard let bytes = reply.bytes else { continue }
+            do {
+                result[node] = try assignments.value(of: node, bytes: bytes) { try JSONDecoder().decode(NodeAssignment.self, from: Data($0)) }
+            } catch {
+                throw StoreError("the assignment of node '\(node)' in Redis is unreadable: \(error)")
+            }
+        }
+        return result
+    }
+
     /// `node`'s verdict on a version of `key` it checked, if it gave one.
     public func verdict(on key: DeploymentKey, of node: NodeID) async throws -> ValidationVerdict? {
         guard let bytes = try await redis.run("HGET", StoreKeys.verdicts(key), node.rawValue).bytes else { return nil }

@@ -15,6 +15,21 @@ public struct NodeReport: Hashable, Sendable, Codable {
     public var services: [ServiceEntry]
     /// Containers out of discovery, waiting for their shutdown delay before they are stopped.
     public var draining: [DrainingContainer]
+    /// What the status should say of some instances beyond their phase (an optional required
+    /// service that does not pass), sorted by instance.
+    public var notes: [InstanceNote]
+
+    /// A remark on one instance.
+    public struct InstanceNote: Hashable, Sendable, Codable {
+        public var instance: InstanceID
+        public var note: String
+
+        /// Creates a note.
+        public init(instance: InstanceID, note: String) {
+            self.instance = instance
+            self.note = note
+        }
+    }
 
     /// A container in its shutdown delay.
     public struct DrainingContainer: Hashable, Sendable, Codable {
@@ -35,8 +50,9 @@ public struct NodeReport: Hashable, Sendable, Codable {
     /// Creates a report.
     public init(
         node: NodeID, at: Timestamp, instances: [InstanceStatus], records: [InstanceRecord], services: [ServiceEntry] = [],
-        draining: [DrainingContainer] = []
+        draining: [DrainingContainer] = [], notes: [InstanceNote] = []
     ) {
+        self.notes = notes
         self.node = node
         self.at = at
         self.instances = instances
@@ -45,7 +61,7 @@ public struct NodeReport: Hashable, Sendable, Codable {
         self.draining = draining
     }
 
-    enum CodingKeys: String, CodingKey { case node, at, instances, records, services, draining }
+    enum CodingKeys: String, CodingKey { case node, at, instances, records, services, draining, notes }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -55,6 +71,7 @@ public struct NodeReport: Hashable, Sendable, Codable {
         records = try container.decode([InstanceRecord].self, forKey: .records)
         services = try container.decodeIfPresent([ServiceEntry].self, forKey: .services) ?? []
         draining = try container.decodeIfPresent([DrainingContainer].self, forKey: .draining) ?? []
+        notes = try container.decodeIfPresent([InstanceNote].self, forKey: .notes) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -65,5 +82,6 @@ public struct NodeReport: Hashable, Sendable, Codable {
         try container.encode(records, forKey: .records)
         if !services.isEmpty { try container.encode(services, forKey: .services) }
         if !draining.isEmpty { try container.encode(draining, forKey: .draining) }
+        if !notes.isEmpty { try container.encode(notes, forKey: .notes) }
     }
 }

@@ -4,7 +4,11 @@ public import MNReconcile
 /// Service discovery: the instances nodes registered (``ServiceEntry``, in their reports),
 /// with each node's address, for clients and `mnctl service …`.
 ///
-/// Only nodes that heartbeat are read: a node that died serves nothing, whatever it last said.
+/// An entry is served only while its node heartbeats (a node that died serves nothing,
+/// whatever it last said) and while the node's assignment still asks for that instance with
+/// that spec: the assignment gives its version and role, so a promotion or a rollback is
+/// served as soon as the controller writes it, and an instance the controller retires leaves
+/// discovery before its node even begins to stop it.
 public struct ServiceCatalog: Sendable {
     /// One instance of a service, where to reach it and what it runs.
     public struct Instance: Hashable, Sendable, Encodable {
@@ -32,26 +36,46 @@ public struct ServiceCatalog: Sendable {
         }
     }
 
-    /// Every registered instance of every service, on nodes that heartbeat, sorted by service,
-    /// node and instance.
+    /// Every served instance of every service, sorted by service, node and instance.
     public var instances: [Instance]
+    /// When the soonest heartbeat of a serving node expires: the catalog may change then
+    /// without any announcement.
+    public var nextExpiry: Timestamp?
 
-    /// Reads the catalog: the registry and the reports of the nodes that heartbeat.
-    public static func read(from store: DeploymentStore) async throws -> ServiceCatalog {
-        let nodes = try await NodeRegistry(redis: store.redis).entries().filter(\.ready)
-        let reports = try await store.reports(of: nodes.map(\.info.id))
+    /// A catalog of `instances` (tests).
+    public init(instances: [Instance], nextExpiry: Timestamp? = nil) {
+        self.instances = instances
+        self.nextExpiry = nextExpiry
+    }
+
+    /// The catalog the registry's `nodes`, their `reports` and their `assignments` make.
+    public init(nodes: [NodeRegistry.Entry], reports: [NodeID: NodeReport], assignments: [NodeID: NodeAssignment]) {
         var instances: [Instance] = []
-        for node in nodes {
-            for entry in reports[node.info.id]?.services ?? [] {
+        var nextExpiry: Timestamp?
+        for node in nodes where node.ready {
+            guard let entries = reports[node.info.id]?.services, !entries.isEmpty else { continue }
+            var assigned: [InstanceID: [NodeAssignment.Instance]] = [:]
+            for instance in assignments[node.info.id]?.instances ?? [] { assigned[instance.id, default: []].append(instance) }
+            for entry in entries {
+                guard let held = assigned[entry.instance]?.first(where: { $0.specHash == entry.specHash }) else { continue }
                 instances.append(
                     Instance(
                         service: entry.service, node: node.info.id, address: node.info.address, port: entry.hostPort, tags: entry.tags,
-                        deploymentKey: entry.instance.key, deploymentID: DeploymentID(key: entry.instance.key, version: entry.version),
-                        deploymentVersion: entry.version, deploymentRole: entry.role, instance: entry.instance,
+                        deploymentKey: entry.instance.key, deploymentID: DeploymentID(key: entry.instance.key, version: held.version),
+                        deploymentVersion: held.version, deploymentRole: held.role, instance: entry.instance,
                         status: entry.passing ? "passing" : "critical"))
             }
+            if let expires = node.expires { nextExpiry = min(nextExpiry ?? expires, expires) }
         }
-        return ServiceCatalog(instances: instances.sorted { ($0.service, $0.node, $0.instance) < ($1.service, $1.node, $1.instance) })
+        self.init(instances: instances.sorted { ($0.service, $0.node, $0.instance) < ($1.service, $1.node, $1.instance) }, nextExpiry: nextExpiry)
+    }
+
+    /// Reads the catalog: the registry, and the reports and assignments of the nodes that
+    /// heartbeat (one `MGET` each).
+    public static func read(from store: DeploymentStore) async throws -> ServiceCatalog {
+        let nodes = try await NodeRegistry(redis: store.redis).entries().filter(\.ready)
+        let ids = nodes.map(\.info.id)
+        return ServiceCatalog(nodes: nodes, reports: try await store.reports(of: ids), assignments: try await store.assignments(of: ids))
     }
 
     /// The instances of `service` a client should use: passing primaries (with `allRoles`,
@@ -63,10 +87,45 @@ public struct ServiceCatalog: Sendable {
         }
     }
 
+    /// ``resolve(_:tags:allRoles:)`` for `query`, with the index that names the answer.
+    public func resolve(_ query: ServiceQuery) -> ServiceResolution {
+        ServiceResolution(instances: resolve(query.service, tags: query.tags, allRoles: query.allRoles))
+    }
+
     /// Each service's name with how many instances pass and how many are registered.
     public var services: [(name: String, passing: Int, registered: Int)] {
         Dictionary(grouping: instances, by: \.service).map { name, all in
             (name, all.filter { $0.status == "passing" && $0.deploymentRole == .primary }.count, all.count)
         }.sorted { $0.name < $1.name }
+    }
+}
+
+/// What a client asks discovery: a service, the tags its instances must carry, and whether
+/// canaries, candidates and failing instances count.
+public struct ServiceQuery: Hashable, Sendable {
+    public var service: String
+    public var tags: [String]
+    public var allRoles: Bool
+
+    /// Creates a query.
+    public init(service: String, tags: [String] = [], allRoles: Bool = false) {
+        self.service = service
+        self.tags = tags
+        self.allRoles = allRoles
+    }
+}
+
+/// A query's answer and its index: the same instances (every field) give the same index, so
+/// a client passes the index it holds to ``ServiceCatalog/watch(_:in:after:timeout:)`` and is
+/// answered when the set differs.
+public struct ServiceResolution: Hashable, Sendable, Encodable {
+    /// A digest of the instances (16 hex digits).
+    public var index: String
+    public var instances: [ServiceCatalog.Instance]
+
+    /// The resolution of `instances`, with their index.
+    public init(instances: [ServiceCatalog.Instance]) {
+        self.instances = instances
+        index = String(SpecHash(of: CanonicalJSON.bytes(of: instances)).rawValue.prefix(16))
     }
 }

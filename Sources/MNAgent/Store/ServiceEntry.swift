@@ -2,17 +2,19 @@ public import MNCore
 public import MNReconcile
 
 /// One running instance offering one service, as its node registers it (in its report) for
-/// discovery: which service, which instance of which version in which role, the port it is
-/// reached at, and whether it passes its checks. Its node's address comes from the registry.
+/// discovery: which service, which instance of which spec, the port it is reached at, and
+/// whether it passes its checks. Its version and role are not here: discovery takes them from
+/// the node's assignment (``ServiceCatalog``), so a promotion or rollback the controller
+/// writes is served at once, and never from a container label (a promoted candidate keeps its
+/// `mn.role=candidate` label).
 public struct ServiceEntry: Hashable, Sendable, Codable {
     public var service: String
     public var instance: InstanceID
-    public var version: Int
-    /// primary, canary or candidate: from the node's assignment, never from container labels
-    /// (a promoted candidate keeps its label).
-    public var role: InstanceRole
+    /// The spec its container runs: served only while the node's assignment still asks for it.
+    public var specHash: SpecHash
     public var container: ContainerID
-    /// The host port other hosts reach it at; `nil` when the port publishes none.
+    /// The host port other hosts reach it at (a dynamic one as the node picked it); `nil` when
+    /// the port publishes none.
     public var hostPort: Int?
     public var containerPort: Int
     public var tags: [String]
@@ -20,7 +22,8 @@ public struct ServiceEntry: Hashable, Sendable, Codable {
     public var passing: Bool
 
     enum CodingKeys: String, CodingKey {
-        case service, instance, version, role, container, tags, passing
+        case service, instance, container, tags, passing
+        case specHash = "spec_hash"
         case hostPort = "host_port"
         case containerPort = "container_port"
     }
@@ -39,9 +42,8 @@ public struct ServiceEntry: Hashable, Sendable, Codable {
                 guard let port = instance.spec.ports.first(where: { $0.name == service.port }) else { continue }
                 entries.append(
                     ServiceEntry(
-                        service: service.name, instance: instance.id, version: instance.version, role: instance.role,
-                        container: container, hostPort: port.hostPort, containerPort: port.containerPort, tags: service.tags,
-                        passing: passing))
+                        service: service.name, instance: instance.id, specHash: status.specHash, container: container,
+                        hostPort: status.ports.hostPort(of: port), containerPort: port.containerPort, tags: service.tags, passing: passing))
             }
         }
         return entries.sorted { ($0.service, $0.instance) < ($1.service, $1.instance) }

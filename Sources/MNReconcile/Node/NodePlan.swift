@@ -15,6 +15,9 @@ public enum InstancePhase: Hashable, Sendable {
     /// On a node that is down since the given time: unavailable, neither healthy nor failed.
     /// Only the cluster level says so (a node never reports itself lost).
     case lost(since: Timestamp)
+    /// Not started: a service it requires (`requires_services`, required) has no passing
+    /// instance; starts within one pass of one passing.
+    case waiting(reason: String)
 
     /// The phase's name as printed (`Running`, `Failed`, …).
     public var name: String {
@@ -25,6 +28,7 @@ public enum InstancePhase: Hashable, Sendable {
         case .complete: "Complete"
         case .failed: "Failed"
         case .lost: "Lost"
+        case .waiting: "Waiting"
         }
     }
 }
@@ -51,6 +55,7 @@ extension InstancePhase: Codable {
             self = .restarting(at: until)
         case "Failed": self = .failed(reason: try container.decode(String.self, forKey: .reason), retryAt: until)
         case "Lost": self = .lost(since: try container.decode(Timestamp.self, forKey: .since))
+        case "Waiting": self = .waiting(reason: try container.decode(String.self, forKey: .reason))
         default:
             throw DecodingError.dataCorruptedError(forKey: .phase, in: container, debugDescription: "unknown phase '\(name)'")
         }
@@ -62,6 +67,7 @@ extension InstancePhase: Codable {
         switch self {
         case .restarting(let at): try container.encode(at, forKey: .until)
         case .lost(let since): try container.encode(since, forKey: .since)
+        case .waiting(let reason): try container.encode(reason, forKey: .reason)
         case .failed(let reason, let retryAt):
             try container.encode(reason, forKey: .reason)
             try container.encodeIfPresent(retryAt, forKey: .until)
@@ -79,11 +85,13 @@ public struct InstanceStatus: Hashable, Sendable, Codable {
     /// The container that serves it now, if one is alive or kept for restart.
     public var container: ContainerID?
     public var health: ObservedContainer.Health?
+    /// The ports its container publishes (the node fills them in from the runtime).
+    public var ports: [PublishedPort]
 
     /// Creates a status.
     public init(
         id: InstanceID, version: Int, specHash: SpecHash, phase: InstancePhase, container: ContainerID? = nil,
-        health: ObservedContainer.Health? = nil
+        health: ObservedContainer.Health? = nil, ports: [PublishedPort] = []
     ) {
         self.id = id
         self.version = version
@@ -91,11 +99,34 @@ public struct InstanceStatus: Hashable, Sendable, Codable {
         self.phase = phase
         self.container = container
         self.health = health
+        self.ports = ports
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, version, phase, container, health
+        case id, version, phase, container, health, ports
         case specHash = "spec_hash"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(InstanceID.self, forKey: .id)
+        version = try container.decode(Int.self, forKey: .version)
+        specHash = try container.decode(SpecHash.self, forKey: .specHash)
+        phase = try container.decode(InstancePhase.self, forKey: .phase)
+        self.container = try container.decodeIfPresent(ContainerID.self, forKey: .container)
+        health = try container.decodeIfPresent(ObservedContainer.Health.self, forKey: .health)
+        ports = try container.decodeIfPresent([PublishedPort].self, forKey: .ports) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(version, forKey: .version)
+        try container.encode(specHash, forKey: .specHash)
+        try container.encode(phase, forKey: .phase)
+        try container.encodeIfPresent(self.container, forKey: .container)
+        try container.encodeIfPresent(health, forKey: .health)
+        if !ports.isEmpty { try container.encode(ports, forKey: .ports) }
     }
 }
 

@@ -29,12 +29,17 @@ public enum NodeReconciler {
         public var now: Timestamp
         /// The previous plan's ``NodePlan/draining``.
         public var draining: [ContainerID: Timestamp]
+        /// The services that pass, for instances with `requires_services`; `nil`: not read
+        /// (no desired instance requires any), nothing waits.
+        public var services: ServiceAvailability?
 
         /// Creates an input.
         public init(
             node: NodeID, desired: [DesiredInstance], observed: [ObservedContainer], records: [InstanceRecord] = [],
-            frozen: Set<DeploymentKey> = [], now: Timestamp, draining: [ContainerID: Timestamp] = [:]
+            frozen: Set<DeploymentKey> = [], now: Timestamp, draining: [ContainerID: Timestamp] = [:],
+            services: ServiceAvailability? = nil
         ) {
+            self.services = services
             self.node = node
             self.desired = desired
             self.observed = observed
@@ -51,7 +56,8 @@ public enum NodeReconciler {
     /// (as plans and the planners give them); otherwise they are sorted first. Containers are
     /// found by the identity their labels were parsed to once, per agent by instance index.
     public static func reconcile(_ input: Input) -> NodePlan {
-        var builder = PlanBuilder(node: input.node, now: input.now, instances: input.desired.count, draining: input.draining)
+        var builder = PlanBuilder(
+            node: input.node, now: input.now, instances: input.desired.count, draining: input.draining, services: input.services)
         let frozen = input.frozen
         func isFrozen(_ key: DeploymentKey?) -> Bool { !frozen.isEmpty && frozen.contains(key ?? "") }
 
@@ -296,6 +302,13 @@ public enum NodeReconciler {
             return nil
         }
 
+        // A spec that never ran here and requires a service that does not pass waits (a
+        // container it would replace keeps running meanwhile).
+        if !record.started, let reason = builder.waitReason(for: instance) {
+            builder.report(instance, .waiting(reason: reason), container: nil, record: record)
+            return replaceable.isEmpty ? nil : replaceable.removeFirst().id
+        }
+
         // The spec changed under a live container: replace that exact container by id.
         if !replaceable.isEmpty {
             let old = replaceable.removeFirst()
@@ -375,16 +388,19 @@ struct PlanBuilder {
     let now: Timestamp
     /// When each container's drain began (the previous plan's).
     let wasDraining: [ContainerID: Timestamp]
+    /// The services that pass (see ``NodeReconciler/Input/services``).
+    let services: ServiceAvailability?
     private var actions: [NodeAction] = []
     private var statuses: [InstanceStatus] = []
     private var records: [InstanceRecord] = []
     private var requeueAt: Timestamp?
     private var draining: [ContainerID: Timestamp] = [:]
 
-    init(node: NodeID, now: Timestamp, instances: Int, draining: [ContainerID: Timestamp] = [:]) {
+    init(node: NodeID, now: Timestamp, instances: Int, draining: [ContainerID: Timestamp] = [:], services: ServiceAvailability? = nil) {
         self.node = node
         self.now = now
         self.wasDraining = draining
+        self.services = services
         statuses.reserveCapacity(instances)
         records.reserveCapacity(instances)
     }
@@ -409,6 +425,14 @@ struct PlanBuilder {
         draining[container.id] = since
         wake(at: due)
         return false
+    }
+
+    /// Why `instance` may not start yet: the required services it names that do not pass.
+    func waitReason(for instance: DesiredInstance) -> String? {
+        guard let services, !instance.spec.requiresServices.isEmpty else { return nil }
+        let missing = services.unmet(by: instance.spec).required
+        guard !missing.isEmpty else { return nil }
+        return "waiting for \(missing.count == 1 ? "service" : "services") \(ServiceAvailability.describe(missing)): no passing instance"
     }
 
     mutating func wake(at time: Timestamp) {

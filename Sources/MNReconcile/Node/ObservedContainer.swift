@@ -62,16 +62,21 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
         get { box.value.health }
         set { box = box.changing { $0.health = newValue } }
     }
+    /// The ports it publishes on the node, as the runtime reports them.
+    public var ports: [PublishedPort] {
+        get { box.value.ports }
+        set { box = box.changing { $0.ports = newValue } }
+    }
 
     /// Creates an observation.
     public init(
         id: ContainerID, name: String, labels: [String: String], state: State, exitCode: Int? = nil,
-        startedAt: Timestamp? = nil, finishedAt: Timestamp? = nil, health: Health = .none
+        startedAt: Timestamp? = nil, finishedAt: Timestamp? = nil, health: Health = .none, ports: [PublishedPort] = []
     ) {
         box = Shared(
             Fields(
                 id: id, name: name, labels: labels, identity: Identity(labels), state: state, exitCode: exitCode, startedAt: startedAt,
-                finishedAt: finishedAt, health: health))
+                finishedAt: finishedAt, health: health, ports: ports))
     }
 
     /// The fields, held by reference so that a container is one pointer to copy (a reconcile
@@ -86,6 +91,7 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
         var startedAt: Timestamp?
         var finishedAt: Timestamp?
         var health: Health
+        var ports: [PublishedPort]
     }
 
     private var box: Shared<Fields>
@@ -141,7 +147,7 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, labels, state, exitCode, startedAt, finishedAt, health
+        case id, name, labels, state, exitCode, startedAt, finishedAt, health, ports
     }
 
     public init(from decoder: any Decoder) throws {
@@ -152,7 +158,8 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
             exitCode: try container.decodeIfPresent(Int.self, forKey: .exitCode),
             startedAt: try container.decodeIfPresent(Timestamp.self, forKey: .startedAt),
             finishedAt: try container.decodeIfPresent(Timestamp.self, forKey: .finishedAt),
-            health: try container.decode(Health.self, forKey: .health))
+            health: try container.decode(Health.self, forKey: .health),
+            ports: try container.decodeIfPresent([PublishedPort].self, forKey: .ports) ?? [])
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -165,5 +172,6 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
         try container.encodeIfPresent(startedAt, forKey: .startedAt)
         try container.encodeIfPresent(finishedAt, forKey: .finishedAt)
         try container.encode(health, forKey: .health)
+        if !ports.isEmpty { try container.encode(ports, forKey: .ports) }
     }
 }
