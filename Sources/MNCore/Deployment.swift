@@ -110,6 +110,12 @@ public struct DeploymentVersion: Hashable, Sendable, Codable {
         self.bundle = bundle
     }
 
+    /// Whether an operator's rollback made this version (a copy of an earlier one).
+    public var isRollback: Bool {
+        if case .rollback = source { return true }
+        return false
+    }
+
     /// Whether this version was made by an automatic revert (and so is never reverted itself).
     public var isAutoRevert: Bool {
         if case .autoRevert = source { return true }

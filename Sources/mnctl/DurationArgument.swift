@@ -5,6 +5,9 @@ import ArgumentParser
 struct DurationArgument: ExpressibleByArgument, Hashable, Sendable {
     let milliseconds: Int64
 
+    /// A duration of `milliseconds`.
+    init(milliseconds: Int64) { self.milliseconds = milliseconds }
+
     init?(argument: String) {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)]
         guard !argument.isEmpty else { return nil }

@@ -8,9 +8,17 @@ struct ServiceCommand: AsyncParsableCommand {
         commandName: "service",
         abstract: "Discover the services agents offer (agents[].services[] in manifests).",
         discussion: """
-            Each node registers its running instances' services with its address, the host port, the tags, the deployment's key, id, version and role (primary, canary, candidate) and whether the instance passes its checks. Nodes that stopped heartbeating serve nothing.
+            Each node registers its running instances' services with its address, the host port (a dynamic one when the port has no host_port), the tags and whether the instance passes its checks; the version and role (primary, canary, candidate) are the controller's. Nodes that stopped heartbeating serve nothing, and an instance leaves discovery before it is stopped (lifecycle.shutdown_delay_ms).
+
+              mnctl service list
+              mnctl service resolve web                      # passing primaries
+              mnctl service resolve web --index 3f9a… --wait 5m   # blocks until the answer changes
+              mnctl service watch web --output json          # one line per change
+              mnctl service render web --template haproxy --out /etc/haproxy/web.cfg --watch
             """,
-        subcommands: [ServiceListCommand.self, ServiceResolveCommand.self])
+        subcommands: [
+            ServiceListCommand.self, ServiceResolveCommand.self, ServiceWatchCommand.self, ServiceRenderCommand.self,
+        ])
 }
 
 /// `mnctl service list`
@@ -41,18 +49,8 @@ struct ServiceListCommand: AsyncParsableCommand {
     }
 }
 
-/// `mnctl service resolve NAME [--tag T] [--all-roles]`
-struct ServiceResolveCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "resolve",
-        abstract: "The instances of a service to send traffic to: passing primaries, by default.",
-        discussion: """
-            Canaries and blue-green candidates are left out unless --all-roles asks for them (then failing instances show too, labelled).
-
-              mnctl service resolve web
-              mnctl service resolve web --tag v2 --all-roles --output json
-            """)
-
+/// The query options `resolve`, `watch` and `render` share.
+struct ServiceQueryOptions: ParsableArguments {
     @Argument(help: "The service name.")
     var name: String
 
@@ -62,33 +60,18 @@ struct ServiceResolveCommand: AsyncParsableCommand {
     @Flag(help: "Also canaries and candidates, and instances failing their checks.")
     var allRoles = false
 
-    @OptionGroup var store: StoreOptions
-    @OptionGroup var options: OutputOptions
+    var query: ServiceQuery { ServiceQuery(service: name, tags: tags, allRoles: allRoles) }
+}
 
-    func run() async throws {
-        let catalog = try await withStore(store) { try await ServiceCatalog.read(from: $0) }
-        let found = catalog.resolve(name, tags: tags, allRoles: allRoles)
-        switch options.output {
-        case .json: print(jsonText(found))
-        case .text:
-            guard !found.isEmpty else {
-                let known = catalog.services.map(\.name)
-                printError(
-                    known.contains(name)
-                        ? "\(name): no instance \(allRoles ? "" : "is a passing primary ")matches (mnctl service resolve \(name) --all-roles shows all)"
-                        : "no service '\(name)' is registered" + (known.isEmpty ? "" : "; services: \(known.joined(separator: ", "))"))
-                throw ExitStatus.failed
-            }
-            print(
-                table(
-                    [["ADDRESS", "NODE", "DEPLOYMENT", "ROLE", "STATUS", "INSTANCE", "TAGS"]]
-                        + found.map { instance in
-                            [
-                                instance.port.map { "\(instance.address):\($0)" } ?? "\(instance.address) (no host port)", instance.node.rawValue,
-                                "\(instance.deploymentKey) v\(instance.deploymentVersion)", instance.deploymentRole.rawValue, instance.status,
-                                instance.instance.description, instance.tags.joined(separator: ","),
-                            ]
-                        }))
-        }
-    }
+/// The instances of a resolution as a table (ADDRESS NODE DEPLOYMENT ROLE STATUS INSTANCE TAGS).
+func serviceTable(_ instances: [ServiceCatalog.Instance]) -> String {
+    table(
+        [["ADDRESS", "NODE", "DEPLOYMENT", "ROLE", "STATUS", "INSTANCE", "TAGS"]]
+            + instances.map { instance in
+                [
+                    instance.port.map { "\(instance.address):\($0)" } ?? "\(instance.address) (no host port)", instance.node.rawValue,
+                    "\(instance.deploymentKey) v\(instance.deploymentVersion)", instance.deploymentRole.rawValue, instance.status,
+                    instance.instance.description, instance.tags.joined(separator: ","),
+                ]
+            })
 }

@@ -76,7 +76,7 @@ public enum DeploymentPlanner {
             .init(
                 from: VersionedManifest(version: stable.number, manifest: stable.manifest),
                 to: VersionedManifest(version: number, manifest: target.manifest), state: state, instances: statuses, now: now,
-                isRevert: target.isAutoRevert, instancesPerAgent: perAgent))
+                isRevert: target.isAutoRevert, isRollback: target.isRollback, instancesPerAgent: perAgent))
         return Decision(
             key: key, mode: .rollout(version: number, plan: plan, signal: signal), instances: plan.desired, frozen: frozen,
             requeueAt: plan.requeueAt)

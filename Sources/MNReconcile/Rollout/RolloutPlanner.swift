@@ -61,6 +61,11 @@ public enum RolloutPlanner {
         /// Whether `to` is an automatic revert: it goes back at once, every unit in one batch,
         /// with no canary phase or wait for promotion (Nomad #10882).
         public var isRevert: Bool
+        /// Whether `to` is an operator's rollback (`mnctl deployment rollback`): no canary phase,
+        /// no wait for promotion and no minimum healthy time, `max_parallel` kept. Instances of
+        /// the old version that still run (a blue-green target not yet retired, containers in
+        /// their shutdown delay) are taken back as they are, so discovery serves them at once.
+        public var isRollback: Bool
         /// Instances of each agent in both versions instead of their `count`: a system job's
         /// one per node it runs on (units are then numbered 0..<n, one per node).
         public var instancesPerAgent: Int?
@@ -68,8 +73,9 @@ public enum RolloutPlanner {
         /// Creates an input.
         public init(
             from: VersionedManifest?, to: VersionedManifest, state: RolloutState, instances: [InstanceStatus], now: Timestamp,
-            isRevert: Bool = false, instancesPerAgent: Int? = nil
+            isRevert: Bool = false, isRollback: Bool = false, instancesPerAgent: Int? = nil
         ) {
+            self.isRollback = isRollback
             self.instancesPerAgent = instancesPerAgent
             self.from = from
             self.to = to
@@ -102,11 +108,12 @@ public enum RolloutPlanner {
         let now = input.now
         var state = input.state
         state.strategy = strategy(from: input.from?.manifest, to: to.manifest)
-        if input.isRevert {
+        if input.isRevert || input.isRollback {
             if state.strategy == .canary { state.strategy = .rolling }
-            policy.maxParallel = Int.max
             policy.autoPromote = true
         }
+        if input.isRevert { policy.maxParallel = Int.max }
+        if input.isRollback { policy.minHealthyMs = 0 }
         var table = UnitTable(from: input.from, to: to, strategy: state.strategy, state: state, perAgent: input.instancesPerAgent)
         let changed = table.changed
 
