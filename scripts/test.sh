@@ -199,7 +199,7 @@ discovered() {
     local found
     found="$("$mnctl" service resolve "$1" ${2:+"$2"} --tag seed --output json | python3 -c '
 import json, sys
-print(" ".join(sorted("%s:%s" % (i["deployment_version"], i["deployment_role"]) for i in json.load(sys.stdin))))')" && [ "$found" = "$3" ]
+print(" ".join(sorted("%s:%s" % (i["deployment_version"], i["deployment_role"]) for i in json.load(sys.stdin)["instances"])))')" && [ "$found" = "$3" ]
 }
 # Waits until exactly N containers of agent-api run on seed-node (retired ones drain first: 1 s
 # out of discovery, then stopped). A rollback to v1's manifest may take back v1's draining
@@ -303,6 +303,116 @@ node_administration() {
         "$mnctl" node undrain seed-node --mark-eligible --reason "disk swapped" >/dev/null
 }
 check "mnctl node drain --dry-run shows what would happen and writes nothing; eligibility toggles; an unknown node, an undrain of a node not draining and a bad deadline are refused; drain --wait names what its deadline stopped and exits 1" node_administration
+
+# Traffic-safe stops: a load generator (scripts/loadgen.py) follows `service watch` with a
+# client's lag of 300 ms and sends HTTP requests to busybox httpd through discovery while the
+# service updates. Instances leave discovery 1 s (shutdown_delay_ms) before they are stopped.
+tss_manifest() { # tss_manifest FILE GREETING SHUTDOWN_DELAY_MS [UPDATE-POLICY-JSON]
+    local policy="${4:-}"
+    [ -n "$policy" ] || policy='{"min_healthy_ms":300,"healthy_deadline_ms":20000,"progress_deadline_ms":60000}'
+    cat >"$1" <<JSON
+{"deployment":{"key":"tss"},"agents":[{"id":"web","image":"localhost/mn-busybox:1","count":2,
+ "args":["httpd","-f","-p","8080","-h","/www"],"env":{"GREETING":"$2"},"ports":[{"name":"http","container_port":8080}],
+ "health_checks":[{"kind":"http","port":8080,"path":"/","interval_ms":200,"timeout_ms":200}],
+ "lifecycle":{"grace_period_ms":1000,"shutdown_delay_ms":$3},"services":[{"name":"tss","port":"http","tags":["web"]}]}],
+ "policies":{"update":$policy}}
+JSON
+}
+# under_load NAME MIN-REQUESTS COMMAND...: runs COMMAND while the load generator sends at least
+# MIN-REQUESTS requests; its summary (JSON) goes to $state/load-NAME.json.
+under_load() {
+    local name="$1" min="$2" pid ok=0
+    shift 2
+    rm -f "$state/load-stop" "$state/load-ready"
+    python3 scripts/loadgen.py --mnctl "$mnctl" --service tss --stop-file "$state/load-stop" --ready-file "$state/load-ready" \
+        --min-requests "$min" --lag-ms 300 >"$state/load-$name.json" 2>"$state/load-$name.err" &
+    pid=$!
+    for _ in $(seq 1 100); do [ -f "$state/load-ready" ] && break; sleep 0.1; done
+    [ -f "$state/load-ready" ] && "$@" || ok=1
+    touch "$state/load-stop"
+    wait "$pid" || ok=1
+    echo "    load during $name: $(cat "$state/load-$name.json")"
+    return $ok
+}
+load_failed() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["failed"])' "$state/load-$1.json"; }
+load_requests() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"])' "$state/load-$1.json"; }
+tss_containers() { podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.key=tss | wc -l; }
+await_tss_containers() { for _ in $(seq 1 100); do [ "$(tss_containers)" = "$1" ] && return 0; sleep 0.1; done; return 1; }
+tss_rolling() { timeout 90 "$mnctl" deployment deploy "$1" --strategy rolling --max-parallel 1 --wait >/dev/null && await_tss_containers 2; }
+tss_blue_green() {
+    timeout 90 "$mnctl" deployment deploy "$1" --strategy blue-green >/dev/null && await_promotion "$mnctl" tss &&
+        [ "$("$mnctl" service resolve tss --all-roles --output json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["instances"]))')" = 4 ] &&
+        "$mnctl" deployment promote tss >/dev/null && timeout 60 "$mnctl" deployment status tss --watch >/dev/null && await_tss_containers 2
+}
+traffic_safe_stops() {
+    export MN_NODE_ID=seed-node
+    tss_manifest "$state/tss-v1.json" v1 1000 && tss_manifest "$state/tss-v2.json" v2 1000 && tss_manifest "$state/tss-v3.json" v3 1000 &&
+        tss_manifest "$state/tss-v4.json" v4 0 && tss_manifest "$state/tss-v5.json" v5 0 &&
+        timeout 90 "$mnctl" deployment deploy "$state/tss-v1.json" --wait >/dev/null &&
+        under_load rolling 10000 tss_rolling "$state/tss-v2.json" && [ "$(load_failed rolling)" = 0 ] && [ "$(load_requests rolling)" -ge 10000 ] &&
+        under_load blue-green 10000 tss_blue_green "$state/tss-v3.json" && [ "$(load_failed blue-green)" = 0 ] &&
+        [ "$(load_requests blue-green)" -ge 10000 ] &&
+        # The control: with no shutdown delay, the same client sees failures (it learns 300 ms late).
+        tss_rolling "$state/tss-v4.json" && under_load no-delay 3000 tss_rolling "$state/tss-v5.json" && [ "$(load_failed no-delay)" -gt 0 ]
+}
+check "traffic-safe stops: at least 10,000 requests through discovery during a rolling and a blue-green update (with promote) of busybox httpd, 0 failed; with shutdown_delay_ms 0 the same load fails" traffic_safe_stops
+
+# ids_of VERSION-ROLE-FILTER: the container ids discovery returns (sorted), by resolving.
+resolved_instances() { "$mnctl" service resolve tss ${1:+"$1"} --output json | python3 -c '
+import json, sys
+print(" ".join(sorted("v%s:%s" % (i["deployment_version"], i["deployment_role"]) for i in json.load(sys.stdin)["instances"])))'; }
+tss_ids() { podman ps -q --no-trunc --filter label=mn.node=seed-node --filter label=mn.deployment.key=tss | sort | tr '\n' ' '; }
+canary_rollback_flips_roles() {
+    export MN_NODE_ID=seed-node
+    local before
+    before="$(tss_ids)" &&
+        tss_manifest "$state/tss-v6.json" v6 1000 '{"strategy":"canary","canary":1,"min_healthy_ms":300}' &&
+        "$mnctl" deployment deploy "$state/tss-v6.json" >/dev/null && await_promotion "$mnctl" tss &&
+        [ "$(resolved_instances)" = "v5:primary v5:primary" ] && [ "$(resolved_instances --all-roles)" = "v5:primary v5:primary v6:canary" ] &&
+        "$mnctl" deployment rollback tss --version 5 --reason "canary looks wrong" >/dev/null &&
+        for _ in $(seq 1 50); do [ "$(resolved_instances --all-roles)" = "v7:primary v7:primary" ] && break; sleep 0.1; done &&
+        [ "$(resolved_instances --all-roles)" = "v7:primary v7:primary" ] && timeout 30 "$mnctl" deployment status tss --watch >/dev/null &&
+        await_tss_containers 2 && [ "$(tss_ids)" = "$before" ]
+}
+check "a canary rolled back: discovery serves the old primaries (as the new version) and drops the canary at once; they keep their containers (a role flip, not a restart)" canary_rollback_flips_roles
+discovery_outputs() {
+    export MN_NODE_ID=seed-node
+    local index pid started out
+    "$mnctl" service render tss --template haproxy | grep -Eq '^    server seed-node-web-0 [0-9.]+:[0-9]+ check$' &&
+        "$mnctl" service render tss --template nginx | grep -Eq '^upstream tss \{$' &&
+        "$mnctl" service render tss --template json --out "$state/tss-render.json" &&
+        [ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["instances"]))' "$state/tss-render.json")" = 2 ] &&
+        index="$("$mnctl" service resolve tss --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["index"])')" &&
+        # Unchanged: the blocking query returns the same index once its wait is over.
+        [ "$("$mnctl" service resolve tss --index "$index" --wait 1s --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["index"])')" = "$index" ] &&
+        { "$mnctl" service resolve tss --index "$index" --wait 60s --output json >"$state/blocked.json" & pid=$!; } &&
+        started=$SECONDS && tss_manifest "$state/tss-v8.json" v8 1000 && tss_rolling "$state/tss-v8.json" && wait "$pid" &&
+        [ $((SECONDS - started)) -lt 60 ] &&
+        [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["index"])' "$state/blocked.json")" != "$index" ] &&
+        out="$("$mnctl" service watch tss --count 1 --output json)" && grep -q '"deployment_version":8' <<<"$out"
+}
+check "discovery for software that cannot call mn: render haproxy, nginx and json (atomically to --out); resolve --index blocks until the answer changes (or --wait passes); service watch" discovery_outputs
+required_services() {
+    export MN_NODE_ID=seed-node
+    cat >"$state/needs.json" <<'JSON'
+{"deployment":{"key":"needs-db"},"agents":[{"id":"app","image":"localhost/mn-busybox:1","args":["sleep","600"],
+ "requires_services":[{"name":"tss-db","tags":["main"]},{"name":"metrics","required":false}]}]}
+JSON
+    cat >"$state/db.json" <<'JSON'
+{"deployment":{"key":"tss-db"},"agents":[{"id":"db","image":"localhost/mn-busybox:1","args":["httpd","-f","-p","8080","-h","/www"],
+ "ports":[{"name":"http","container_port":8080}],"health_checks":[{"kind":"http","port":8080,"path":"/","interval_ms":200,"timeout_ms":200}],
+ "services":[{"name":"tss-db","port":"http","tags":["main"]}]}]}
+JSON
+    "$mnctl" deployment deploy "$state/needs.json" >/dev/null &&
+        for _ in $(seq 1 100); do "$mnctl" deployment status needs-db | grep -q 'Waiting: waiting for service tss-db (tags: main): no passing instance' && break; sleep 0.1; done &&
+        "$mnctl" deployment status needs-db | grep -q 'Waiting: waiting for service tss-db (tags: main)' &&
+        [ "$(podman ps -q --filter label=mn.deployment.key=needs-db | wc -l)" = 0 ] &&
+        "$mnctl" deployment deploy "$state/db.json" >/dev/null &&
+        timeout 60 "$mnctl" deployment status needs-db --watch >/dev/null &&
+        [ "$(podman ps -q --filter label=mn.deployment.key=needs-db | wc -l)" = 1 ] &&
+        "$mnctl" deployment status needs-db | grep -q 'started without metrics (not required): no passing instance'
+}
+check "requires_services: an agent waits (status says for what) while its required service has no passing instance, starts when it passes, and notes an optional one that does not" required_services
 
 # Three hosts on this machine (network namespaces on a bridge, Redis on the bridge, real podman):
 # registry, placement 2/2/2, a rolling update across the hosts surviving kill -9 of the

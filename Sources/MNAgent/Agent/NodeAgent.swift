@@ -174,13 +174,13 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     }
 
     /// Which passes a message on `channel` is a reason for: this node's when its assignment
-    /// changed, or when another node reported while an instance here waits on services
-    /// (`requires_services`); the controller's, while this agent leads, when a deployment or
+    /// changed, or when a node (this one too: a service it runs may be what it waits for)
+    /// reported while an instance here waits on services (`requires_services`); the controller's, while this agent leads, when a deployment or
     /// a node's report changed.
     func wakes(channel: String, payload: String) -> (node: Bool, controller: Bool) {
         switch channel {
         case StoreKeys.assigned: (payload == settings.node.rawValue, false)
-        case StoreKeys.reported: (waitsForServices.load(ordering: .relaxed) && payload != settings.node.rawValue, controller?.term() != nil)
+        case StoreKeys.reported: (waitsForServices.load(ordering: .relaxed), controller?.term() != nil)
         default: (false, controller?.term() != nil)
         }
     }

@@ -74,6 +74,7 @@ public final class PodmanRuntime: ContainerRuntime {
     public func start(_ id: ContainerID) async throws {
         do {
             try expect([.noContent, .notModified], try await request(.POST, "/containers/\(id)/start"), operation: "start", container: id)
+            if config.network == "bridge" { await BridgeAddress.pin() }
         } catch let error as RuntimeError where error.isPortTaken {
             // Its host port was taken since create: remove it, so a new create picks another.
             try? await remove(id)
