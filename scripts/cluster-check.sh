@@ -11,7 +11,8 @@
 #     expires, its agent is started again (as systemd would) and the update completes under the
 #     new controller with exactly six instances of the new version, each instance once;
 #   - a drain of a node running two of them (--dry-run, then --wait): they move, never fewer than
-#     six running; then undrain;
+#     six running, and at least 10,000 HTTP requests sent through discovery meanwhile (the
+#     service is busybox httpd on a dynamic host port) all succeed; then undrain;
 #   - node loss (a node's link down): it goes down, its instances run on the others after the
 #     TTL and the reschedule delay while it keeps its own running; back up, it stops exactly
 #     those, and exactly six remain;
@@ -43,6 +44,7 @@ cleanup() {
         ip link del "v$host$suffix" 2>/dev/null || true
     done
     ip link del "$bridge" 2>/dev/null || true
+    [ -z "${loadgen:-}" ] || kill -TERM "$loadgen" 2>/dev/null || true
     [ -z "${redis_pid:-}" ] || kill -KILL "$redis_pid" 2>/dev/null || true
     for k in "$key" "$system_key"; do
         ids="$(podman ps -aq --filter "label=mn.deployment.key=$k" 2>/dev/null || true)"
@@ -100,9 +102,11 @@ podman system service --time=0 "unix://$dir/podman.sock" >"$dir/podman.log" 2>&1
 podman_pid=$!
 await 20 test -S "$dir/podman.sock" || fail "the podman service did not start"
 
-# A short heartbeat TTL (and so lease TTL), so that the check runs in seconds; no network for
-# the containers; the rlimits this machine's containers need (see /etc/mn/agent.json, setup.sh).
-echo '{"network":"none","heartbeat_ttl_ms":1500,"rlimits":[{"type":"nofile","soft":1024,"hard":20000},{"type":"nproc","soft":1000,"hard":1000}]}' \
+# A short heartbeat TTL (and so lease TTL), so that the check runs in seconds; podman's bridge
+# (the service publishes a dynamic host port: the one podman service runs in this machine's own
+# namespace, so those ports are reached at 127.0.0.1); the rlimits this machine's containers
+# need (see /etc/mn/agent.json, setup.sh).
+echo '{"network":"bridge","heartbeat_ttl_ms":1500,"rlimits":[{"type":"nofile","soft":1024,"hard":20000},{"type":"nproc","soft":1000,"hard":1000}]}' \
     >"$dir/agent.json"
 
 start_agent() { # start_agent HOST [NODE-ID]
@@ -140,7 +144,9 @@ echo "three hosts registered with their own addresses; $leader leads"
 manifest() { # manifest VERSION-GREETING
     cat <<JSON
 {"deployment":{"key":"$key"},"agents":[{"id":"worker","image":"localhost/mn-busybox:1","count":6,
- "args":["sleep","3600"],"env":{"GREETING":"$1"},"lifecycle":{"grace_period_ms":500}}],
+ "args":["httpd","-f","-p","8080","-h","/www"],"env":{"GREETING":"$1"},"lifecycle":{"grace_period_ms":500},
+ "ports":[{"name":"http","container_port":8080}],"services":[{"name":"$key","port":"http"}],
+ "health_checks":[{"kind":"exec","command":["wget","-q","-O","/dev/null","http://127.0.0.1:8080/"],"interval_ms":300,"timeout_ms":300}]}],
  "policies":{"update":{"strategy":"rolling","max_parallel":1,"min_healthy_ms":700,"healthy_deadline_ms":30000,"progress_deadline_ms":60000},
   "reschedule":{"delay_ms":1000,"max_delay_ms":5000}}}
 JSON
@@ -193,17 +199,28 @@ for host in "${hosts[@]}"; do [ "host-$host$suffix" != "$successor" ] && drained
 "$mnctl" node list --redis "$url" | grep -q "^$drained  ready  " || fail "drain --dry-run changed the node"
 ( while :; do containers | wc -l >>"$dir/samples"; sleep 0.05; done ) &
 sampler=$!
+# Load through discovery, following it with a client's lag of 300 ms (scripts/loadgen.py).
+MN_REDIS_URL="$url" python3 "$(dirname "$0")/loadgen.py" --mnctl "$mnctl" --service "$key" --connect-host 127.0.0.1 \
+    --stop-file "$dir/load-stop" --ready-file "$dir/load-ready" --min-requests 10000 --lag-ms 300 >"$dir/load.json" 2>"$dir/load.err" &
+loadgen=$!
+await 20 test -f "$dir/load-ready" || fail "the load generator sent no request that succeeded: $(tail -n 3 "$dir/load.err")"
 drain_started="$(date +%s.%N)"
 "$mnctl" node drain "$drained" --reason "driver update" --deadline 2m --wait --redis "$url" 2>"$dir/drain-wait" >/dev/null ||
     { kill "$sampler"; fail "drain --wait failed: $(cat "$dir/drain-wait")"; }
+drained_in="$(elapsed "$drain_started")"
 kill "$sampler"
 { wait "$sampler"; } 2>/dev/null || true
+touch "$dir/load-stop"
+wait "$loadgen" || fail "the load generator failed: $(tail -n 3 "$dir/load.err")"
+load="$(cat "$dir/load.json")"
+python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["failed"] == 0 and r["requests"] >= 10000 else 1)' "$load" ||
+    fail "requests failed during the drain: $load; $(head -n 5 "$dir/load.err")"
 exactly_six_new || fail "after the drain: not exactly six instances of version 2, each once: $(containers)"
 [ "$(containers | awk -v n="$drained" '$1 == n' | wc -l)" = 0 ] || fail "the drained node still runs instances: $(containers)"
 fewest="$(sort -n "$dir/samples" | head -n 1)"
 [ "$fewest" -ge 6 ] || fail "fewer than six instances ran during the drain (at least $fewest)"
 "$mnctl" node undrain "$drained" --mark-eligible --reason ready --redis "$url" >/dev/null || fail "undrain failed"
-echo "drain of $drained: its instances moved in $(elapsed "$drain_started") s (mnctl node drain --wait), never fewer than six running ($(spread | tr ' ' '/' | sed 's#/$##')); undrained"
+echo "drain of $drained: its instances moved in $drained_in s (mnctl node drain --wait), never fewer than six running ($(spread | tr ' ' '/' | sed 's#/$##')); load through discovery meanwhile: $load; undrained"
 
 # Node loss: the link of a node running some of the six goes down. Its agent cannot reach Redis
 # and keeps running what it has; the node is down once its heartbeat expires (TTL 1.5 s), and
