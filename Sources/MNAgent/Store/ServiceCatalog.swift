@@ -126,6 +126,13 @@ public struct ServiceResolution: Hashable, Sendable, Encodable {
     /// The resolution of `instances`, with their index.
     public init(instances: [ServiceCatalog.Instance]) {
         self.instances = instances
-        index = String(SpecHash(of: CanonicalJSON.bytes(of: instances)).rawValue.prefix(16))
+        // Every field, one line per instance (a digest of this text, not of encoded JSON: an
+        // encoder costs more than the rest of a resolve).
+        var text = ""
+        for instance in instances {
+            text += "\(instance.service)\t\(instance.node)\t\(instance.address)\t\(instance.port ?? 0)\t\(instance.tags.joined(separator: ","))\t"
+            text += "\(instance.deploymentID)\t\(instance.deploymentRole.rawValue)\t\(instance.instance)\t\(instance.status)\n"
+        }
+        index = String(SpecHash(of: Array(text.utf8)).rawValue.prefix(16))
     }
 }
