@@ -327,7 +327,7 @@ under_load() {
     python3 scripts/loadgen.py --mnctl "$mnctl" --service tss --stop-file "$state/load-stop" --ready-file "$state/load-ready" \
         --min-requests "$min" --lag-ms 300 >"$state/load-$name.json" 2>"$state/load-$name.err" &
     pid=$!
-    for _ in $(seq 1 100); do [ -f "$state/load-ready" ] && break; sleep 0.1; done
+    for _ in $(seq 1 300); do [ -f "$state/load-ready" ] && break; sleep 0.1; done
     [ -f "$state/load-ready" ] && "$@" || ok=1
     touch "$state/load-stop"
     wait "$pid" || ok=1

@@ -67,7 +67,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     private let notifier: SystemdNotifier
     private let health: HealthMonitor?
     private let state = AgentState()
-    /// Whether a requirement of an instance here (`requires_services`) is unmet, so that other
+    /// Whether a requirement of an instance here (`requires_services`) is unmet, so that
     /// nodes' reports wake this node's pass.
     private let waitsForServices = Atomic<Bool>(false)
     /// Fault injection for tests: runs after a pass acted, before it records anything; one
@@ -174,9 +174,9 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     }
 
     /// Which passes a message on `channel` is a reason for: this node's when its assignment
-    /// changed, or when a node (this one too: a service it runs may be what it waits for)
-    /// reported while an instance here waits on services (`requires_services`); the controller's, while this agent leads, when a deployment or
-    /// a node's report changed.
+    /// changed, or when any node (this one too: a service it runs may be the one awaited)
+    /// reported while an instance here waits on services (`requires_services`); the
+    /// controller's, while this agent leads, when a deployment or a node's report changed.
     func wakes(channel: String, payload: String) -> (node: Bool, controller: Bool) {
         switch channel {
         case StoreKeys.assigned: (payload == settings.node.rawValue, false)
@@ -296,7 +296,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     }
 
     /// The services that pass in the cluster, read only when an instance here requires some
-    /// (`requires_services`); whether one is unmet decides if other nodes' reports wake a pass.
+    /// (`requires_services`); whether one is unmet decides if nodes' reports wake a pass.
     private func serviceAvailability(for desired: [DesiredInstance]) async throws -> ServiceAvailability? {
         let requiring = desired.filter { !$0.spec.requiresServices.isEmpty }
         guard !requiring.isEmpty else {

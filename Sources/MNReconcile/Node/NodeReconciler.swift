@@ -302,9 +302,9 @@ public enum NodeReconciler {
             return nil
         }
 
-        // A spec that never ran here and requires a service that does not pass waits (a
-        // container it would replace keeps running meanwhile).
-        if !record.started, let reason = builder.waitReason(for: instance) {
+        // A spec that never ran here (no record of a start, no container of it) and requires a
+        // service that does not pass waits (a container it would replace keeps running meanwhile).
+        if !record.started, current.isEmpty, let reason = builder.waitReason(for: instance) {
             builder.report(instance, .waiting(reason: reason), container: nil, record: record)
             return replaceable.isEmpty ? nil : replaceable.removeFirst().id
         }
