@@ -357,7 +357,7 @@ traffic_safe_stops() {
 }
 check "traffic-safe stops: at least 10,000 requests through discovery during a rolling and a blue-green update (with promote) of busybox httpd, 0 failed; with shutdown_delay_ms 0 the same load fails" traffic_safe_stops
 
-# ids_of VERSION-ROLE-FILTER: the container ids discovery returns (sorted), by resolving.
+# resolved_instances [--all-roles]: "vVERSION:ROLE …" of what `service resolve tss` returns, sorted.
 resolved_instances() { "$mnctl" service resolve tss ${1:+"$1"} --output json | python3 -c '
 import json, sys
 print(" ".join(sorted("v%s:%s" % (i["deployment_version"], i["deployment_role"]) for i in json.load(sys.stdin)["instances"])))'; }

@@ -30,14 +30,16 @@ struct ServiceResolveCommand: AsyncParsableCommand {
     @OptionGroup var options: OutputOptions
 
     func run() async throws {
-        let (resolution, known) = try await withStore(store) { store in
-            let resolution =
-                try await index != nil
-                ? ServiceCatalog.watch(query.query, in: store, after: index, timeout: .milliseconds(wait.milliseconds))
-                : ServiceCatalog.read(from: store).resolve(query.query)
-            let known = resolution.instances.isEmpty ? try await ServiceCatalog.read(from: store).services.map(\.name) : []
-            return (resolution, known)
+        let (resolution, catalog) = try await withStore(store) { store -> (ServiceResolution, ServiceCatalog?) in
+            guard index != nil else {
+                let catalog = try await ServiceCatalog.read(from: store)
+                return (catalog.resolve(query.query), catalog)
+            }
+            let resolution = try await ServiceCatalog.watch(query.query, in: store, after: index, timeout: .milliseconds(wait.milliseconds))
+            // The services there are, read again only to say why nothing matched.
+            return (resolution, resolution.instances.isEmpty ? try await ServiceCatalog.read(from: store) : nil)
         }
+        let known = catalog?.services.map { $0.name } ?? []
         switch options.output {
         case .json: print(jsonText(resolution))
         case .text:

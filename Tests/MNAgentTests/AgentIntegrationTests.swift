@@ -523,19 +523,9 @@ extension RealProcesses {
         func foreignPortFailsValidation() async throws {
             try await AgentHarness.with { harness in
                 // A listening socket outside mn, on a port the kernel picks.
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                defer { close(fd) }
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_addr = in_addr(s_addr: INADDR_ANY)
-                var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-                let bound = withUnsafeMutablePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        bind(fd, $0, length) == 0 && listen(fd, 1) == 0 && getsockname(fd, $0, &length) == 0
-                    }
-                }
-                try #require(bound)
-                let port = Int(UInt16(bigEndian: address.sin_port))
+                let holder = try #require(PortHolder())
+                defer { holder.close() }
+                let port = holder.port
 
                 _ = try await harness.runAgent()
                 let key = DeploymentKey(harness.key)

@@ -322,28 +322,14 @@ public struct DeploymentStore: Sendable {
     /// What the controller assigned to `node`; `nil` when it never assigned it anything (a
     /// fresh or wiped store: not the same as "run nothing").
     public func assignment(of node: NodeID) async throws -> NodeAssignment? {
-        guard let bytes = try await redis.run("GET", StoreKeys.assignment(node)).bytes else { return nil }
-        do {
-            return try assignments.value(of: node, bytes: bytes) { try JSONDecoder().decode(NodeAssignment.self, from: Data($0)) }
-        } catch {
-            throw StoreError("the assignment of node '\(node)' in Redis is unreadable (\(error)); it was left as it is")
-        }
+        try await assignments(of: [node])[node]
     }
 
     /// The assignments of `nodes` (those that have one), in one `MGET`.
     public func assignments(of nodes: [NodeID]) async throws -> [NodeID: NodeAssignment] {
-        guard !nodes.isEmpty else { return [:] }
-        let replies = try await redis.run(["MGET"] + nodes.map(StoreKeys.assignment)).array ?? []
-        var result: [NodeID: NodeAssignment] = [:]
-        for (node, reply) in zip(nodes, replies) {
-            guard let bytes = reply.bytes else { continue }
-            do {
-                result[node] = try assignments.value(of: node, bytes: bytes) { try JSONDecoder().decode(NodeAssignment.self, from: Data($0)) }
-            } catch {
-                throw StoreError("the assignment of node '\(node)' in Redis is unreadable: \(error)")
-            }
+        try await perNode(nodes, key: StoreKeys.assignment, what: "assignment") { node, bytes in
+            try assignments.value(of: node, bytes: bytes) { try JSONDecoder().decode(NodeAssignment.self, from: Data($0)) }
         }
-        return result
     }
 
     /// `node`'s verdict on a version of `key` it checked, if it gave one.
@@ -386,18 +372,28 @@ public struct DeploymentStore: Sendable {
 
     /// The last reports of `nodes` (those that wrote one), in one `MGET`.
     public func reports(of nodes: [NodeID]) async throws -> [NodeID: NodeReport] {
+        try await perNode(nodes, key: StoreKeys.report, what: "report") { _, bytes in
+            try JSONDecoder().decode(NodeReport.self, from: Data(bytes))
+        }
+    }
+
+    /// The value each of `nodes` has under its `key` (those that have one), read in one `MGET`
+    /// and decoded by `decode`; an undecodable one fails the read, naming the node and `what` it is.
+    private func perNode<Value>(
+        _ nodes: [NodeID], key: (NodeID) -> String, what: String, decode: (NodeID, [UInt8]) throws -> Value
+    ) async throws -> [NodeID: Value] {
         guard !nodes.isEmpty else { return [:] }
-        let replies = try await redis.run(["MGET"] + nodes.map(StoreKeys.report)).array ?? []
-        var reports: [NodeID: NodeReport] = [:]
+        let replies = try await redis.run(["MGET"] + nodes.map(key)).array ?? []
+        var values: [NodeID: Value] = [:]
         for (node, reply) in zip(nodes, replies) {
             guard let bytes = reply.bytes else { continue }
             do {
-                reports[node] = try JSONDecoder().decode(NodeReport.self, from: Data(bytes))
+                values[node] = try decode(node, bytes)
             } catch {
-                throw StoreError("the report of node '\(node)' in Redis is unreadable: \(error)")
+                throw StoreError("the \(what) of node '\(node)' in Redis is unreadable (\(error)); it was left as it is")
             }
         }
-        return reports
+        return values
     }
 
     /// Every node that ever finished a pass, with the time of its last one.
