@@ -24,6 +24,26 @@ struct DeploymentTests {
         #expect(deployment.versions.map(\.number) == [1, 2])
     }
 
+    @Test("a stored version reads back the same with MNCore's parser as with Foundation's decoder, for every example and source")
+    func storedVersionReadsBack() throws {
+        let examples = try FileManager.default.contentsOfDirectory(atPath: "Examples").filter { $0.hasPrefix("web-") }.sorted()
+        try #require(!examples.isEmpty)
+        let sources: [VersionSource] = [.applied, .rollback(from: 1, reason: "bad \"canary\""), .autoRevert(from: 2, reason: "deadline")]
+        for (index, example) in examples.enumerated() {
+            let manifest = try Manifest.parse(Data(contentsOf: URL(fileURLWithPath: "Examples/\(example)")))
+            let version = DeploymentVersion(
+                number: index + 1, manifest: manifest, contentHash: manifest.contentHash, createdAt: Timestamp(milliseconds: 1_700_000_000_123),
+                source: sources[index % sources.count], bundle: index % 2 == 0 ? "bundles/web" : nil)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let bytes = Array(try encoder.encode(version))
+            let stored = try DeploymentVersion(stored: bytes)
+            #expect(stored == version, "\(example)")
+            #expect(stored == (try JSONDecoder().decode(DeploymentVersion.self, from: Data(bytes))), "\(example)")
+        }
+        #expect(throws: (any Error).self) { try DeploymentVersion(stored: Array(#"{"number":1}"#.utf8)) }
+    }
+
     @Test("a rollback appends a copy of the old version and keeps history")
     func rollbackCopies() throws {
         var deployment = Deployment(first: try manifest(image: "a:1"), at: Timestamp(milliseconds: 1))

@@ -284,20 +284,33 @@ public struct DeploymentStore: Sendable {
         }
         do {
             let count = (try? JSONDecoder().decode(Count.self, from: Data(bytes)))?.version_count
-            var known = count.flatMap { versions.versions(of: key, count: $0) }
-            if known == nil { known = try await fetchVersions(of: key) }
-            return try Self.decodeRecord(record, versions: known ?? []).map { ($0, count ?? 0) }
+            let known = try await fetchVersions(of: key, count: count)
+            return try Self.decodeRecord(record, versions: known).map { ($0, count ?? 0) }
         } catch let error as StoreError {
             // Name the deployment: one unreadable record stops the controller until it is fixed.
             throw StoreError("deployment '\(key)': \(error.description) (\(StoreKeys.deployment(key)), \(StoreKeys.versions(key)))")
         }
     }
 
-    /// Every stored version of `key`, oldest first, read from Redis and remembered.
-    private func fetchVersions(of key: DeploymentKey) async throws -> [DeploymentVersion] {
-        let fetched = try Self.storedVersions(try await redis.run("HGETALL", StoreKeys.versions(key))).sorted { $0.number < $1.number }
-        versions.remember(fetched, of: key)
-        return fetched
+    /// Versions 1 through `count` of `key` (every stored one when `count` is `nil`), oldest
+    /// first: those read before, and the others fetched in one `HMGET` (`HGETALL` when the count
+    /// is unknown) and remembered. Stops short at the first one the hash does not hold.
+    private func fetchVersions(of key: DeploymentKey, count: Int?) async throws -> [DeploymentVersion] {
+        var known = versions.held(of: key)
+        guard let count else {
+            let fetched = try Self.storedVersions(try await redis.run("HGETALL", StoreKeys.versions(key))).sorted { $0.number < $1.number }
+            versions.remember(fetched, of: key)
+            return fetched
+        }
+        guard known.count < count else { return Array(known.prefix(count)) }
+        let missing = (known.count + 1)...count
+        let replies = try await redis.run(["HMGET", StoreKeys.versions(key)] + missing.map(String.init)).array ?? []
+        for reply in replies {
+            guard let bytes = reply.bytes else { break }
+            known.append(try Self.storedVersion(bytes))
+        }
+        versions.remember(known, of: key)
+        return known
     }
 
     /// Every deployment, sorted by key.
@@ -313,8 +326,8 @@ public struct DeploymentStore: Sendable {
     /// Version `number` of deployment `key`, from the versions read so far or else from Redis
     /// (versions never change, so each is fetched once per process); `nil` if it does not exist.
     public func version(_ key: DeploymentKey, _ number: Int) async throws -> DeploymentVersion? {
-        if let known = versions.versions(of: key, count: number) { return known[number - 1] }
-        if let version = try await fetchVersions(of: key).first(where: { $0.number == number }) { return version }
+        let known = try await fetchVersions(of: key, count: number)
+        if known.count >= number { return known[number - 1] }
         // A record from before versions were kept apart carries them inline until its next write.
         return try await deployment(key)?.version(number)
     }
@@ -433,12 +446,15 @@ public struct DeploymentStore: Sendable {
     /// The versions in an `HGETALL` reply of a versions hash.
     private static func storedVersions(_ reply: RedisReply) throws -> [DeploymentVersion] {
         let fields = reply.array ?? []
-        return try stride(from: 1, to: fields.count, by: 2).map { index in
-            do {
-                return try JSONDecoder().decode(DeploymentVersion.self, from: Data(fields[index].bytes ?? []))
-            } catch {
-                throw StoreError("a stored deployment version in Redis is unreadable (\(error)); it was left as it is")
-            }
+        return try stride(from: 1, to: fields.count, by: 2).map { try storedVersion(fields[$0].bytes ?? []) }
+    }
+
+    /// A version as its versions hash holds it.
+    private static func storedVersion(_ bytes: [UInt8]) throws -> DeploymentVersion {
+        do {
+            return try DeploymentVersion(stored: bytes)
+        } catch {
+            throw StoreError("a stored deployment version in Redis is unreadable (\(error)); it was left as it is")
         }
     }
 
