@@ -5,7 +5,8 @@ extension DeploymentVersion {
     /// with MNCore's own parser and manifest reader: Foundation's decoder costs several times
     /// more, and a controller, an agent and every `mnctl` transaction read versions.
     /// - Throws: ``ManifestError`` when the text or its manifest is not valid, or
-    ///   `DecodingError` when a field of the version itself is missing or of the wrong kind.
+    ///   `DecodingError` when a field of the version itself is missing or of the wrong kind, or
+    ///   its manifest does not have its content hash.
     public init(stored bytes: [UInt8]) throws {
         guard case .object(let fields) = try JSONParser.parse(bytes),
             case .integer(let number)? = fields["number"], case .string(let hash)? = fields["content_hash"],
@@ -20,8 +21,8 @@ extension DeploymentVersion {
         guard let read = Manifest.read(DocumentReader(problems: problems), manifest, .root), problems.problems.isEmpty else {
             throw ManifestError(problems: problems.problems)
         }
-        self.init(
-            number: Int(number), manifest: read, contentHash: SpecHash(hash), createdAt: Timestamp(milliseconds: createdAt),
+        try self.init(
+            checking: Int(number), manifest: read, contentHash: SpecHash(hash), createdAt: Timestamp(milliseconds: createdAt),
             // The source is a few bytes: its own decoder keeps the legacy forms in one place.
             source: try JSONDecoder().decode(VersionSource.self, from: Data(CanonicalJSON.bytes(source))), bundle: bundle)
     }

@@ -42,6 +42,12 @@ struct DeploymentTests {
             #expect(stored == (try JSONDecoder().decode(DeploymentVersion.self, from: Data(bytes))), "\(example)")
         }
         #expect(throws: (any Error).self) { try DeploymentVersion(stored: Array(#"{"number":1}"#.utf8)) }
+        // A manifest that does not have its content hash is refused by both readers.
+        let manifest = try manifest(image: "a:1")
+        let forged = DeploymentVersion(number: 1, manifest: manifest, contentHash: SpecHash(of: [1]), createdAt: Timestamp(milliseconds: 1), source: .applied)
+        let bytes = Array(try JSONEncoder().encode(forged))
+        #expect(throws: (any Error).self) { try DeploymentVersion(stored: bytes) }
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(DeploymentVersion.self, from: Data(bytes)) }
     }
 
     @Test("a rollback appends a copy of the old version and keeps history")
