@@ -88,67 +88,6 @@ extension VersionSource: Codable {
     }
 }
 
-/// One immutable version of a deployment's manifest.
-public struct DeploymentVersion: Hashable, Sendable, Codable {
-    /// 1 for the first version, then one more for each.
-    public let number: Int
-    public let manifest: Manifest
-    /// ``Manifest/contentHash`` of `manifest`.
-    public let contentHash: SpecHash
-    public let createdAt: Timestamp
-    public let source: VersionSource
-    /// The bundle it was deployed from (the folder as given), if any.
-    public let bundle: String?
-
-    /// Creates a version.
-    public init(number: Int, manifest: Manifest, contentHash: SpecHash, createdAt: Timestamp, source: VersionSource, bundle: String? = nil) {
-        self.number = number
-        self.manifest = manifest
-        self.contentHash = contentHash
-        self.createdAt = createdAt
-        self.source = source
-        self.bundle = bundle
-    }
-
-    /// Whether an operator's rollback made this version (a copy of an earlier one).
-    public var isRollback: Bool {
-        if case .rollback = source { return true }
-        return false
-    }
-
-    /// Whether this version was made by an automatic revert (and so is never reverted itself).
-    public var isAutoRevert: Bool {
-        if case .autoRevert = source { return true }
-        return false
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case number, manifest, source, bundle
-        case contentHash = "content_hash"
-        case createdAt = "created_at"
-    }
-
-    /// Reads a version, checking that its manifest has its content hash.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        try self.init(
-            checking: container.decode(Int.self, forKey: .number), manifest: container.decode(Manifest.self, forKey: .manifest),
-            contentHash: container.decode(SpecHash.self, forKey: .contentHash), createdAt: container.decode(Timestamp.self, forKey: .createdAt),
-            source: container.decode(VersionSource.self, forKey: .source), bundle: container.decodeIfPresent(String.self, forKey: .bundle))
-    }
-
-    /// A version read from storage: its manifest must have `contentHash`.
-    init(checking number: Int, manifest: Manifest, contentHash: SpecHash, createdAt: Timestamp, source: VersionSource, bundle: String?)
-        throws
-    {
-        guard manifest.contentHash == contentHash else {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: [], debugDescription: "version \(number)'s manifest does not match its content hash \(contentHash)"))
-        }
-        self.init(number: number, manifest: manifest, contentHash: contentHash, createdAt: createdAt, source: source, bundle: bundle)
-    }
-}
-
 /// Why and where a deployment failed.
 public struct DeploymentFailure: Hashable, Sendable, Codable {
     /// The version that failed.
@@ -479,8 +418,9 @@ extension Deployment: Codable {
                 forKey: .versions, in: container, debugDescription: "versions must be numbered 1, 2, 3, … without gaps")
         }
         // Each version's content hash was checked when it was read (``DeploymentVersion``'s
-        // decoders), once: not again at every read of the record, which would cost the history.
-        guard versions.allSatisfy({ $0.manifest.key == key }) else {
+        // decoders), once: not again at every read of the record, which would cost the history;
+        // versions a transaction reads lazily are checked if and when they are used.
+        guard versions.allSatisfy({ !$0.isRead || $0.manifest.key == key }) else {
             throw DecodingError.dataCorruptedError(forKey: .versions, in: container, debugDescription: "a version's manifest is for another key")
         }
     }

@@ -40,6 +40,10 @@ struct DeploymentTests {
             let stored = try DeploymentVersion(stored: bytes)
             #expect(stored == version, "\(example)")
             #expect(stored == (try JSONDecoder().decode(DeploymentVersion.self, from: Data(bytes))), "\(example)")
+            // Read lazily: nothing but the number until a field is used, then the same version.
+            let lazy = DeploymentVersion(number: index + 1, lazilyFrom: bytes)
+            #expect(lazy.number == index + 1 && !lazy.isRead)
+            #expect(lazy == version && lazy.isRead, "\(example)")
         }
         #expect(throws: (any Error).self) { try DeploymentVersion(stored: Array(#"{"number":1}"#.utf8)) }
         // A manifest that does not have its content hash is refused by both readers.

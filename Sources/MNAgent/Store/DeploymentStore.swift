@@ -426,9 +426,15 @@ public struct DeploymentStore: Sendable {
         [["GET", StoreKeys.deployment(key)], ["HGETALL", StoreKeys.versions(key)]]
     }
 
-    /// A deployment from the replies to ``recordReads(_:)``; `nil` when it does not exist.
+    /// A deployment from the replies to ``recordReads(_:)``; `nil` when it does not exist. Its
+    /// versions are read lazily: a transaction uses one or two of them, and writes none back.
     static func decodeRecord(_ replies: [RedisReply]) throws -> Deployment? {
-        try decodeRecord(replies[0], versions: try storedVersions(replies[1]).sorted { $0.number < $1.number })
+        let fields = replies[1].array ?? []
+        let versions = stride(from: 0, to: fields.count - 1, by: 2).compactMap { index -> DeploymentVersion? in
+            guard let number = fields[index].string.flatMap(Int.init), let bytes = fields[index + 1].bytes else { return nil }
+            return DeploymentVersion(number: number, lazilyFrom: bytes)
+        }
+        return try decodeRecord(replies[0], versions: versions.sorted { $0.number < $1.number })
     }
 
     /// A deployment from its record and its versions (oldest first); `nil` when the record does not exist.
