@@ -52,10 +52,13 @@ let package = Package(
         ),
         // Test doubles that obey the same contracts as the real components.
         .target(name: "MNTestSupport", dependencies: ["MNCore", "MNReconcile", "MNAgent"]),
-        // Pure fixtures for the pure layer's tests: builders, random scenarios, the recorded planning corpus.
+        // Pure fixtures for the pure layer's tests: builders, a simulated cluster, the recorded planning corpus.
+        .target(name: "MNReconcileTestSupport", dependencies: ["MNCore", "MNReconcile"]),
+        // Random node scenarios for property tests (PropertyBased needs swift-testing, so apart
+        // from what mn-release-checks links: it is built like the shipped binaries, static).
         .target(
-            name: "MNReconcileTestSupport",
-            dependencies: ["MNCore", "MNReconcile", .product(name: "PropertyBased", package: "swift-property-based")]),
+            name: "MNReconcileGenerators",
+            dependencies: ["MNCore", "MNReconcile", "MNReconcileTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .executableTarget(
             name: "mnctl",
             dependencies: [
@@ -78,14 +81,15 @@ let package = Package(
         .testTarget(
             name: "MNReconcileTests",
             dependencies: [
-                "MNCore", "MNReconcile", "MNReconcileTestSupport",
+                "MNCore", "MNReconcile", "MNReconcileTestSupport", "MNReconcileGenerators",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(
             name: "MNAgentTests",
             dependencies: [
-                "MNAgent", "MNTestSupport", "MNReconcileTestSupport", .product(name: "Logging", package: "swift-log"),
+                "MNAgent", "MNTestSupport", "MNReconcileTestSupport", "MNReconcileGenerators",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

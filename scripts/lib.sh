@@ -18,8 +18,8 @@ ensure_swift() {
 
 # Builds a product of this package in release, as users run it, and prints the binary's path.
 build_release() {
-    swift build -c release --product "$1" >&2
-    echo "$(swift build -c release --show-bin-path)/$1"
+    swift build -c release --static-swift-stdlib --product "$1" >&2
+    echo "$(swift build -c release --static-swift-stdlib --show-bin-path)/$1"
 }
 
 # Installs the named Debian packages that are not installed yet (apt-get update once, first).

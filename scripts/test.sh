@@ -37,7 +37,7 @@ if [ -z "$swift_tests" ] || [ "$swift_tests" -eq 0 ]; then
     exit 1
 fi
 
-# From here on, release builds (`swift build -c release`, see build_release in lib.sh):
+# From here on, release builds (`swift build -c release --static-swift-stdlib`, see build_release in lib.sh):
 # the binaries as users run them (a release-only crash once went unseen by a debug-only suite).
 release_started=$SECONDS
 mnctl="$(build_release mnctl)"
@@ -101,6 +101,11 @@ release_checks_pass() {
     out="$("$release_checks" 2>&1)" || { echo "$out"; return 1; }
 }
 check "release checks (plan executor outcomes, health monitor, plans identical to the recorded corpus)" release_checks_pass
+# Shipped as built: the Swift runtime and Foundation linked in (build_release), only Debian's libraries loaded.
+needs_no_swift_runtime() {
+    ldd "$mnctl" "$mnagent" | grep -q 'libhiredis' && ! ldd "$mnctl" "$mnagent" | grep -E 'libswift|libFoundation|libdispatch|/opt/swift|not found'
+}
+check "mnctl and mnagent load no Swift runtime library (they run on a host without a toolchain)" needs_no_swift_runtime
 
 for example in Examples/web-v1.json Examples/web-v2.json Examples/web-v3.json Examples/agent-api.yaml; do
     check "mnctl validate $example prints OK" validates_ok "$example"

@@ -76,8 +76,8 @@ struct MNAgentCommand: AsyncParsableCommand {
         let nodeConfig: NodeConfig
         do {
             nodeConfig = try NodeConfig.load(path: config)
-            let url = try await LocalRedis.resolve(url: redis ?? environment["MN_REDIS_URL"], stateDirectory: stateDirectory)
-            store = DeploymentStore(redis: RedisClient(url: url))
+            store = DeploymentStore(
+                redis: try await LocalRedis.client(url: redis ?? environment["MN_REDIS_URL"], stateDirectory: stateDirectory))
             podman = try await PodmanSocket.resolve(given: podmanSocket, stateDirectory: stateDirectory, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")

@@ -20,10 +20,10 @@ struct StoreOptions: ParsableArguments {
     func open() async throws -> DeploymentStore {
         let environment = ProcessInfo.processInfo.environment
         do {
-            let url = try await LocalRedis.resolve(
-                url: redis ?? environment["MN_REDIS_URL"],
-                stateDirectory: stateDir ?? LocalRedis.defaultStateDirectory(environment: environment))
-            return DeploymentStore(redis: RedisClient(url: url))
+            return DeploymentStore(
+                redis: try await LocalRedis.client(
+                    url: redis ?? environment["MN_REDIS_URL"],
+                    stateDirectory: stateDir ?? LocalRedis.defaultStateDirectory(environment: environment)))
         } catch {
             printError("error: \(error)")
             throw ExitStatus.unreachable

@@ -1,6 +1,7 @@
 import MNAgent
 import MNCore
 import MNReconcile
+import MNReconcileGenerators
 import MNReconcileTestSupport
 import MNTestSupport
 import PropertyBased

@@ -1,5 +1,6 @@
 import MNCore
 import MNReconcile
+import MNReconcileGenerators
 import MNReconcileTestSupport
 import PropertyBased
 import Testing

@@ -13,15 +13,16 @@ public enum LocalRedis {
         return (environment["HOME"] ?? "/tmp") + "/.local/state/mn"
     }
 
-    /// The URL to use: `url` when given (`--redis` or `MN_REDIS_URL`), else the local server
-    /// in `stateDirectory`, started if none answers.
-    public static func resolve(url: String?, stateDirectory: String) async throws -> RedisURL {
-        if let url, !url.isEmpty { return try RedisURL(parsing: url) }
+    /// A client of the Redis to use: `url` when given (`--redis` or `MN_REDIS_URL`; it
+    /// connects at its first command), else of the local server in `stateDirectory`, started
+    /// if none answers (the client returned is the one that found it answering).
+    public static func client(url: String?, stateDirectory: String) async throws -> RedisClient {
+        if let url, !url.isEmpty { return RedisClient(url: try RedisURL(parsing: url)) }
         return try await ensureRunning(stateDirectory: stateDirectory)
     }
 
-    /// Returns the URL of the local server in `stateDirectory`, starting it if needed.
-    public static func ensureRunning(stateDirectory: String) async throws -> RedisURL {
+    /// Returns a client of the local server in `stateDirectory`, starting the server if needed.
+    public static func ensureRunning(stateDirectory: String) async throws -> RedisClient {
         let directory = URL(fileURLWithPath: stateDirectory)
         do {
             // The append-only file holds manifests, whose env may be secret: owner only.
@@ -32,7 +33,7 @@ public enum LocalRedis {
                 "cannot create the state directory \(stateDirectory): \(error.localizedDescription); set --state-dir or MN_STATE_DIR")
         }
         let url = RedisURL(endpoint: .unix(path: directory.appendingPathComponent("redis.sock").path))
-        if await answers(url) { return url }
+        if let client = await answering(url) { return client }
 
         // One starter at a time: whoever holds the lock starts the server, the rest find it.
         let lockPath = directory.appendingPathComponent("redis.lock").path
@@ -43,7 +44,7 @@ public enum LocalRedis {
             try await Task.sleep(for: .milliseconds(10))  // another process is starting it
         }
         defer { flock(lock, LOCK_UN) }
-        if await answers(url) { return url }
+        if let client = await answering(url) { return client }
 
         guard let executable = ChildProcess.find("redis-server") else {
             throw RedisError("redis-server is not installed; install it (Debian: apt-get install redis-server) or pass --redis URL")
@@ -60,17 +61,18 @@ public enum LocalRedis {
         await daemonizing.exit()
         let deadline = ContinuousClock.now.advanced(by: .seconds(10))
         while ContinuousClock.now < deadline {
-            if await answers(url) { return url }
+            if let client = await answering(url) { return client }
             try await Task.sleep(for: .milliseconds(5))
         }
         throw RedisError("the local redis-server did not start; see \(directory.path)/redis.log")
     }
 
-    private static func answers(_ url: RedisURL) async -> Bool {
-        guard case .unix(let path) = url.endpoint, FileManager.default.fileExists(atPath: path) else { return false }
+    /// A client of `url` that answered PING (kept open, so its caller connects once), or nil.
+    private static func answering(_ url: RedisURL) async -> RedisClient? {
+        guard case .unix(let path) = url.endpoint, FileManager.default.fileExists(atPath: path) else { return nil }
         let client = RedisClient(url: url)
-        let reply = try? await client.run("PING")
+        if (try? await client.run("PING")) == .status("PONG") { return client }
         await client.close()
-        return reply == .status("PONG")
+        return nil
     }
 }

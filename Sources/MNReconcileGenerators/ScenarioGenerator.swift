@@ -1,5 +1,6 @@
 public import MNCore
 public import MNReconcile
+public import MNReconcileTestSupport
 public import PropertyBased
 
 /// A random node: what should run, what the runtime shows, what was remembered.
