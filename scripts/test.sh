@@ -25,6 +25,7 @@ cleanup() {
     redis-cli -s "$state/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/demo/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/ghost/redis.sock" shutdown nosave >/dev/null 2>&1 || true
+    redis-cli -s "$state/race/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     rm -rf "$log" "$state"
 }
 trap cleanup EXIT
@@ -103,7 +104,9 @@ release_checks_pass() {
 check "release checks (plan executor outcomes, health monitor, plans identical to the recorded corpus)" release_checks_pass
 # Shipped as built: the Swift runtime and Foundation linked in (build_release), only Debian's libraries loaded.
 needs_no_swift_runtime() {
-    ldd "$mnctl" "$mnagent" | grep -q 'libhiredis' && ! ldd "$mnctl" "$mnagent" | grep -E 'libswift|libFoundation|libdispatch|/opt/swift|not found'
+    local libraries
+    libraries="$(ldd "$mnctl" "$mnagent")" && grep -q 'libhiredis' <<<"$libraries" &&
+        ! grep -E 'libswift|libFoundation|libdispatch|/opt/swift|not found' <<<"$libraries"
 }
 check "mnctl and mnagent load no Swift runtime library (they run on a host without a toolchain)" needs_no_swift_runtime
 
@@ -145,6 +148,38 @@ check "mnctl plan v2 --from v1 replaces the old container by id" update_plan_rep
 check "mnctl plan never prints env values" secrets_not_printed
 check "mnctl apply of an invalid manifest writes nothing (local redis-server started in the state dir)" rejected_apply_writes_nothing
 check "mnctl apply of the same manifest twice creates one version" same_apply_is_unchanged
+concurrent_writers() {
+    # 50 mnctl processes apply 50 different manifests to one key, and 50 more the same manifest
+    # to another, all at once, against a local Redis of their own (nothing places them).
+    local dir="$state/race" i pids=()
+    mkdir -p "$dir"
+    for i in $(seq 1 50); do
+        printf '{"deployment":{"key":"race"},"agents":[{"id":"a","image":"localhost/mn-busybox:1","env":{"N":"%s"}}]}' "$i" >"$dir/m$i.json"
+    done
+    printf '{"deployment":{"key":"same"},"agents":[{"id":"a","image":"localhost/mn-busybox:1"}]}' >"$dir/same.json"
+    MN_STATE_DIR="$dir" "$mnctl" deployment list >/dev/null || return 1
+    for i in $(seq 1 50); do
+        MN_STATE_DIR="$dir" "$mnctl" apply "$dir/m$i.json" --output json >"$dir/race$i.out" 2>"$dir/race$i.err" &
+        pids+=($!)
+        MN_STATE_DIR="$dir" "$mnctl" apply "$dir/same.json" --output json >"$dir/same$i.out" 2>"$dir/same$i.err" &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || { cat "$dir"/*.err | grep -v '^note:' | sort | uniq -c; return 1; }; done
+    MN_STATE_DIR="$dir" "$mnctl" deployment status race --output json >"$dir/race.json" &&
+        MN_STATE_DIR="$dir" "$mnctl" deployment status same --output json >"$dir/same.json.status" &&
+        python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+race = [json.load(open(f"{d}/race{i}.out")) for i in range(1, 51)]
+same = [json.load(open(f"{d}/same{i}.out")) for i in range(1, 51)]
+assert all(r["created"] for r in race), "every different manifest creates a version"
+assert sorted(r["version"] for r in race) == list(range(1, 51)), sorted(r["version"] for r in race)
+assert [s["version"] for s in same] == [1] * 50 and sum(s["created"] for s in same) == 1, same
+assert [v["number"] for v in json.load(open(f"{d}/race.json"))["versions"]] == list(range(1, 51))
+assert [v["number"] for v in json.load(open(f"{d}/same.json.status"))["versions"]] == [1]
+PY
+}
+check "concurrent writers: 50 mnctl apply of different manifests to one key get versions 1-50, each once; 50 of one manifest all get version 1, created once" concurrent_writers
 absent_node_is_noted() {
     # In a state directory of its own: the deployment it makes must not show in later checks' lists.
     local out
@@ -418,6 +453,68 @@ JSON
         "$mnctl" deployment status needs-db | grep -q 'started without metrics (not required): no passing instance'
 }
 check "requires_services: an agent waits (status says for what) while its required service has no passing instance, starts when it passes, and notes an optional one that does not" required_services
+
+# Redis faults under the running agent (seed-node, the local redis-server of $state, append-only).
+outage_manifest() { # outage_manifest FILE GREETING
+    cat >"$1" <<JSON
+{"deployment":{"key":"outage"},"agents":[{"id":"w","image":"localhost/mn-busybox:1","count":3,"args":["sleep","600"],
+ "env":{"G":"$2"},"lifecycle":{"grace_period_ms":500}}],
+ "policies":{"update":{"max_parallel":1,"min_healthy_ms":3000,"healthy_deadline_ms":60000,"progress_deadline_ms":180000}}}
+JSON
+}
+outage_ids() { podman ps -q --no-trunc --filter label=mn.node=seed-node --filter "label=mn.deployment.key=${1:-outage}" | sort | tr '\n' ' '; }
+seed_ids() { podman ps ${1:-} -q --no-trunc --filter label=mn.node=seed-node | sort | tr '\n' ' '; } # [-a]: stopped ones too
+redis_outage() {
+    export MN_NODE_ID=seed-node
+    local before first_v2
+    outage_manifest "$state/outage-v1.json" v1 && outage_manifest "$state/outage-v2.json" v2 &&
+        timeout 90 "$mnctl" deployment deploy "$state/outage-v1.json" --wait >/dev/null &&
+        "$mnctl" deployment deploy "$state/outage-v2.json" >/dev/null || return 1
+    # Mid-rollout: the first v2 container runs beside the three of v1 (min_healthy_ms holds the next step).
+    for _ in $(seq 1 100); do [ "$(outage_ids | wc -w)" = 4 ] && break; sleep 0.1; done
+    [ "$(outage_ids | wc -w)" = 4 ] || return 1
+    before="$(outage_ids)" && first_v2="$(podman ps -q --no-trunc --filter label=mn.node=seed-node --filter label=mn.deployment.key=outage --filter label=mn.deployment.version=2)"
+    redis-cli -s "$state/redis.sock" shutdown >/dev/null 2>&1 || true
+    ! redis-cli -s "$state/redis.sock" ping >/dev/null 2>&1 || return 1
+    sleep 30 # the outage itself (nothing to wait for: the point is that nothing happens)
+    [ "$(outage_ids)" = "$before" ] && kill -0 "$agent" || { echo "    containers changed or mnagent died during the outage"; return 1; }
+    # Back with its append-only file (any mnctl command starts the local server again).
+    "$mnctl" deployment list >/dev/null &&
+        timeout 120 "$mnctl" deployment status outage --watch >/dev/null &&
+        [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.key=outage --filter label=mn.deployment.version=2 | wc -l)" = 3 ] &&
+        [ "$(outage_ids | wc -w)" = 3 ] && grep -q "$first_v2" <<<"$(outage_ids)"
+}
+check "Redis stopped for 30 s mid-rollout and restarted with its append-only file: no container started or stopped meanwhile, mnagent reconnects and the rollout finishes" redis_outage
+kept_containers() { "$mnctl" node status seed-node --output json 2>/dev/null | python3 -c '
+import json, sys
+print(" ".join(sorted(k["container"] for k in json.load(sys.stdin).get("kept", []))))' 2>/dev/null; }
+# includes SET SUBSET: every id of SUBSET is in SET (space-separated)
+includes() { python3 -c 'import sys; sys.exit(0 if set(sys.argv[2].split()) <= set(sys.argv[1].split()) else 1)' "$1" "$2"; }
+redis_emptied() {
+    export MN_NODE_ID=seed-node
+    local before outage others
+    before="$(seed_ids)" && outage="$(outage_ids)" && [ -n "$outage" ] || return 1
+    others="$(python3 -c 'import sys; print(" ".join(sorted(set(sys.argv[1].split()) - set(sys.argv[2].split()))))' "$before" "$outage")"
+    redis-cli -s "$state/redis.sock" shutdown nosave >/dev/null 2>&1 || true
+    rm -rf "$state/appendonlydir" "$state"/mn.aof* &&
+        "$mnctl" deployment list | grep -q '^No deployments yet' || return 1
+    # Every running container of seed-node is reported kept and none stopped; once outage's
+    # manifest is applied again, it runs three instances and its old containers are no longer
+    # kept (they came from its version 2 and the new record starts at 1: they are replaced, not
+    # adopted; AgentIntegrationTests shows the adoption at the same version), the others stay kept.
+    for _ in $(seq 1 100); do includes "$(kept_containers)" "$before" && break; sleep 0.1; done
+    includes "$(kept_containers)" "$before" && [ "$(seed_ids)" = "$before" ] ||
+        { echo "    kept: $(kept_containers); running: $(seed_ids) (before: $before)"; return 1; }
+    "$mnctl" node status seed-node | grep -q '^Kept: .*(was Redis emptied?)' &&
+        "$mnctl" apply "$state/outage-v2.json" >/dev/null && timeout 60 "$mnctl" deployment status outage --watch >/dev/null || return 1
+    for _ in $(seq 1 100); do ! includes "$(kept_containers)" "$(cut -d' ' -f1 <<<"$outage")" && break; sleep 0.1; done
+    local kept
+    kept="$(kept_containers)"
+    includes "$kept" "$others" && python3 -c 'import sys; sys.exit(0 if not set(sys.argv[1].split()) & set(sys.argv[2].split()) else 1)' "$kept" "$outage" &&
+        [ "$(outage_ids | wc -w)" = 3 ] && includes "$(seed_ids)" "$others" ||
+        { echo "    after apply: kept: $kept; outage: $(outage_ids) (before: $outage); running: $(seed_ids)"; return 1; }
+}
+check "Redis restarted empty: mnagent stops nothing, node status lists every container as kept; a manifest applied again runs and its containers are no longer kept, the others stay" redis_emptied
 
 # Three hosts on this machine (network namespaces on a bridge, Redis on the bridge, real podman):
 # registry, placement 2/2/2, a rolling update across the hosts surviving kill -9 of the

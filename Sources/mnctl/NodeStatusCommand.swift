@@ -42,6 +42,13 @@ struct NodeStatusCommand: AsyncParsableCommand {
             }
             lines.append(view.instances.isEmpty ? "Instances:  none" : "Instances:")
             for (key, count) in view.instances.sorted(by: { $0.key < $1.key }) { lines.append("  \(key): \(count)") }
+            if !view.kept.isEmpty {
+                lines.append("Kept:       \(view.kept.count) containers of deployments the store does not know (was Redis emptied?), running untouched:")
+                for kept in view.kept {
+                    lines.append("  \(kept.deployment): \(kept.container.rawValue.prefix(12))" + (kept.instance.map { " (\($0))" } ?? ""))
+                }
+                lines.append("  Apply their manifests again to adopt them (same spec: same containers), or remove them with podman rm.")
+            }
             print(lines.joined(separator: "\n"))
         }
     }

@@ -31,10 +31,13 @@ struct NodeView: Encodable {
     var devices: [NodeDevice]
     /// Instances by deployment key, from the node's last report.
     var instances: [String: Int]
+    /// Containers of deployments the store does not know (it lost its data), which the
+    /// node's agent keeps running untouched.
+    var kept: [NodeReport.KeptContainer]
     var lastPass: Timestamp?
 
     enum CodingKeys: String, CodingKey {
-        case id, address, status, leader, eligible, draining, os, arch, hostname, meta, capacity, allocated, devices, instances
+        case id, address, status, leader, eligible, draining, os, arch, hostname, meta, capacity, allocated, devices, instances, kept
         case lastPass = "last_pass"
     }
 
@@ -63,6 +66,7 @@ struct NodeView: Encodable {
         }
         self.allocated = allocated
         self.instances = instances
+        kept = report?.kept ?? []
     }
 
     /// `ready`, `ready, leader`, `down, draining` …

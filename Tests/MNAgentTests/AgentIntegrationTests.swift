@@ -276,6 +276,49 @@ extension RealProcesses {
             }
         }
 
+        @Test(
+            "Redis emptied, then another deployment placed on the node: the forgotten one's containers keep running and are reported as kept; applying its manifest again adopts them (same ids)"
+        )
+        func forgottenDeploymentIsKept() async throws {
+            try await AgentHarness.with { harness in
+                let first = try await harness.runAgent()
+                let v1 = try harness.manifest("v1", count: 2)
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                try await harness.eventually("v1 runs") {
+                    try await harness.store.report(of: harness.node)?.instances.filter { $0.phase == .running }.count == 2
+                }
+                let before = try await harness.containers()
+
+                try await harness.store.redis.run("FLUSHALL")
+                // The agent restarts too (its lease went with the data): it remembers nothing either.
+                first.cancel()
+                _ = await first.result
+                _ = try await harness.runAgent()
+                let other = try Manifest.parse(
+                    Data(
+                        #"{"deployment":{"key":"\#(harness.key)-other"},"agents":[{"id":"sleeper","image":"\#(PodmanService.testImage)","args":["sleep","600"]}],"policies":{"update":{"min_healthy_ms":0}}}"#
+                            .utf8))
+                _ = try await harness.store.apply(other, to: harness.node, at: .now())
+                try await harness.eventually("the other deployment runs and the forgotten containers are reported kept") {
+                    guard let report = try await harness.store.report(of: harness.node) else { return false }
+                    return report.instances.contains { $0.id.key == other.key && $0.phase == .running }
+                        && Set(report.kept.map(\.container)) == Set(before.map(\.id))
+                }
+                let kept = try await harness.store.report(of: harness.node)?.kept ?? []
+                #expect(kept.allSatisfy { $0.deployment == v1.key && $0.instance?.key == v1.key })
+                #expect(try await harness.containers().filter { $0.state == .running }.map(\.id).sorted() == before.map(\.id).sorted())
+
+                _ = try await harness.store.apply(v1, to: harness.node, at: .now())
+                try await harness.eventually("v1 applied again runs in the kept containers, none kept any more") {
+                    guard let report = try await harness.store.report(of: harness.node) else { return false }
+                    let serving = report.instances.filter { $0.id.key == v1.key && $0.phase == .running }.compactMap(\.container)
+                    return report.kept.isEmpty && Set(serving) == Set(before.map(\.id))
+                }
+                #expect(try await harness.containers().filter { $0.labels[ContainerLabel.deploymentKey] == v1.key.rawValue }.map(\.id).sorted()
+                    == before.map(\.id).sorted())
+            }
+        }
+
         @Test("the agent runs http, tcp and exec checks itself and reports healthy or unhealthy")
         func healthChecks() async throws {
             try await AgentHarness.with { harness in

@@ -233,12 +233,20 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let desiredState = try await desiredState()
         let observed = try await runtime.listManaged()
         guard let desiredState else {
-            await state.passFinished(at: .now())
-            try await store.passFinished(on: settings.node, at: .now())
-            let mine = observed.filter { $0.labels[ContainerLabel.node] == settings.node.rawValue }
-            if !mine.isEmpty {
+            // No assignment: a new node, or a store that lost its data. Nothing is acted on; the
+            // containers of deployments the store does not know are reported as kept.
+            let now = Timestamp.now()
+            let kept = try await keptContainers(observed: observed, desired: [], frozen: [])
+            await state.passFinished(at: now)
+            if kept.isEmpty, await state.lastReport == nil {
+                try await store.passFinished(on: settings.node, at: now)  // a new node: nothing to report yet
+            } else {
+                try await publish(NodeReport(node: settings.node, at: now, instances: [], records: await state.records ?? [], kept: kept))
+            }
+            let waiting = observed.filter { $0.isManaged(by: settings.node) }.count - kept.count
+            if waiting > 0 {
                 logger.warning(
-                    "the controller assigned nothing to node \(settings.node) yet; leaving its \(mine.count) containers alone until it does")
+                    "the controller assigned nothing to node \(settings.node) yet; leaving its \(waiting) containers alone until it does")
             }
             return nil
         }
@@ -253,12 +261,13 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             }
         }
         let services = try await serviceAvailability(for: desired)
+        let kept = try await keptContainers(observed: observed, desired: desired, frozen: desiredState.frozen)
         let now = Timestamp.now()
         let wasDraining = await state.draining
         var plan = NodeReconciler.reconcile(
             .init(
                 node: settings.node, desired: desired, observed: observed, records: await state.records ?? [],
-                frozen: desiredState.frozen, now: now, draining: wasDraining, services: services))
+                frozen: desiredState.frozen.union(kept.map(\.deployment)), now: now, draining: wasDraining, services: services))
         for container in plan.draining.keys.sorted() where wasDraining[container] == nil {
             logger.info("draining \(container.rawValue.prefix(12)): out of discovery until its shutdown delay has passed, then stopped")
         }
@@ -278,18 +287,8 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let report = NodeReport(
             node: settings.node, at: now, instances: executed.instances, records: executed.records,
             services: ServiceEntry.entries(of: executed.instances, desired: desired), draining: draining,
-            notes: services.map { Self.notes(on: desired, services: $0) } ?? [])
-        let unchanged =
-            await state.lastReport.map {
-                $0.instances == report.instances && $0.records == report.records && $0.services == report.services
-                    && $0.draining == report.draining && $0.notes == report.notes
-            } ?? false
-        if unchanged, try await store.hasReport(of: settings.node) {
-            try await store.passFinished(on: settings.node, at: now)
-        } else {
-            try await store.write(report)
-            await state.setLastReport(report)
-        }
+            notes: services.map { Self.notes(on: desired, services: $0) } ?? [], kept: kept)
+        try await publish(report)
         let running = executed.instances.filter { $0.phase == .running }.count
         notifier.notify(["READY=1", "STATUS=\(running) of \(executed.instances.count) instances running"])
         return (executed, nextCheck)
@@ -308,6 +307,49 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             passing: catalog.instances.filter { $0.deploymentRole == .primary && $0.status == "passing" }.map { ($0.service, $0.tags) })
         waitsForServices.store(requiring.contains { $0.spec.requiresServices.contains { !availability.isMet($0) } }, ordering: .relaxed)
         return availability
+    }
+
+    /// Writes `report` when what it says changed since the last one (or Redis lost it); else
+    /// only the time of its pass.
+    private func publish(_ report: NodeReport) async throws {
+        let unchanged =
+            await state.lastReport.map {
+                $0.instances == report.instances && $0.records == report.records && $0.services == report.services
+                    && $0.draining == report.draining && $0.notes == report.notes && $0.kept == report.kept
+            } ?? false
+        if unchanged, try await store.hasReport(of: settings.node) {
+            try await store.passFinished(on: settings.node, at: report.at)
+        } else {
+            try await store.write(report)
+            await state.setLastReport(report)
+        }
+    }
+
+    /// This node's containers of deployments the store does not know: Redis lost its data (or
+    /// another store's agent made them). They are never stopped for it — an emptied store must
+    /// not empty the hosts — and stay until an operator applies their manifests again (the
+    /// agent then adopts those of the same spec) or removes them. Read only when a container
+    /// belongs to a deployment this node's assignment does not name, so an idle pass costs nothing.
+    private func keptContainers(
+        observed: [ObservedContainer], desired: [DesiredInstance], frozen: Set<DeploymentKey>
+    ) async throws -> [NodeReport.KeptContainer] {
+        let assigned = frozen.union(desired.map(\.id.key))
+        let strays = observed.filter { container in
+            container.isManaged(by: settings.node)
+                && !assigned.contains(DeploymentKey(container.labels[ContainerLabel.deploymentKey] ?? ""))
+        }
+        guard !strays.isEmpty else { return [] }
+        let unknown = try await store.unknownDeployments(
+            Set(strays.compactMap { $0.labels[ContainerLabel.deploymentKey].map(DeploymentKey.init) }))
+        let kept = strays.compactMap { container -> NodeReport.KeptContainer? in
+            guard let key = container.labels[ContainerLabel.deploymentKey].map(DeploymentKey.init), unknown.contains(key) else { return nil }
+            return NodeReport.KeptContainer(container: container.id, deployment: key, instance: container.instanceID)
+        }.sorted { $0.container < $1.container }
+        if await state.lastReport?.kept != kept, !kept.isEmpty {
+            logger.warning(
+                "the store does not know deployment(s) \(Set(kept.map(\.deployment)).sorted().map(\.rawValue).joined(separator: ", ")) of \(kept.count) container(s) here (was Redis emptied?); they keep running, untouched, until their manifests are applied again or they are removed")
+        }
+        return kept
     }
 
     /// A note for each instance that started without an optional service it names (`required: false`).

@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import NIOPosix
 
@@ -62,12 +63,16 @@ public actor RedisClient {
 
     /// An optimistic transaction: WATCH `keys`, run `reads`, let `decide` turn the replies
     /// into writes, then MULTI … EXEC. If a watched key changed meanwhile, it starts over
-    /// (up to `attempts` times). Nothing else runs on this connection in between.
+    /// (up to `attempts` times), after a random pause that doubles with each attempt (up to
+    /// 2, 4, … 64 ms), so that many writers of one key spread out instead of colliding again.
+    /// Nothing else runs on this connection in between.
     public func transaction<Result: Sendable>(
         watching keys: [String], reads: [[String]], attempts: Int = 16,
         decide: @Sendable ([RedisReply]) throws -> Decision<Result>
     ) throws -> Result {
-        for _ in 0..<attempts {
+        for attempt in 0..<attempts {
+            // The client's own thread: a pause here holds up only this connection's callers.
+            if attempt > 0 { usleep(UInt32.random(in: 0...(UInt32(1) << min(attempt, 6)) * 1_000)) }
             try run(["WATCH"] + keys)
             let replies: [RedisReply]
             let decision: Decision<Result>

@@ -323,6 +323,14 @@ public struct DeploymentStore: Sendable {
         return result
     }
 
+    /// Which of `keys` name no deployment in the store (one `SMISMEMBER`).
+    public func unknownDeployments(_ keys: Set<DeploymentKey>) async throws -> Set<DeploymentKey> {
+        let asked = keys.sorted()
+        guard !asked.isEmpty else { return [] }
+        let replies = try await redis.run(["SMISMEMBER", StoreKeys.deployments] + asked.map(\.rawValue)).array ?? []
+        return Set(zip(asked, replies).filter { $0.1 != .integer(1) }.map(\.0))
+    }
+
     /// Version `number` of deployment `key`, from the versions read so far or else from Redis
     /// (versions never change, so each is fetched once per process); `nil` if it does not exist.
     public func version(_ key: DeploymentKey, _ number: Int) async throws -> DeploymentVersion? {

@@ -18,6 +18,25 @@ public struct NodeReport: Hashable, Sendable, Codable {
     /// What the status should say of some instances beyond their phase (an optional required
     /// service that does not pass), sorted by instance.
     public var notes: [InstanceNote]
+    /// Containers of deployments the store does not know (its data was lost), left running and
+    /// untouched, sorted by container.
+    public var kept: [KeptContainer]
+
+    /// A container the agent keeps although no deployment in the store asks for it.
+    public struct KeptContainer: Hashable, Sendable, Codable {
+        public var container: ContainerID
+        /// The deployment its labels name.
+        public var deployment: DeploymentKey
+        /// The instance its labels name, if they name one.
+        public var instance: InstanceID?
+
+        /// Creates an entry.
+        public init(container: ContainerID, deployment: DeploymentKey, instance: InstanceID?) {
+            self.container = container
+            self.deployment = deployment
+            self.instance = instance
+        }
+    }
 
     /// A remark on one instance.
     public struct InstanceNote: Hashable, Sendable, Codable {
@@ -50,9 +69,10 @@ public struct NodeReport: Hashable, Sendable, Codable {
     /// Creates a report.
     public init(
         node: NodeID, at: Timestamp, instances: [InstanceStatus], records: [InstanceRecord], services: [ServiceEntry] = [],
-        draining: [DrainingContainer] = [], notes: [InstanceNote] = []
+        draining: [DrainingContainer] = [], notes: [InstanceNote] = [], kept: [KeptContainer] = []
     ) {
         self.notes = notes
+        self.kept = kept
         self.node = node
         self.at = at
         self.instances = instances
@@ -61,7 +81,7 @@ public struct NodeReport: Hashable, Sendable, Codable {
         self.draining = draining
     }
 
-    enum CodingKeys: String, CodingKey { case node, at, instances, records, services, draining, notes }
+    enum CodingKeys: String, CodingKey { case node, at, instances, records, services, draining, notes, kept }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -72,6 +92,7 @@ public struct NodeReport: Hashable, Sendable, Codable {
         services = try container.decodeIfPresent([ServiceEntry].self, forKey: .services) ?? []
         draining = try container.decodeIfPresent([DrainingContainer].self, forKey: .draining) ?? []
         notes = try container.decodeIfPresent([InstanceNote].self, forKey: .notes) ?? []
+        kept = try container.decodeIfPresent([KeptContainer].self, forKey: .kept) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -83,5 +104,6 @@ public struct NodeReport: Hashable, Sendable, Codable {
         if !services.isEmpty { try container.encode(services, forKey: .services) }
         if !draining.isEmpty { try container.encode(draining, forKey: .draining) }
         if !notes.isEmpty { try container.encode(notes, forKey: .notes) }
+        if !kept.isEmpty { try container.encode(kept, forKey: .kept) }
     }
 }
