@@ -248,6 +248,12 @@ public struct Deployment: Hashable, Sendable {
     /// The id of the current rollout.
     public var id: DeploymentID { DeploymentID(key: key, version: latest.number) }
 
+    /// What tells this history from another of the same key: when its version 1 was made, and
+    /// its content hash. A record made again after the store lost the old one (its version
+    /// numbers used again) has another origin, so a reader that cached the old versions knows
+    /// they are not these. Stored with a record kept without its versions.
+    public var origin: String { "\(versions[0].createdAt.milliseconds)-\(versions[0].contentHash.rawValue.prefix(16))" }
+
     /// The version an update to version `number` starts from: the rollback target, unless that
     /// is `number` itself (then there is nothing to update from).
     public func stable(before number: Int) -> DeploymentVersion? {
@@ -355,6 +361,7 @@ extension Deployment: Codable {
         case rollbackTarget = "rollback_target"
         case previousStable = "previous_stable"
         case versionCount = "version_count"
+        case origin
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -362,6 +369,7 @@ extension Deployment: Codable {
         try container.encode(key, forKey: .key)
         if encoder.userInfo[.deploymentWithoutVersions] as? Bool == true {
             try container.encode(versions.count, forKey: .versionCount)
+            try container.encode(origin, forKey: .origin)
         } else {
             try container.encode(versions, forKey: .versions)
         }

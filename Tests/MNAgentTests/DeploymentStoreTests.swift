@@ -161,6 +161,35 @@ extension RealProcesses {
             }
         }
 
+        @Test(
+            "a record made again after Redis lost its data is read with its own versions, not those cached from the old one under the same numbers"
+        )
+        func versionsOfAnotherHistory() async throws {
+            try await RedisServer.with { server in
+                let store = DeploymentStore(redis: RedisClient(url: server.url))
+                _ = try await store.apply(try manifest("v1"), to: "n1", at: Timestamp(milliseconds: 1))
+                _ = try await store.apply(try manifest("v2"), to: "n1", at: Timestamp(milliseconds: 2))
+                #expect(try await store.deployment("web")?.versions.map(\.manifest) == [try manifest("v1"), try manifest("v2")])
+
+                try await store.redis.run("FLUSHALL")
+                _ = try await store.apply(try manifest("v3"), to: "n1", at: Timestamp(milliseconds: 3))
+                #expect(try await store.deployment("web")?.versions.map(\.manifest) == [try manifest("v3")])
+                _ = try await store.apply(try manifest("v4"), to: "n1", at: Timestamp(milliseconds: 4))
+                #expect(try await store.deployment("web")?.versions.map(\.manifest) == [try manifest("v3"), try manifest("v4")])
+                #expect(try await store.version("web", 1)?.manifest == (try manifest("v3")))
+
+                // A reader that read versions by number only (as a node does) learns no history's
+                // origin: a record read after another loss does not trust them either.
+                let node = DeploymentStore(redis: RedisClient(url: server.url))
+                #expect(try await node.version("web", 2)?.manifest == (try manifest("v4")))
+                try await store.redis.run("FLUSHALL")
+                _ = try await store.apply(try manifest("v5"), to: "n1", at: Timestamp(milliseconds: 5))
+                #expect(try await node.deployment("web")?.versions.map(\.manifest) == [try manifest("v5")])
+                await node.redis.close()
+                await store.redis.close()
+            }
+        }
+
         @Test("pause, resume and fail change the status with an event, and refuse changes that do not apply")
         func statusChanges() async throws {
             try await RedisServer.with { server in

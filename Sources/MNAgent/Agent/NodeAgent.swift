@@ -454,7 +454,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         var manifests: [DeploymentID: Manifest] = [:]
         for (key, numbers) in assignment.versions {
             for number in numbers {
-                guard let version = try await store.version(key, number) else {
+                guard let version = try await store.version(key, number, origin: assignment.origins[key]) else {
                     throw StoreError("node \(settings.node) is assigned \(key) version \(number), which the store does not have")
                 }
                 manifests[DeploymentID(key: key, version: number)] = version.manifest

@@ -281,10 +281,12 @@ public struct DeploymentStore: Sendable {
         guard let bytes = record.bytes else { return nil }
         struct Count: Decodable {
             let version_count: Int?
+            let origin: String?
         }
         do {
-            let count = (try? JSONDecoder().decode(Count.self, from: Data(bytes)))?.version_count
-            let known = try await fetchVersions(of: key, count: count)
+            let stored = try? JSONDecoder().decode(Count.self, from: Data(bytes))
+            let count = stored?.version_count
+            let known = try await fetchVersions(of: key, count: count, origin: stored?.origin)
             return try Self.decodeRecord(record, versions: known).map { ($0, count ?? 0) }
         } catch let error as StoreError {
             // Name the deployment: one unreadable record stops the controller until it is fixed.
@@ -294,12 +296,13 @@ public struct DeploymentStore: Sendable {
 
     /// Versions 1 through `count` of `key` (every stored one when `count` is `nil`), oldest
     /// first: those read before, and the others fetched in one `HMGET` (`HGETALL` when the count
-    /// is unknown) and remembered. Stops short at the first one the hash does not hold.
-    private func fetchVersions(of key: DeploymentKey, count: Int?) async throws -> [DeploymentVersion] {
-        var known = versions.held(of: key)
+    /// is unknown) and remembered. Stops short at the first one the hash does not hold. Versions
+    /// held from another history than `origin` (the record's) are not used.
+    private func fetchVersions(of key: DeploymentKey, count: Int?, origin: String? = nil) async throws -> [DeploymentVersion] {
+        var known = versions.held(of: key, origin: origin)
         guard let count else {
             let fetched = try Self.storedVersions(try await redis.run("HGETALL", StoreKeys.versions(key))).sorted { $0.number < $1.number }
-            versions.remember(fetched, of: key)
+            versions.remember(fetched, of: key, origin: origin)
             return fetched
         }
         guard known.count < count else { return Array(known.prefix(count)) }
@@ -309,7 +312,7 @@ public struct DeploymentStore: Sendable {
             guard let bytes = reply.bytes else { break }
             known.append(try Self.storedVersion(bytes))
         }
-        versions.remember(known, of: key)
+        versions.remember(known, of: key, origin: origin)
         return known
     }
 
@@ -333,8 +336,10 @@ public struct DeploymentStore: Sendable {
 
     /// Version `number` of deployment `key`, from the versions read so far or else from Redis
     /// (versions never change, so each is fetched once per process); `nil` if it does not exist.
-    public func version(_ key: DeploymentKey, _ number: Int) async throws -> DeploymentVersion? {
-        let known = try await fetchVersions(of: key, count: number)
+    /// With the `origin` of the deployment's history (an assignment names it), versions read
+    /// from another history (before the store lost its data) are not used.
+    public func version(_ key: DeploymentKey, _ number: Int, origin: String? = nil) async throws -> DeploymentVersion? {
+        let known = try await fetchVersions(of: key, count: number, origin: origin)
         if known.count >= number { return known[number - 1] }
         // A record from before versions were kept apart carries them inline until its next write.
         return try await deployment(key)?.version(number)

@@ -56,12 +56,39 @@ public struct NodeAssignment: Hashable, Sendable, Codable {
     public var frozen: [DeploymentKey]
     /// Versions to check on this node, sorted.
     public var checks: [Check]
+    /// The ``MNCore/Deployment/origin`` of each deployment whose versions it names: a node
+    /// never takes versions it read before the store lost its data for the new ones of the
+    /// same numbers.
+    public var origins: [DeploymentKey: String]
 
     /// Creates an assignment (sorting what it is given).
-    public init(instances: [Instance] = [], frozen: [DeploymentKey] = [], checks: [Check] = []) {
+    public init(instances: [Instance] = [], frozen: [DeploymentKey] = [], checks: [Check] = [], origins: [DeploymentKey: String] = [:]) {
         self.instances = instances.sorted()
         self.frozen = Array(Set(frozen)).sorted()
         self.checks = checks.sorted()
+        self.origins = origins
+    }
+
+    enum CodingKeys: String, CodingKey { case instances, frozen, checks, origins }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        instances = try container.decode([Instance].self, forKey: .instances)
+        frozen = try container.decode([DeploymentKey].self, forKey: .frozen)
+        checks = try container.decode([Check].self, forKey: .checks)
+        // Written before assignments named origins: none known.
+        let origins = try container.decodeIfPresent([String: String].self, forKey: .origins) ?? [:]
+        self.origins = Dictionary(uniqueKeysWithValues: origins.map { (DeploymentKey($0.key), $0.value) })
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(instances, forKey: .instances)
+        try container.encode(frozen, forKey: .frozen)
+        try container.encode(checks, forKey: .checks)
+        if !origins.isEmpty {
+            try container.encode(Dictionary(uniqueKeysWithValues: origins.map { ($0.key.rawValue, $0.value) }), forKey: .origins)
+        }
     }
 
     /// Nothing to run, nothing to check.
