@@ -26,6 +26,8 @@ cleanup() {
     redis-cli -s "$state/demo/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/ghost/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/race/redis.sock" shutdown nosave >/dev/null 2>&1 || true
+    redis-cli -s "$state/leftover/redis.sock" shutdown nosave >/dev/null 2>&1 || true
+    pkill -f "system service --time=0 unix://$state/leftover/podman.sock" 2>/dev/null || true
     rm -rf "$log" "$state"
 }
 trap cleanup EXIT
@@ -514,6 +516,31 @@ redis_emptied() {
         { echo "    after apply: kept: $kept; outage: $(outage_ids) (before: $outage); running: $(seed_ids)"; return 1; }
 }
 check "Redis restarted empty: mnagent stops nothing, node status lists every container as kept; a manifest applied again adopts its containers (same ids), the others stay kept" redis_emptied
+
+podman_service_taken_over() {
+    # kill -9 of an mnagent leaves the podman service it started (a process group of its own):
+    # the next agent of that state directory takes it over instead of starting a second one,
+    # and stops it when it stops.
+    local dir="$state/leftover" first second
+    mkdir -p "$dir"
+    services() { pgrep -f "system service --time=0 unix://$dir/podman.sock" | wc -l; }
+    MN_STATE_DIR="$dir" MN_NODE_ID=leftover-node "$mnagent" --log-level info >"$dir/first.log" 2>&1 &
+    first=$!
+    for _ in $(seq 1 300); do grep -q 'mnagent watching' "$dir/first.log" && break; sleep 0.1; done
+    grep -q 'started podman system service' "$dir/first.log" && kill -KILL "$first" || return 1
+    wait "$first" 2>/dev/null
+    [ "$(services)" = 1 ] || { echo "    no podman service left running after kill -9"; return 1; }
+    MN_STATE_DIR="$dir" MN_NODE_ID=leftover-node "$mnagent" --log-level info >"$dir/second.log" 2>&1 &
+    second=$!
+    for _ in $(seq 1 300); do grep -q 'mnagent watching' "$dir/second.log" && break; sleep 0.1; done
+    grep -q 'took over the podman system service a previous mnagent started' "$dir/second.log" && [ "$(services)" = 1 ] ||
+        { kill -TERM "$second"; wait "$second"; echo "    services: $(services)"; return 1; }
+    kill -TERM "$second"
+    wait "$second" 2>/dev/null
+    for _ in $(seq 1 100); do [ "$(services)" = 0 ] && break; sleep 0.1; done
+    [ "$(services)" = 0 ]
+}
+check "kill -9 of mnagent leaves its podman service running; the next mnagent takes it over (one service, not two) and stops it on SIGTERM" podman_service_taken_over
 
 # Three hosts on this machine (network namespaces on a bridge, Redis on the bridge, real podman):
 # registry, placement 2/2/2, a rolling update across the hosts surviving kill -9 of the

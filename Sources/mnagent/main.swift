@@ -109,10 +109,7 @@ struct MNAgentCommand: AsyncParsableCommand {
         } catch {
             logger.error("mnagent stopped: \(error)")
         }
-        if let service = podman.startedService {
-            service.signal(SIGTERM)
-            await service.exit(killAfter: .seconds(10))
-        }
+        await podman.stop()
         await store.redis.close()
     }
 }
