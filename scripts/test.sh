@@ -26,6 +26,7 @@ cleanup() {
     redis-cli -s "$state/demo/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/ghost/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/race/redis.sock" shutdown nosave >/dev/null 2>&1 || true
+    redis-cli -s "$state/races/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/leftover/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     pkill -f "system service --time=0 unix://$state/leftover/podman.sock" 2>/dev/null || true
     rm -rf "$log" "$state"
@@ -182,6 +183,52 @@ assert [v["number"] for v in json.load(open(f"{d}/same.json.status"))["versions"
 PY
 }
 check "concurrent writers: 50 mnctl apply of different manifests to one key get versions 1-50, each once; 50 of one manifest all get version 1, created once" concurrent_writers
+operator_races() {
+    # 40 operator commands on one deployment at once (deploys of new manifests, rollbacks,
+    # pause, resume, fail), against a local Redis of their own: each is applied whole or refused
+    # with a message; the versions stay dense, one per command that said it created one.
+    local dir="$state/races" i pids=() n=0
+    mkdir -p "$dir"
+    for i in $(seq 1 12); do
+        printf '{"deployment":{"key":"races"},"agents":[{"id":"a","image":"localhost/mn-busybox:1","env":{"N":"%s"}}]}' "$i" >"$dir/m$i.json"
+    done
+    MN_STATE_DIR="$dir" "$mnctl" apply "$dir/m1.json" >/dev/null 2>&1 && MN_STATE_DIR="$dir" "$mnctl" apply "$dir/m2.json" >/dev/null 2>&1 || return 1
+    race() { # race NAME COMMAND...: runs in the background, output to $dir/NAME.out/.err/.rc
+        local name="$1"
+        shift
+        { MN_STATE_DIR="$dir" "$mnctl" "$@" >"$dir/$name.out" 2>"$dir/$name.err"; echo $? >"$dir/$name.rc"; } &
+        pids+=($!)
+    }
+    for i in $(seq 3 12); do race "deploy$i" deployment deploy "$dir/m$i.json"; done
+    for i in $(seq 1 10); do race "rollback$i" deployment rollback races --version $(( i % 2 + 1 )) --reason "race $i" --yes; done
+    for i in $(seq 1 7); do
+        race "pause$i" deployment pause races --reason "race $i"
+        race "resume$i" deployment resume races --reason "race $i"
+        race "fail$i" deployment fail races --reason "race $i"
+    done
+    for i in "${pids[@]}"; do wait "$i"; done
+    MN_STATE_DIR="$dir" "$mnctl" deployment status races --output json >"$dir/status.json" || return 1
+    python3 - "$dir" <<'PY'
+import glob, json, os, re, sys
+d = sys.argv[1]
+created, refused = [], 0
+for rc_file in glob.glob(f"{d}/*.rc"):
+    name = os.path.basename(rc_file)[:-3]
+    rc = int(open(rc_file).read())
+    out, err = open(f"{d}/{name}.out").read(), open(f"{d}/{name}.err").read()
+    assert rc in (0, 1), (name, rc, err)
+    if rc == 1:
+        refused += 1
+        assert re.search(r"^error: .+", err, re.M), (name, err)
+    created += [int(v) for v in re.findall(r"version (\d+) created", out)]
+status = json.load(open(f"{d}/status.json"))
+numbers = [v["number"] for v in status["versions"]]
+assert numbers == list(range(1, len(numbers) + 1)), numbers
+assert sorted(created) == list(range(3, len(numbers) + 1)), (sorted(created), numbers)
+print(f"    {len(glob.glob(d + '/*.rc'))} commands: {len(created)} versions created, {refused} refused with a message; history 1-{numbers[-1]}, status {status['status']}")
+PY
+}
+check "operator races: 41 deploy, rollback, pause, resume and fail commands on one deployment at once: each applied or refused with a message (exit 1), the versions dense, one per command that said it created one" operator_races
 absent_node_is_noted() {
     # In a state directory of its own: the deployment it makes must not show in later checks' lists.
     local out
