@@ -6,7 +6,9 @@ the passing primaries) and sends GET / requests, round robin over the instances 
 from several threads, each on a new connection (busybox httpd closes every one). A request
 that gets no 200 — refused, reset, timed out, an error status — is a failure. It runs until
 the stop file exists and at least --min-requests were sent, then prints one JSON line:
-{"requests", "failed", "errors" (by kind), "no_instance_ms", "instances_seen", "rate"}.
+{"requests", "failed", "errors" (by kind), "no_instance_ms", "instances_seen", "rate"}. Each
+failure also goes to stderr with the instance discovery named at that address and when it
+appeared in and left discovery (a drained instance still served, or a new one not yet reachable).
 
 Usage: loadgen.py --mnctl PATH --service NAME --stop-file F [--ready-file F] [--min-requests N]
                   [--threads N] [--connect-host H] [--lag-ms MS]
@@ -35,15 +37,47 @@ next_target = [0]
 watch = subprocess.Popen([args.mnctl, "service", "watch", args.service, "--output", "json"],
                          stdout=subprocess.PIPE, text=True)
 
+# What discovery said of each target: its instance and node, when it appeared in an answer and
+# when it left one (for a failure's line on stderr: a target that had left, or had just come).
+history = {}
+previous = set()
+
 def apply(found):
     with lock:
         targets[:] = found
         seen.update(found)
 
+def remember(answer):
+    now = time.time()
+    current = set()
+    with lock:
+        for i in answer["instances"]:
+            if not i.get("port"):
+                continue
+            key = (i["address"], i["port"])
+            current.add(key)
+            if key not in history or history[key]["left"] is not None:
+                history[key] = {"instance": "%s on %s" % (i.get("instance"), i.get("node")), "appeared": now, "left": None}
+        for key in previous - current:
+            history[key]["left"] = now
+        previous.clear()
+        previous.update(current)
+
+def describe(target):
+    entry = history.get(target)
+    if not entry:
+        return "never in discovery"
+    now = time.time()
+    text = "%s, appeared in discovery %d ms before" % (entry["instance"], (now - entry["appeared"]) * 1000)
+    if entry["left"] is not None:
+        text += ", left it %d ms before" % ((now - entry["left"]) * 1000)
+    return text
+
 def follow():
     first = True
     for line in watch.stdout:
         answer = json.loads(line)
+        remember(answer)
         found = [(i["address"], i["port"]) for i in answer["instances"] if i.get("port")]
         if first or not args.lag_ms:
             apply(found)
@@ -85,7 +119,7 @@ def work():
             if error:
                 stats["failed"] += 1
                 stats["errors"][error] = stats["errors"].get(error, 0) + 1
-                print("loadgen: %s:%s %s" % (host, target[1], error), file=sys.stderr)
+                print("loadgen: %s:%s %s (%s)" % (host, target[1], error, describe(target)), file=sys.stderr)
         if args.ready_file and ready:
             open(args.ready_file, "w").close()
 
