@@ -334,16 +334,14 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         observed: [ObservedContainer], desired: [DesiredInstance], frozen: Set<DeploymentKey>
     ) async throws -> [NodeReport.KeptContainer] {
         let assigned = frozen.union(desired.map(\.id.key))
-        let strays = observed.filter { container in
-            container.isManaged(by: settings.node)
-                && !assigned.contains(DeploymentKey(container.labels[ContainerLabel.deploymentKey] ?? ""))
+        let strays = observed.compactMap { container -> (ObservedContainer, DeploymentKey)? in
+            guard container.isManaged(by: settings.node), let key = container.deploymentKey, !assigned.contains(key) else { return nil }
+            return (container, key)
         }
         guard !strays.isEmpty else { return [] }
-        let unknown = try await store.unknownDeployments(
-            Set(strays.compactMap { $0.labels[ContainerLabel.deploymentKey].map(DeploymentKey.init) }))
-        let kept = strays.compactMap { container -> NodeReport.KeptContainer? in
-            guard let key = container.labels[ContainerLabel.deploymentKey].map(DeploymentKey.init), unknown.contains(key) else { return nil }
-            return NodeReport.KeptContainer(container: container.id, deployment: key, instance: container.instanceID)
+        let unknown = try await store.unknownDeployments(Set(strays.map(\.1)))
+        let kept = strays.filter { unknown.contains($0.1) }.map { container, key in
+            NodeReport.KeptContainer(container: container.id, deployment: key, instance: container.instanceID)
         }.sorted { $0.container < $1.container }
         if await state.lastReport?.kept != kept, !kept.isEmpty {
             logger.warning(

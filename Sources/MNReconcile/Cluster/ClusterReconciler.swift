@@ -203,7 +203,6 @@ public enum ClusterReconciler {
                 .init(id: instance.id, version: instance.version, role: instance.role, specHash: instance.specHash, devices: placed.devices))
         }
         var assignments: [NodeID: NodeAssignment] = [:]
-        let origins = Dictionary(input.deployments.map { ($0.key, $0.origin) }, uniquingKeysWith: { a, _ in a })
         let everyNode = Set(nodes.map(\.id)).union(input.assignments.keys).union(instances.keys).union(checks.keys)
         for node in everyNode {
             let here = instances[node] ?? []
@@ -211,7 +210,7 @@ public enum ClusterReconciler {
             // — except on a node whose drain reached its deadline, which stops everything.
             let drained = input.drains[node].map { now >= $0.deadline } ?? false
             var assignment = NodeAssignment(instances: here, frozen: drained ? [] : frozen.sorted(), checks: checks[node] ?? [])
-            for key in assignment.versions.keys { assignment.origins[key] = origins[key] }
+            for key in assignment.versions.keys { assignment.origins[key] = records[key]?.origin }
             let stored = input.assignments[node]
             if assignment != stored && !(assignment.isEmpty && stored == nil) { assignments[node] = assignment }
         }

@@ -128,6 +128,9 @@ public struct ObservedContainer: Hashable, Sendable, Codable {
     /// Whether mn created it (it carries `mn.deployment.key`).
     public var isManaged: Bool { identity.key != nil }
 
+    /// The deployment its `mn.deployment.key` label names, if it carries one.
+    public var deploymentKey: DeploymentKey? { identity.key }
+
     /// Whether the agent of `node` created it, so that agent may act on it.
     public func isManaged(by node: NodeID) -> Bool { identity.key != nil && identity.node == node.rawValue }
 
