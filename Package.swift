@@ -76,7 +76,7 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "MNCoreTests", dependencies: ["MNCore", .product(name: "PropertyBased", package: "swift-property-based")]),
+            name: "MNCoreTests", dependencies: ["MNCore", "MNTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         // Pure tests of the pure layer: no MNAgent, no fakes of the runtime.
         .testTarget(
             name: "MNReconcileTests",

@@ -13,7 +13,7 @@ appeared in and left discovery (a drained instance still served, or a new one no
 Usage: loadgen.py --mnctl PATH --service NAME --stop-file F [--ready-file F] [--min-requests N]
                   [--threads N] [--connect-host H] [--lag-ms MS]
 """
-import argparse, http.client, json, os, subprocess, sys, threading, time
+import argparse, http.client, json, os, queue, subprocess, sys, threading, time
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--mnctl", required=True)
@@ -73,6 +73,20 @@ def describe(target):
         text += ", left it %d ms before" % ((now - entry["left"]) * 1000)
     return text
 
+# Changes waiting for their lag, applied in the order they came by one thread (a timer thread
+# per change could run out of order on a starved CPU and bring back an instance that had left).
+lagged = queue.Queue()
+
+def apply_lagged():
+    while True:
+        due, found = lagged.get()
+        if found is None:
+            return
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        apply(found)
+
 def follow():
     first = True
     for line in watch.stdout:
@@ -81,9 +95,10 @@ def follow():
         found = [(i["address"], i["port"]) for i in answer["instances"] if i.get("port")]
         if first or not args.lag_ms:
             apply(found)
-        else:  # in order: each timer is due after the one before it
-            threading.Timer(args.lag_ms / 1000, apply, [found]).start()
+        else:
+            lagged.put((time.monotonic() + args.lag_ms / 1000, found))
         first = False
+    lagged.put((0, None))
     done.set()
 
 def pick():
@@ -125,6 +140,7 @@ def work():
 
 started = time.time()
 threading.Thread(target=follow, daemon=True).start()
+threading.Thread(target=apply_lagged, daemon=True).start()
 workers = [threading.Thread(target=work) for _ in range(args.threads)]
 for w in workers:
     w.start()

@@ -27,6 +27,7 @@ cleanup() {
     redis-cli -s "$state/ghost/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/race/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/races/redis.sock" shutdown nosave >/dev/null 2>&1 || true
+    redis-cli -s "$state/bad-input/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/leftover/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     pkill -f "system service --time=0 unix://$state/leftover/podman.sock" 2>/dev/null || true
     rm -rf "$log" "$state"
@@ -93,6 +94,50 @@ rejected_apply_writes_nothing() {
     "$mnctl" apply Examples/broken.json >/dev/null 2>&1 || status=$?
     [ "$status" -eq 2 ] && [ "$("$mnctl" deployment list)" = "No deployments yet. Create one with: mnctl apply MANIFEST" ]
 }
+# Every key of the local Redis in $1 with a digest of its value, sorted.
+store_snapshot() {
+    redis-cli -s "$1/redis.sock" --scan | sort | while read -r k; do printf '%s %s\n' "$k" "$(redis-cli -s "$1/redis.sock" --no-raw DUMP "$k" | sha256sum | cut -c1-16)"; done
+}
+bad_input_is_refused() {
+    # Against a store that holds a deployment: hostile documents (10 MB with 10,000 agents and
+    # one bad field, nesting 100,000 deep in JSON and YAML, bytes that are not UTF-8, duplicate
+    # keys, binary noise, empty) are each refused with exit 2 and a message that says where,
+    # and not one key of the store changes. The valid 10,000-agent manifest is accepted.
+    local dir="$state/bad-input" file status before
+    mkdir -p "$dir/docs"
+    MN_STATE_DIR="$dir" "$mnctl" apply Examples/web-v1.json >/dev/null || return 1
+    python3 - "$dir/docs" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+def write(name, data):
+    open(os.path.join(d, name), "wb").write(data if isinstance(data, bytes) else data.encode())
+agents = [{"id": "a%d" % i, "image": "localhost/mn-busybox:1", "env": {"PAD": "x" * 900}} for i in range(10_000)]
+good = {"deployment": {"key": "huge"}, "agents": agents}
+write("huge-valid.json", json.dumps(good))
+agents[9_999]["count"] = 0
+write("huge.json", json.dumps(good))
+write("deep.json", "[" * 100_000 + "]" * 100_000)
+write("deep.yaml", "a: " + "[" * 100_000 + "]" * 100_000)
+write("deep-map.yaml", "".join("%sk:\n" % ("  " * i) for i in range(2_000)))
+write("not-utf8.json", b'{"deployment":{"key":"web"},"agents":[{"id":"web","image":"\xc3\x28\xff"}]}')
+write("not-utf8.yaml", b'deployment: {key: web}\nagents: [{id: web, image: "\xfe\xff"}]\n')
+write("duplicate.json", '{"deployment":{"key":"web"},"agents":[{"id":"web","id":"api","image":"i"}]}')
+write("duplicate.yaml", 'deployment: {key: web}\nagents:\n  - id: web\n    image: i\n    image: j\n')
+write("noise.bin", bytes((i * 7919) % 256 for i in range(4096)))
+write("empty.json", "")
+PY
+    before="$(store_snapshot "$dir")"
+    for file in "$dir"/docs/*; do
+        [ "${file##*/}" = huge-valid.json ] && continue
+        status=0
+        MN_STATE_DIR="$dir" timeout 60 "$mnctl" apply "$file" >/dev/null 2>"$dir/err" || status=$?
+        [ "$status" = 2 ] || { echo "${file##*/}: exit $status, not 2: $(head -c 300 "$dir/err")"; return 1; }
+        grep -qE '^  ([a-z_]+[][0-9a-z_.]*|\(document\)): ' "$dir/err" && grep -q '^nothing was written' "$dir/err" ||
+            { echo "${file##*/}: the refusal does not say where: $(head -c 300 "$dir/err")"; return 1; }
+    done
+    [ "$(store_snapshot "$dir")" = "$before" ] || { echo "a refused apply changed the store"; return 1; }
+    MN_STATE_DIR="$dir" timeout 60 "$mnctl" apply "$dir/docs/huge-valid.json" --output json 2>/dev/null | grep -q '"version" *: *1'
+}
 same_apply_is_unchanged() {
     "$mnctl" apply Examples/web-v1.json | grep -q '^web: version 1 created' &&
         "$mnctl" apply Examples/web-v1.json | grep -q '^web: unchanged; version 1 is current' &&
@@ -151,6 +196,7 @@ check "mnctl plan v2 --from v1 replaces the old container by id" update_plan_rep
 check "mnctl plan never prints env values" secrets_not_printed
 check "mnctl apply of an invalid manifest writes nothing (local redis-server started in the state dir)" rejected_apply_writes_nothing
 check "mnctl apply of the same manifest twice creates one version" same_apply_is_unchanged
+check "bad input: a 10 MB manifest with one bad field, 100,000-deep nesting (JSON, YAML), non-UTF-8 bytes, duplicate keys, noise and an empty file are each refused (exit 2, saying where) and the store is unchanged; 10,000 valid agents are accepted" bad_input_is_refused
 concurrent_writers() {
     # 50 mnctl processes apply 50 different manifests to one key, and 50 more the same manifest
     # to another, all at once, against a local Redis of their own (nothing places them).

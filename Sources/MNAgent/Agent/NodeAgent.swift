@@ -268,10 +268,6 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             .init(
                 node: settings.node, desired: desired, observed: observed, records: await state.records ?? [],
                 frozen: desiredState.frozen.union(kept.map(\.deployment)), now: now, draining: wasDraining, services: services))
-        for container in plan.draining.keys.sorted() where wasDraining[container] == nil {
-            logger.info("draining \(container.rawValue.prefix(12)): out of discovery until its shutdown delay has passed, then stopped")
-        }
-        await state.setDraining(plan.draining)
         plan.actions = await withPayloads(plan.actions)
         var (outcomes, executed) = await PlanExecutor(runtime: runtime).execute(plan)
         for outcome in outcomes { log(outcome) }
@@ -280,8 +276,13 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let nextCheck = await checkHealth(of: &executed, desired: desired, now: now)
         await state.setRecords(executed.records)
         await state.passFinished(at: now)
+        // A drain that begins in this pass begins when the report that leaves the container out
+        // of discovery is written, not when the pass began: acting and health checks in between
+        // can take long on a busy host, and the shutdown delay is what clients get to move away.
+        let reportTime = Timestamp.now()
+        let drains = Dictionary(uniqueKeysWithValues: plan.draining.keys.map { ($0, wasDraining[$0] ?? reportTime) })
         // The report is written when what it says changed (or Redis lost it); the pass time, every pass.
-        let draining = plan.draining.sorted { $0.key < $1.key }.map { container, since in
+        let draining = drains.sorted { $0.key < $1.key }.map { container, since in
             NodeReport.DrainingContainer(container: container, instance: observed.first { $0.id == container }?.instanceID, since: since)
         }
         let report = NodeReport(
@@ -289,6 +290,11 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             services: ServiceEntry.entries(of: executed.instances, desired: desired), draining: draining,
             notes: services.map { Self.notes(on: desired, services: $0) } ?? [], kept: kept)
         try await publish(report)
+        // Only a written report starts a drain's clock: if it failed, the next pass begins it anew.
+        for container in drains.keys.sorted() where wasDraining[container] == nil {
+            logger.info("draining \(container.rawValue.prefix(12)): out of discovery until its shutdown delay has passed, then stopped")
+        }
+        await state.setDraining(drains)
         let running = executed.instances.filter { $0.phase == .running }.count
         notifier.notify(["READY=1", "STATUS=\(running) of \(executed.instances.count) instances running"])
         return (executed, nextCheck)
