@@ -6,11 +6,12 @@ import MNTestSupport
 @testable import MNAgent
 
 /// An agent on the fake runtime, driven pass by pass by a test, logging only what is critical;
-/// `afterActing` injects a fault between acting and recording. Its node is registered (large,
+/// `afterActing` injects a fault between acting and recording; `resyncIntervalMs` paces its
+/// idle writes (see ``NodeAgent/Settings``). Its node is registered (large,
 /// for an hour) and it is the cluster controller (it takes the lease over from any holder):
 /// a one-node cluster, as a single host runs. With `leading` false it is a follower.
 func quietAgent(
-    _ store: DeploymentStore, _ runtime: FakeContainerRuntime, node: NodeID = "n1", leading: Bool = true,
+    _ store: DeploymentStore, _ runtime: FakeContainerRuntime, node: NodeID = "n1", leading: Bool = true, resyncIntervalMs: Int64 = 10_000,
     afterActing: (@Sendable (NodePlan) async throws -> Void)? = nil
 ) async throws -> NodeAgent<FakeContainerRuntime> {
     var logger = Logger(label: "test")
@@ -18,7 +19,7 @@ func quietAgent(
     try await register(node, in: store)
     let role: NodeAgent<FakeContainerRuntime>.ControllerRole? = leading ? try await controllerRole(store, node: node, logger: logger) : nil
     return NodeAgent(
-        store: store, runtime: runtime, settings: .init(node: node), logger: logger, prober: nil, controller: role,
+        store: store, runtime: runtime, settings: .init(node: node, resyncIntervalMs: resyncIntervalMs), logger: logger, prober: nil, controller: role,
         notifier: SystemdNotifier(), afterActing: afterActing)
 }
 

@@ -70,6 +70,12 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     /// Whether a requirement of an instance here (`requires_services`) is unmet, so that
     /// nodes' reports wake this node's pass.
     private let waitsForServices = Atomic<Bool>(false)
+    /// Whether the store's notifications reach this agent (``run()`` is subscribed), so that a
+    /// desired state read earlier is known current until one says this node's assignment changed.
+    private let watching = Atomic<Bool>(false)
+    /// Set when this node's assignment changed (`mn:assigned`) or the subscription (re)started;
+    /// cleared by the pass that reads the assignment again.
+    private let assignmentChanged = Atomic<Bool>(true)
     /// Fault injection for tests: runs after a pass acted, before it records anything; one
     /// that throws ends the pass there, as a crash (`kill -9`) between the two would.
     private let afterActing: (@Sendable (NodePlan) async throws -> Void)?
@@ -112,16 +118,21 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
                 switch event {
                 case .subscribed:
                     logger.debug("subscribed to \(channels.joined(separator: ", ")); resyncing")
+                    self.subscribed()
                     trigger.yield()
                     controllerTrigger.yield()
                 case .message(let channel, let payload):
                     let wakes = self.wakes(channel: channel, payload: String(decoding: payload, as: UTF8.self))
+                    if channel == StoreKeys.assigned, wakes.node { self.assignmentWasChanged() }
                     if wakes.node { trigger.yield() }
                     if wakes.controller { controllerTrigger.yield() }
                 }
             }
         }
-        defer { watch.cancel() }
+        defer {
+            watch.cancel()
+            watching.store(false, ordering: .relaxed)
+        }
         let leadership = Task {
             guard let changes = controller?.changes else { return }
             for await _ in changes { controllerTrigger.yield() }
@@ -230,7 +241,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     /// decide, act, check health, and report. Returns the plan and when the next health check
     /// is due, or `nil` if the node has no assignment (it leaves its containers alone).
     func nodePass() async throws -> (NodePlan, nextWake: Timestamp?)? {
-        let desiredState = try await desiredState()
+        let desiredState = try await currentDesiredState()
         let observed = try await runtime.listManaged()
         guard let desiredState else {
             // No assignment: a new node, or a store that lost its data. Nothing is acted on; the
@@ -315,19 +326,62 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         return availability
     }
 
-    /// Writes `report` when what it says changed since the last one (or Redis lost it); else
-    /// only the time of its pass.
+    /// Writes `report` when what it says changed since the last one; else, about once per
+    /// resync interval, the time of its pass (and the report again if Redis lost it). A pass
+    /// that changed nothing between those writes nothing.
     private func publish(_ report: NodeReport) async throws {
         let unchanged =
             await state.lastReport.map {
                 $0.instances == report.instances && $0.records == report.records && $0.services == report.services
                     && $0.draining == report.draining && $0.notes == report.notes && $0.kept == report.kept
             } ?? false
-        if unchanged, try await store.hasReport(of: settings.node) {
-            try await store.passFinished(on: settings.node, at: report.at)
-        } else {
-            try await store.write(report)
-            await state.setLastReport(report)
+        if unchanged {
+            if let written = await state.passTimeWrittenAt, !isResyncDue(since: written, at: report.at) { return }
+            if try await store.hasReport(of: settings.node) {
+                try await store.passFinished(on: settings.node, at: report.at)
+                await state.passTimeWritten(at: report.at)
+                return
+            }
+        }
+        try await store.write(report)
+        await state.setLastReport(report)
+        await state.passTimeWritten(at: report.at)
+    }
+
+    /// Whether what was read or written at `time` is due again at `now`: 90 % of the resync
+    /// interval has passed (so the resync pass itself, woken a little after, does it).
+    private func isResyncDue(since time: Timestamp, at now: Timestamp) -> Bool {
+        now.milliseconds(since: time) >= settings.resyncIntervalMs * 9 / 10
+    }
+
+    /// The run loop subscribed (again): notifications reach this agent from now on, and any
+    /// missed meanwhile are made up for by reading the assignment at the next pass.
+    func subscribed() {
+        assignmentChanged.store(true, ordering: .sequentiallyConsistent)
+        watching.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    /// A notification said this node's assignment changed.
+    func assignmentWasChanged() { assignmentChanged.store(true, ordering: .sequentiallyConsistent) }
+
+    /// The desired state: the one read last while it is known current (the store's
+    /// notifications reach this agent, none said the assignment changed since, and the resync
+    /// is not due), else read from the store. An idle pass (a health check's) reads nothing.
+    func currentDesiredState() async throws -> DesiredState? {
+        let now = Timestamp.now()
+        let changed = assignmentChanged.exchange(false, ordering: .sequentiallyConsistent)
+        if !changed, watching.load(ordering: .sequentiallyConsistent), let cached = await state.desired,
+            !isResyncDue(since: cached.readAt, at: now)
+        {
+            return cached.state
+        }
+        do {
+            let fresh = try await desiredState()
+            await state.setDesired(fresh, readAt: now)
+            return fresh
+        } catch {
+            assignmentChanged.store(true, ordering: .sequentiallyConsistent)
+            throw error
         }
     }
 
@@ -439,16 +493,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         return next
     }
 
-    /// What this node should run, from its assignment.
-    struct DesiredState {
-        var instances: [DesiredInstance]
-        /// Deployments whose instances here are reported but never acted on.
-        var frozen: Set<DeploymentKey>
-        /// Versions to check before they start anywhere.
-        var checks: [NodeAssignment.Check]
-        /// The manifests of the versions the assignment names.
-        var manifests: [DeploymentID: Manifest]
-    }
+    typealias DesiredState = NodeDesiredState
 
     /// The instances this node should run, or `nil` when the controller never assigned it
     /// anything (a fresh or wiped Redis is no reason to stop anything). Any unreadable part
@@ -544,6 +589,17 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
     }
 }
 
+/// What a node should run, from its assignment.
+struct NodeDesiredState: Sendable {
+    var instances: [DesiredInstance]
+    /// Deployments whose instances here are reported but never acted on.
+    var frozen: Set<DeploymentKey>
+    /// Versions to check before they start anywhere.
+    var checks: [NodeAssignment.Check]
+    /// The manifests of the versions the assignment names.
+    var manifests: [DeploymentID: Manifest]
+}
+
 /// The agent's memory between passes: the restart records, what the last pass saw, and
 /// when a pass last finished.
 actor AgentState {
@@ -553,7 +609,13 @@ actor AgentState {
     private(set) var lastReport: NodeReport?
     /// Containers out of discovery, waiting for their shutdown delay (the last plan's).
     private(set) var draining: [ContainerID: Timestamp] = [:]
+    /// When the pass time (or the whole report) was last written.
+    private(set) var passTimeWrittenAt: Timestamp?
+    /// The desired state last read from the store, and when (`state` is `nil`: no assignment).
+    private(set) var desired: (state: NodeDesiredState?, readAt: Timestamp)?
     func setLastReport(_ report: NodeReport) { lastReport = report }
+    func passTimeWritten(at time: Timestamp) { passTimeWrittenAt = time }
+    func setDesired(_ state: NodeDesiredState?, readAt time: Timestamp) { desired = (state, time) }
     func setDraining(_ draining: [ContainerID: Timestamp]) { self.draining = draining }
     func setRecords(_ records: [InstanceRecord]) { self.records = records }
     func passFinished(at time: Timestamp) { lastPassAt = time }
