@@ -17,7 +17,7 @@ cleanup() {
     pkill -f "${TMPDIR:-/tmp}/mn-redis-[0-9A-F]{8}/redis.sock" 2>/dev/null || true
     pkill -f "${TMPDIR:-/tmp}/mn-podman-[0-9A-F]{8}/podman.sock" 2>/dev/null || true
     [ -z "${agent:-}" ] || { kill -TERM "$agent" 2>/dev/null; wait "$agent" 2>/dev/null || true; }
-    for node in it-node contract seed-node "${demo_node:-}"; do
+    for node in it-node contract seed-node acl-node "${demo_node:-}"; do
         [ -n "$node" ] || continue
         ids="$(podman ps -aq --filter "label=mn.node=$node" 2>/dev/null || true)"
         [ -z "$ids" ] || podman rm -f $ids >/dev/null 2>&1 || true
@@ -28,6 +28,7 @@ cleanup() {
     redis-cli -s "$state/race/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/races/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     redis-cli -s "$state/bad-input/redis.sock" shutdown nosave >/dev/null 2>&1 || true
+    pkill -f "$state/acl/redis.sock" 2>/dev/null || true
     redis-cli -s "$state/leftover/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     pkill -f "system service --time=0 unix://$state/leftover/podman.sock" 2>/dev/null || true
     rm -rf "$log" "$state"
@@ -634,6 +635,75 @@ podman_service_taken_over() {
     [ "$(services)" = 0 ]
 }
 check "kill -9 of mnagent leaves its podman service running; the next mnagent takes it over (one service, not two) and stops it on SIGTERM" podman_service_taken_over
+
+secured() {
+    # Security spot checks against a redis-server that only an ACL user limited to mn's keys and
+    # channels may use (its password on the command line), a real mnagent and real podman:
+    # a deployment runs, is resolved and rolled back through that user; the password is in no
+    # /proc/PID/cmdline, log, output or --help; manifest values meant for a shell
+    # ($(…), `…`, ;) reach none; a manifest asking for privileges mn never grants is refused.
+    local dir="$state/acl" admin="admin-$RANDOM$RANDOM" secret="acl-$RANDOM$RANDOM$RANDOM" url pids=() pid out field name status ids
+    mkdir -p "$dir"
+    redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 --save '' --appendonly no --requirepass "$admin" \
+        --dir "$dir" >"$dir/redis.log" 2>&1 &
+    for _ in $(seq 1 100); do redis-cli -s "$dir/redis.sock" -a "$admin" --no-auth-warning ping >/dev/null 2>&1 && break; sleep 0.1; done
+    # The ACL the README gives: mn's keys and channels only, no admin or dangerous command.
+    redis-cli -s "$dir/redis.sock" -a "$admin" --no-auth-warning ACL SETUSER mn on ">$secret" resetkeys '~mn:*' resetchannels '&mn:*' \
+        +@all -@admin -@dangerous >/dev/null || return 1
+    url="unix://mn:$secret@$dir/redis.sock"
+    MN_STATE_DIR="$dir" "$mnagent" --node-id acl-node --redis "$url" --log-level debug --resync-interval 2 >"$dir/agent.log" 2>&1 &
+    pid=$!
+    cat >"$dir/v1.json" <<JSON
+{"deployment":{"key":"acl"},"agents":[{"id":"web","image":"localhost/mn-busybox:1","count":1,
+ "args":["httpd","-f","-p","8080","-h","/www"],"env":{"A":"\$(touch $dir/pwned-env)","B":"\`touch $dir/pwned-tick\`;touch $dir/pwned-semi"},
+ "ports":[{"name":"http","container_port":8080}],"services":[{"name":"acl","port":"http","tags":["x;touch $dir/pwned-tag"]}],
+ "health_checks":[{"kind":"http","port":8080,"path":"/"}],"lifecycle":{"grace_period_ms":500,"shutdown_delay_ms":100}}]}
+JSON
+    sed 's/"count":1/"count":2/' "$dir/v1.json" >"$dir/v2.json"
+    out="$dir/mnctl.out"
+    {
+        timeout 90 "$mnctl" deployment deploy "$dir/v1.json" --wait --redis "$url" &&
+            timeout 90 "$mnctl" deployment deploy "$dir/v2.json" --wait --redis "$url" &&
+            timeout 30 "$mnctl" deployment rollback acl --version 1 --reason "security check" --redis "$url" &&
+            "$mnctl" service resolve acl --redis "$url" --output json &&
+            "$mnctl" node list --redis "$url" &&
+            "$mnctl" deployment status acl --redis "$url"
+    } >"$out" 2>&1 || { kill -TERM "$pid"; wait "$pid"; echo "    through the ACL user: $(tail -n 3 "$out")"; return 1; }
+    # A long-running mnctl, seen by ps while it runs.
+    "$mnctl" service watch acl --redis "$url" >"$dir/watch.out" 2>&1 &
+    pids=($!)
+    for _ in $(seq 1 50); do [ -s "$dir/watch.out" ] && break; sleep 0.1; done # its first answer: it runs
+    local leaks="" p
+    for p in "$pid" "${pids[@]}"; do
+        [ -r "/proc/$p/cmdline" ] || { echo "    process $p ended before ps was read"; kill -TERM "$pid"; return 1; }
+        tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "$secret" && leaks+=" cmdline of $(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-40)"
+        tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- 'mn:\*\*\**@' || leaks+=" (no hidden password in $p's cmdline)"
+    done
+    kill -TERM "${pids[@]}" 2>/dev/null
+    wait "${pids[@]}" 2>/dev/null
+    grep -q 'password in --redis is now hidden' "$dir/agent.log" || leaks+=" (no note about the password on the command line)"
+    MN_REDIS_URL="$url" "$mnctl" --help >"$dir/help" 2>&1; MN_REDIS_URL="$url" "$mnagent" --help >>"$dir/help" 2>&1
+    MN_REDIS_URL="$url" "$mnctl" deployment status --help >>"$dir/help" 2>&1
+    for f in "$dir/agent.log" "$out" "$dir/help"; do grep -q -- "$secret" "$f" && leaks+=" ${f##*/}"; done
+    kill -TERM "$pid"
+    wait "$pid" 2>/dev/null
+    [ -z "$leaks" ] || { echo "    the password leaked:$leaks"; return 1; }
+    ls "$dir"/pwned-* >/dev/null 2>&1 && { echo "    a manifest value reached a shell: $(ls "$dir"/pwned-*)"; return 1; }
+    # Privileges a manifest cannot ask for: each refused, naming the field.
+    for field in '"privileged":true' '"mounts":[{"source":"/","target":"/host"}]' '"volumes":["/:/host"]' '"network":"host"' \
+        '"cap_add":["SYS_ADMIN"]' '"devices":["/dev/mem"]' '"security_opt":["seccomp=unconfined"]'; do
+        printf '{"deployment":{"key":"acl"},"agents":[{"id":"web","image":"localhost/mn-busybox:1",%s}]}' "$field" >"$dir/bad.json"
+        status=0
+        "$mnctl" validate "$dir/bad.json" >"$dir/bad.out" 2>&1 || status=$?
+        name="${field#\"}"
+        [ "$status" = 2 ] && grep -q "^  agents\[0\]\.${name%%\"*}: " "$dir/bad.out" ||
+            { echo "    $field: $(cat "$dir/bad.out")"; return 1; }
+    done
+    ids="$(podman ps -aq --filter label=mn.node=acl-node)"
+    [ -z "$ids" ] || podman rm -f $ids >/dev/null 2>&1
+    redis-cli -s "$dir/redis.sock" -a "$admin" --no-auth-warning shutdown nosave >/dev/null 2>&1 || true
+}
+check "security: an ACL user limited to mn's keys and channels deploys, rolls back and resolves; its password is in no cmdline, log, output or --help; manifest values meant for a shell reach none; privileges mn never grants are refused by field" secured
 
 # Three hosts on this machine (network namespaces on a bridge, Redis on the bridge, real podman):
 # registry, placement 2/2/2, a rolling update across the hosts surviving kill -9 of the

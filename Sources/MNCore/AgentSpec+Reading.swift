@@ -1,8 +1,33 @@
 extension AgentSpec {
+    /// Fields other tools use to give a container more of its host than its own namespaces
+    /// (podman's and Compose's names), refused with a reason instead of "unknown field".
+    static let privilegeFields: [String: String] = [
+        "privileged": "privileged containers", "cap_add": "added capabilities", "capabilities": "added capabilities",
+        "mounts": "host mounts", "volumes": "host mounts", "binds": "host mounts",
+        "network": "a network mode", "network_mode": "a network mode", "net": "a network mode",
+        "pid": "the host's PID namespace", "ipc": "the host's IPC namespace", "userns": "a user namespace mode",
+        "devices": "raw host devices", "security_opt": "security options", "sysctls": "kernel settings",
+    ]
+
+    /// Reports each privilege field `fields` sets: mn grants none of them from a manifest.
+    private static func refusePrivileges(_ fields: ObjectFields) {
+        for (key, what) in privilegeFields.sorted(by: { $0.key < $1.key }) where fields.has(key) {
+            fields.allow(key)
+            let hint =
+                switch what {
+                case "a network mode": "the node's agent config sets the network ('network': bridge, host or none)"
+                case "raw host devices": "ask for devices by kind in resources.devices; a node offers those its agent config lists"
+                default: "run such a workload outside mn"
+                }
+            fields.reader.problems.add(fields.path.appending(key), "mn does not give a manifest \(what); \(hint)")
+        }
+    }
+
     static func read(_ reader: DocumentReader, _ value: JSONValue, _ path: FieldPath) -> AgentSpec? {
         guard let fields = reader.object(value, at: path) else { return nil }
         defer { fields.finish() }
         let problems = reader.problems
+        refusePrivileges(fields)
         let id = fields.required("id", Names.read)
         let count = fields.optional("count") { $0.int($1, at: $2, in: 1...10_000) } ?? 1
 

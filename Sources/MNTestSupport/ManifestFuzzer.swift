@@ -24,6 +24,13 @@ public enum ManifestFuzzer {
     public static func run(trees: Int, bytes: Int, seed: UInt64) -> Report {
         var report = Report()
         var random = SeededRandom(state: seed)
+        // Mutations of a valid manifest: a seed that no longer is one (the format moved on) is a failure.
+        for (index, seed) in (seeds + [yamlSeed]).enumerated() {
+            do { _ = try Manifest.parse(Data(seed.utf8)) } catch {
+                report.failure = "seed \(index) is not a valid manifest: \(error)"
+                return report
+            }
+        }
         let seedTrees = seeds.map { try! JSONValue.parse(Data($0.utf8), format: .json) }
         for round in 0..<trees {
             var tree = seedTrees[round % seedTrees.count]
@@ -82,16 +89,16 @@ public enum ManifestFuzzer {
     static let seeds: [String] = [
         #"{"deployment":{"key":"web"},"agents":[{"id":"web","image":"localhost/web:1"}]}"#,
         """
-        {"deployment":{"key":"shop","labels":{"team":"core"}},
+        {"deployment":{"key":"shop"},
          "agents":[{"id":"api","image":"localhost/api:2","count":3,"args":["serve","--port","8080"],"env":{"MODE":"prod"},
-           "ports":[{"name":"http","container_port":8080},{"name":"admin","container_port":9090,"host_port":19090,"transport":"tcp"}],
+           "ports":[{"name":"http","container_port":8080},{"name":"admin","container_port":9090,"protocol":"tcp"}],
            "health_checks":[{"kind":"http","port":8080,"path":"/health","interval_ms":500,"timeout_ms":300},
                             {"kind":"exec","command":["true"]}],
            "lifecycle":{"stop_signal":"SIGINT","grace_period_ms":2000,"shutdown_delay_ms":500},
            "resources":{"cpu_millis":500,"memory_mb":256,"devices":[{"kind":"gpu","count":1}]},
            "services":[{"name":"shop-api","port":"http","tags":["v2","public"]}],
            "requires_services":[{"name":"db","tags":["primary"],"required":false}],
-           "constraints":[{"attribute":"node.class","operator":"=","value":"app"}]},
+           "constraints":[{"attribute":"meta.class","operator":"=","value":"app"}]},
           {"id":"worker","exec":"/usr/bin/worker","count":2}],
          "policies":{"update":{"strategy":"canary","max_parallel":2,"canary":1,"min_healthy_ms":1000,
            "healthy_deadline_ms":30000,"progress_deadline_ms":60000,"health_check":"checks","auto_promote":false,"auto_revert":true},

@@ -49,6 +49,15 @@ struct MNAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if ProcessArguments.hidePasswords() {
+            FileHandle.standardError.write(
+                Data("note: the Redis password in --redis is now hidden from ps, but other users could read it at start; give the URL in MN_REDIS_URL instead (a systemd EnvironmentFile= readable by root only)\n".utf8))
+        }
+        await main(arguments)
+    }
+
     func validate() throws {
         if let advertiseAddress, advertiseAddress.isEmpty || advertiseAddress.contains(where: \.isWhitespace) {
             throw ValidationError("--advertise-address must be a host name or IP address, got '\(advertiseAddress)'")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MNAgent
 import MNCore
 
 /// `mnctl`: the operator's command line for mn deployments.
@@ -36,6 +37,7 @@ struct MNCtl: AsyncParsableCommand {
     /// print the parent's help and exit 0).
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        ProcessArguments.hidePasswords()  // from ps, while a --watch runs
         if let (unknown, parent, known) = unknownSubcommand(in: arguments) {
             let path = parent.map { "mnctl \($0) " } ?? "mnctl "
             let near = known.filter { Spelling.isNearMiss(unknown, of: $0) }

@@ -38,6 +38,27 @@ struct RedisURLTests {
         #expect(url.description == "redis://mn:***@db:6379/1")
         #expect(!String(describing: url).contains("hunter2"))
     }
+
+    @Test(
+        "finds the password of a URL argument, to hide it from ps",
+        arguments: [
+            ("redis://:s3cret@db:7000", "redis://:******@db:7000"),
+            ("--redis=redis://mn:pw@[::1]:6379/2", "--redis=redis://mn:**@[::1]:6379/2"),
+            ("unix://agent:p%40ss@/run/redis.sock?db=3", "unix://agent:******@/run/redis.sock?db=3"),
+            ("redis+sentinel://:pw@a:26379,b:26379/main", "redis+sentinel://:**@a:26379,b:26379/main"),
+            ("redis://db:6379", "redis://db:6379"),
+            ("redis://user@db", "redis://user@db"),
+            ("unix:///run/mn/redis.sock", "unix:///run/mn/redis.sock"),
+            ("--log-level", "--log-level"),
+            ("http://example.com/a:b@c", "http://example.com/a:b@c"),
+        ])
+    func hidesPasswords(_ argument: String, _ shown: String) {
+        var bytes = Array(argument.utf8)
+        if let range = ProcessArguments.passwordRange(in: bytes) {
+            for offset in range { bytes[offset] = UInt8(ascii: "*") }
+        }
+        #expect(String(decoding: bytes, as: UTF8.self) == shown)
+    }
 }
 
 extension Result {

@@ -194,6 +194,15 @@ struct ManifestValidationTests {
             text: "{\n  \"deployment\": {\"key\": \"k\"},\n  \"agents\": [",
             expected: ["(document): not valid JSON: the document ends early: expected a value (an object, array, string, number, true, false or null) at line 3, column 14"]),
         Case(
+            name: "privileges other tools grant are refused with a reason, not as unknown fields",
+            text: document(agents: #"[{"id":"web","image":"i","privileged":true,"volumes":["/:/host"],"network":"host","devices":["/dev/mem"]}]"#),
+            expected: [
+                "agents[0].privileged: mn does not give a manifest privileged containers; run such a workload outside mn",
+                "agents[0].volumes: mn does not give a manifest host mounts; run such a workload outside mn",
+                "agents[0].network: mn does not give a manifest a network mode; the node's agent config sets the network ('network': bridge, host or none)",
+                "agents[0].devices: mn does not give a manifest raw host devices; ask for devices by kind in resources.devices; a node offers those its agent config lists",
+            ]),
+        Case(
             name: "a missing comma names its line and column",
             text: "{\n  \"deployment\": {\"key\": \"k\"}\n  \"agents\": []\n}",
             expected: ["(document): not valid JSON: expected ',' or '}' after a field at line 3, column 3"]),
