@@ -611,6 +611,33 @@ redis_emptied() {
 }
 check "Redis restarted empty: mnagent stops nothing, node status lists every container as kept; a manifest applied again adopts its containers (same ids), the others stay kept" redis_emptied
 
+podman_outage() {
+    # The podman service mnagent started is killed (SIGKILL) mid-rollout: the containers keep
+    # running and none is started or stopped meanwhile, mnagent starts the service again within
+    # seconds, and the rollout finishes with the container it had started.
+    export MN_NODE_ID=seed-node
+    local v1="$state/pdown-v1.json" v2="$state/pdown-v2.json" before first_v2 service
+    outage_manifest "$v1" v1 && outage_manifest "$v2" v2 &&
+        sed -i 's/"key":"outage"/"key":"pdown"/; s/"min_healthy_ms":3000/"min_healthy_ms":8000/' "$v1" "$v2" &&
+        timeout 90 "$mnctl" deployment deploy "$v1" --wait >/dev/null && "$mnctl" deployment deploy "$v2" >/dev/null || return 1
+    for _ in $(seq 1 100); do [ "$(outage_ids pdown | wc -w)" = 4 ] && break; sleep 0.1; done
+    [ "$(outage_ids pdown | wc -w)" = 4 ] || return 1
+    before="$(outage_ids pdown)"
+    first_v2="$(podman ps -q --no-trunc --filter label=mn.node=seed-node --filter label=mn.deployment.key=pdown --filter label=mn.deployment.version=2)"
+    service="$(pgrep -f "system service --time=0 unix://$state/podman.sock")"
+    [ -n "$service" ] && kill -KILL $service || { echo "    no podman service of mnagent's found"; return 1; }
+    for _ in $(seq 1 100); do
+        [ -n "$(pgrep -f "system service --time=0 unix://$state/podman.sock")" ] && grep -q 'ended; starting it again' "$state/agent.log" && break
+        sleep 0.1
+    done
+    grep -q 'ended; starting it again' "$state/agent.log" && [ -n "$(pgrep -f "system service --time=0 unix://$state/podman.sock")" ] ||
+        { echo "    mnagent did not start its podman service again"; return 1; }
+    [ "$(outage_ids pdown)" = "$before" ] && kill -0 "$agent" || { echo "    containers changed during the podman outage"; return 1; }
+    timeout 120 "$mnctl" deployment status pdown --watch >/dev/null &&
+        [ "$(podman ps -q --filter label=mn.node=seed-node --filter label=mn.deployment.key=pdown --filter label=mn.deployment.version=2 | wc -l)" = 3 ] &&
+        [ "$(outage_ids pdown | wc -w)" = 3 ] && grep -q "$first_v2" <<<"$(outage_ids pdown)"
+}
+check "podman's service killed mid-rollout: no container started or stopped meanwhile, mnagent starts the service again and the rollout finishes" podman_outage
 podman_service_taken_over() {
     # kill -9 of an mnagent leaves the podman service it started (a process group of its own):
     # the next agent of that state directory takes it over instead of starting a second one,

@@ -112,13 +112,15 @@ struct MNAgentCommand: AsyncParsableCommand {
                 payloadDirectory: (stateDirectory as NSString).appendingPathComponent("payloads")),
             logger: logger, prober: PodmanHealthProber(runtime: runtime), controller: role)
         services.insert(agent, at: 0)
+        let keeper = PodmanServiceKeeper(podman, stateDirectory: stateDirectory, logger: logger)
+        if PodmanServiceKeeper.isNeeded(for: podman) { services.append(keeper) }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
             try await group.run()
         } catch {
             logger.error("mnagent stopped: \(error)")
         }
-        await podman.stop()
+        await keeper.stop()
         await store.redis.close()
     }
 }

@@ -71,16 +71,23 @@ public enum PodmanSocket {
             }
             kill(pid, SIGKILL)  // it runs but does not answer: replaced
         }
+        let service = try await startService(podman: podman, stateDirectory: stateDirectory)
+        logger.info("started podman system service at \(path)")
+        return Resolved(path: path, startedService: service)
+    }
+
+    /// Starts `podman system service` on `STATE_DIR/podman.sock` in a process group of its
+    /// own, records its pid in `STATE_DIR/podman.pid`, and returns once it answers (or throws
+    /// after 30 s, or when it exits first).
+    static func startService(podman: String, stateDirectory: String) async throws -> ChildProcess {
+        let path = stateDirectory + "/podman.sock"
         try? FileManager.default.removeItem(atPath: path)
         let service = try ChildProcess(
             executable: podman, arguments: ["system", "service", "--time=0", "unix://\(path)"], logFile: stateDirectory + "/podman.log")
-        try? "\(service.pid)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        try? "\(service.pid)\n".write(toFile: stateDirectory + "/podman.pid", atomically: true, encoding: .utf8)
         let deadline = ContinuousClock.now.advanced(by: .seconds(30))
         while ContinuousClock.now < deadline {
-            if await answers(path) {
-                logger.info("started podman system service at \(path)")
-                return Resolved(path: path, startedService: service)
-            }
+            if await answers(path) { return service }
             if service.hasExited { break }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -101,7 +108,7 @@ public enum PodmanSocket {
         return pid
     }
 
-    private static func answers(_ path: String) async -> Bool {
+    static func answers(_ path: String) async -> Bool {
         FileManager.default.fileExists(atPath: path) ? await PodmanRuntime(socketPath: path).ping() : false
     }
 }
