@@ -41,6 +41,13 @@ public actor FakeContainerRuntime: ContainerRuntime {
     private var presentImages: Set<String>?
     /// Starts still to fail as if another process took their dynamic host port.
     private var portsToTake = 0
+    /// Creates, starts, stops and removes still to complete before every call freezes.
+    private var mutationsBeforeFreeze: Int?
+    private var frozen = false
+    /// Calls suspended for good by a freeze (the agent that made them "died" there).
+    private var parked: [CheckedContinuation<Void, Never>] = []
+    /// How many calls a freeze has suspended.
+    public private(set) var frozenCalls = 0
 
     /// Creates an empty runtime whose clock reads `now`, holding `images` (every image when `nil`).
     public init(now: Timestamp = Timestamp(milliseconds: 0), images: Set<String>? = nil) {
@@ -86,15 +93,48 @@ public actor FakeContainerRuntime: ContainerRuntime {
     /// Forgets the call log.
     public func clearCalls() { calls.removeAll() }
 
+    /// A `kill -9` between two runtime calls: once `mutations` more creates, starts, stops or
+    /// removes have completed (0: at once), every later call suspends for good, as the next
+    /// call of a process that died there would never come; ``frozenCalls`` counts them. A
+    /// test then drops that agent and starts another after ``thaw()``.
+    public func freeze(afterMutations mutations: Int) {
+        if mutations == 0 { frozen = true } else { mutationsBeforeFreeze = mutations }
+    }
+
+    /// Lets calls made from now on through (the suspended ones stay suspended).
+    public func thaw() {
+        frozen = false
+        mutationsBeforeFreeze = nil
+    }
+
+    private func gate() async {
+        guard frozen else { return }
+        frozenCalls += 1
+        await withCheckedContinuation { parked.append($0) }
+    }
+
+    private func mutationCompleted() {
+        guard let left = mutationsBeforeFreeze else { return }
+        if left <= 1 {
+            frozen = true
+            mutationsBeforeFreeze = nil
+        } else {
+            mutationsBeforeFreeze = left - 1
+        }
+    }
+
     // MARK: ContainerRuntime
 
     public func listManaged() async throws -> [ObservedContainer] {
+        await gate()
         calls.append(.list)
         try injectFault(.list, image: nil)
         return containers.values.filter(\.isManaged).sorted { $0.id < $1.id }
     }
 
     public func create(_ request: StartContainer) async throws -> ContainerID {
+        await gate()
+        defer { mutationCompleted() }
         calls.append(.create(name: request.name))
         let image: String =
             switch request.instance.spec.workload {
@@ -123,6 +163,8 @@ public actor FakeContainerRuntime: ContainerRuntime {
     }
 
     public func start(_ id: ContainerID) async throws {
+        await gate()
+        defer { mutationCompleted() }
         calls.append(.start(id))
         guard var container = containers[id] else { throw noSuchContainer("start", id) }
         try injectFault(.start, image: images[id])
@@ -144,6 +186,8 @@ public actor FakeContainerRuntime: ContainerRuntime {
     }
 
     public func stop(_ id: ContainerID, signal: String, gracePeriodMs: Int) async throws {
+        await gate()
+        defer { mutationCompleted() }
         calls.append(.stop(id, signal: signal, gracePeriodMs: gracePeriodMs))
         guard var container = containers[id] else { throw noSuchContainer("stop", id) }
         try injectFault(.stop, image: nil)
@@ -162,6 +206,8 @@ public actor FakeContainerRuntime: ContainerRuntime {
     }
 
     public func remove(_ id: ContainerID) async throws {
+        await gate()
+        defer { mutationCompleted() }
         calls.append(.remove(id))
         guard let container = containers[id] else { throw noSuchContainer("remove", id) }
         try injectFault(.remove, image: nil)
@@ -174,7 +220,8 @@ public actor FakeContainerRuntime: ContainerRuntime {
     }
 
     public func imageExists(_ reference: String) async throws -> Bool {
-        presentImages?.contains(reference) ?? true
+        await gate()
+        return presentImages?.contains(reference) ?? true
     }
 
     private func noSuchContainer(_ operation: String, _ id: ContainerID) -> RuntimeError {
