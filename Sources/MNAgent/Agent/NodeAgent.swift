@@ -292,7 +292,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         // can take long on a busy host, and the shutdown delay is what clients get to move away.
         let reportTime = Timestamp.now()
         let drains = Dictionary(uniqueKeysWithValues: plan.draining.keys.map { ($0, wasDraining[$0] ?? reportTime) })
-        // The report is written when what it says changed (or Redis lost it); the pass time, every pass.
+        // The report is written when what it says changed (or Redis lost it); the pass time, once per resync.
         let draining = drains.sorted { $0.key < $1.key }.map { container, since in
             NodeReport.DrainingContainer(container: container, instance: observed.first { $0.id == container }?.instanceID, since: since)
         }
@@ -600,8 +600,8 @@ struct NodeDesiredState: Sendable {
     var manifests: [DeploymentID: Manifest]
 }
 
-/// The agent's memory between passes: the restart records, what the last pass saw, and
-/// when a pass last finished.
+/// The agent's memory between passes: the restart records, what the last pass saw and
+/// reported, the desired state it read last, and when a pass last finished.
 actor AgentState {
     private(set) var records: [InstanceRecord]?
     private(set) var lastPassAt: Timestamp?
