@@ -50,7 +50,8 @@ rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$agent/status")
 hz=$(getconf CLK_TCK)
 
 echo "# idle mnagent, $count instance(s) with an HTTP check every 2 s, over $seconds s; mn $(git rev-parse --short HEAD), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
-echo "RSS: $((rss_kb / 1024)) MiB ($rss_kb kB)"
+anon_kb=$(awk '/^Anonymous:/ {print $2}' "/proc/$agent/smaps_rollup")
+echo "RSS: $((rss_kb / 1024)) MiB ($rss_kb kB), of which anonymous (heap, stacks) $((anon_kb / 1024)) MiB; the rest is file pages (the binary's, reclaimable)"
 python3 - "$ticks_before" "$ticks_after" "$hz" "$seconds" <<'PY'
 import sys
 before, after, hz, seconds = map(float, sys.argv[1:])
