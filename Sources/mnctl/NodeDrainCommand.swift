@@ -125,8 +125,10 @@ struct NodeDrainCommand: AsyncParsableCommand {
             let assigned = try await store.assignment(of: node)?.instances ?? []
             let report = try await store.report(of: node)
             let reported = (report?.instances ?? []).filter { $0.container != nil && $0.phase != .complete }
-            // Stopping ones count until they are gone: out of discovery, in their shutdown delay.
-            let ids = Set(assigned.map(\.id)).union(reported.map(\.id)).union((report?.draining ?? []).compactMap(\.instance))
+            // Stopping ones count until they are gone: out of discovery, in their shutdown delay,
+            // or still running after a stop that failed (retried by the agent).
+            let stopping = ((report?.draining ?? []) + (report?.stopping ?? [])).compactMap(\.instance)
+            let ids = Set(assigned.map(\.id)).union(reported.map(\.id)).union(stopping)
             if atDeadline == nil, Timestamp.now() >= deadline { atDeadline = ids }
             if ids.isEmpty {
                 guard let atDeadline, !atDeadline.isEmpty else {

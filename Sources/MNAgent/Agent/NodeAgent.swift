@@ -296,10 +296,16 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
         let draining = drains.sorted { $0.key < $1.key }.map { container, since in
             NodeReport.DrainingContainer(container: container, instance: observed.first { $0.id == container }?.instanceID, since: since)
         }
+        // A failed stop leaves its container running until a later pass stops it: reported, so
+        // that nothing (mnctl node drain --wait) takes the node for empty meanwhile.
+        let stopping = outcomes.compactMap { outcome -> NodeReport.DrainingContainer? in
+            guard case .stop(let stop) = outcome.action, !outcome.succeeded else { return nil }
+            return NodeReport.DrainingContainer(container: stop.container, instance: observed.first { $0.id == stop.container }?.instanceID, since: now)
+        }.sorted { $0.container < $1.container }
         let report = NodeReport(
             node: settings.node, at: now, instances: executed.instances, records: executed.records,
             services: ServiceEntry.entries(of: executed.instances, desired: desired), draining: draining,
-            notes: services.map { Self.notes(on: desired, services: $0) } ?? [], kept: kept)
+            notes: services.map { Self.notes(on: desired, services: $0) } ?? [], kept: kept, stopping: stopping)
         try await publish(report)
         // Only a written report starts a drain's clock: if it failed, the next pass begins it anew.
         for container in drains.keys.sorted() where wasDraining[container] == nil {
@@ -334,6 +340,7 @@ public final class NodeAgent<Runtime: ContainerRuntime>: Service {
             await state.lastReport.map {
                 $0.instances == report.instances && $0.records == report.records && $0.services == report.services
                     && $0.draining == report.draining && $0.notes == report.notes && $0.kept == report.kept
+                    && $0.stopping.map(\.container) == report.stopping.map(\.container)
             } ?? false
         if unchanged {
             if let written = await state.passTimeWrittenAt, !isResyncDue(since: written, at: report.at) { return }

@@ -15,6 +15,9 @@ public struct NodeReport: Hashable, Sendable, Codable {
     public var services: [ServiceEntry]
     /// Containers out of discovery, waiting for their shutdown delay before they are stopped.
     public var draining: [DrainingContainer]
+    /// Containers this node no longer runs an instance in whose stop failed in the pass (the
+    /// next pass tries again), sorted by container: still running until they are gone.
+    public var stopping: [DrainingContainer]
     /// What the status should say of some instances beyond their phase (an optional required
     /// service that does not pass), sorted by instance.
     public var notes: [InstanceNote]
@@ -69,8 +72,10 @@ public struct NodeReport: Hashable, Sendable, Codable {
     /// Creates a report.
     public init(
         node: NodeID, at: Timestamp, instances: [InstanceStatus], records: [InstanceRecord], services: [ServiceEntry] = [],
-        draining: [DrainingContainer] = [], notes: [InstanceNote] = [], kept: [KeptContainer] = []
+        draining: [DrainingContainer] = [], notes: [InstanceNote] = [], kept: [KeptContainer] = [],
+        stopping: [DrainingContainer] = []
     ) {
+        self.stopping = stopping
         self.notes = notes
         self.kept = kept
         self.node = node
@@ -81,7 +86,7 @@ public struct NodeReport: Hashable, Sendable, Codable {
         self.draining = draining
     }
 
-    enum CodingKeys: String, CodingKey { case node, at, instances, records, services, draining, notes, kept }
+    enum CodingKeys: String, CodingKey { case node, at, instances, records, services, draining, notes, kept, stopping }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -91,6 +96,7 @@ public struct NodeReport: Hashable, Sendable, Codable {
         records = try container.decode([InstanceRecord].self, forKey: .records)
         services = try container.decodeIfPresent([ServiceEntry].self, forKey: .services) ?? []
         draining = try container.decodeIfPresent([DrainingContainer].self, forKey: .draining) ?? []
+        stopping = try container.decodeIfPresent([DrainingContainer].self, forKey: .stopping) ?? []
         notes = try container.decodeIfPresent([InstanceNote].self, forKey: .notes) ?? []
         kept = try container.decodeIfPresent([KeptContainer].self, forKey: .kept) ?? []
     }
@@ -103,6 +109,7 @@ public struct NodeReport: Hashable, Sendable, Codable {
         try container.encode(records, forKey: .records)
         if !services.isEmpty { try container.encode(services, forKey: .services) }
         if !draining.isEmpty { try container.encode(draining, forKey: .draining) }
+        if !stopping.isEmpty { try container.encode(stopping, forKey: .stopping) }
         if !notes.isEmpty { try container.encode(notes, forKey: .notes) }
         if !kept.isEmpty { try container.encode(kept, forKey: .kept) }
     }
