@@ -15,8 +15,8 @@ public struct NodeReport: Hashable, Sendable, Codable {
     public var services: [ServiceEntry]
     /// Containers out of discovery, waiting for their shutdown delay before they are stopped.
     public var draining: [DrainingContainer]
-    /// Containers this node no longer runs an instance in whose stop failed in the pass (the
-    /// next pass tries again), sorted by container: still running until they are gone.
+    /// Containers whose stop failed in the pass (their instances no longer run here; the next
+    /// pass tries again), sorted by container: still running until a stop succeeds.
     public var stopping: [DrainingContainer]
     /// What the status should say of some instances beyond their phase (an optional required
     /// service that does not pass), sorted by instance.
@@ -53,12 +53,12 @@ public struct NodeReport: Hashable, Sendable, Codable {
         }
     }
 
-    /// A container in its shutdown delay.
+    /// A container on its way out: in its shutdown delay, or after a stop that failed.
     public struct DrainingContainer: Hashable, Sendable, Codable {
         public var container: ContainerID
         /// The instance its labels name, if they name one.
         public var instance: InstanceID?
-        /// When its drain began.
+        /// When its drain began (or its stop first failed).
         public var since: Timestamp
 
         /// Creates an entry.
