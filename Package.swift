@@ -52,7 +52,7 @@ let package = Package(
         ),
         // Test doubles that obey the same contracts as the real components.
         .target(name: "MNTestSupport", dependencies: ["MNCore", "MNReconcile", "MNAgent"]),
-        // Pure fixtures for the pure layer's tests: builders, a simulated cluster, the recorded planning corpus.
+        // Pure fixtures for the pure layer's tests: builders, a simulated cluster, the recorded planning corpus, the manifest fuzzer.
         .target(name: "MNReconcileTestSupport", dependencies: ["MNCore", "MNReconcile"]),
         // Random node scenarios for property tests (PropertyBased needs swift-testing, so apart
         // from what mn-release-checks links: it is built like the shipped binaries, static).
@@ -76,7 +76,7 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "MNCoreTests", dependencies: ["MNCore", "MNTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
+            name: "MNCoreTests", dependencies: ["MNCore", "MNReconcileTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         // Pure tests of the pure layer: no MNAgent, no fakes of the runtime.
         .testTarget(
             name: "MNReconcileTests",

@@ -1,25 +1,27 @@
 extension AgentSpec {
     /// Fields other tools use to give a container more of its host than its own namespaces
-    /// (podman's and Compose's names), refused with a reason instead of "unknown field".
-    static let privilegeFields: [String: String] = [
-        "privileged": "privileged containers", "cap_add": "added capabilities", "capabilities": "added capabilities",
-        "mounts": "host mounts", "volumes": "host mounts", "binds": "host mounts",
-        "network": "a network mode", "network_mode": "a network mode", "net": "a network mode",
-        "pid": "the host's PID namespace", "ipc": "the host's IPC namespace", "userns": "a user namespace mode",
-        "devices": "raw host devices", "security_opt": "security options", "sysctls": "kernel settings",
-    ]
+    /// (podman's and Compose's names), refused with what they ask for and what to do instead,
+    /// rather than as unknown fields.
+    static let privilegeFields: [String: (asks: String, instead: String)] = {
+        let outside = "run such a workload outside mn"
+        let network = "the node's agent config sets the network ('network': bridge, host or none)"
+        return [
+            "privileged": ("privileged containers", outside), "cap_add": ("added capabilities", outside),
+            "capabilities": ("added capabilities", outside), "mounts": ("host mounts", outside),
+            "volumes": ("host mounts", outside), "binds": ("host mounts", outside),
+            "network": ("a network mode", network), "network_mode": ("a network mode", network), "net": ("a network mode", network),
+            "pid": ("the host's PID namespace", outside), "ipc": ("the host's IPC namespace", outside),
+            "userns": ("a user namespace mode", outside), "security_opt": ("security options", outside),
+            "sysctls": ("kernel settings", outside),
+            "devices": ("raw host devices", "ask for devices by kind in resources.devices; a node offers those its agent config lists"),
+        ]
+    }()
 
     /// Reports each privilege field `fields` sets: mn grants none of them from a manifest.
     private static func refusePrivileges(_ fields: ObjectFields) {
-        for (key, what) in privilegeFields.sorted(by: { $0.key < $1.key }) where fields.has(key) {
+        for (key, refusal) in privilegeFields.sorted(by: { $0.key < $1.key }) where fields.has(key) {
             fields.allow(key)
-            let hint =
-                switch what {
-                case "a network mode": "the node's agent config sets the network ('network': bridge, host or none)"
-                case "raw host devices": "ask for devices by kind in resources.devices; a node offers those its agent config lists"
-                default: "run such a workload outside mn"
-                }
-            fields.reader.problems.add(fields.path.appending(key), "mn does not give a manifest \(what); \(hint)")
+            fields.reader.problems.add(fields.path.appending(key), "mn does not give a manifest \(refusal.asks); \(refusal.instead)")
         }
     }
 

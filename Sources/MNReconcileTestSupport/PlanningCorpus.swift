@@ -183,7 +183,8 @@ public enum PlanningCorpus {
     }
 }
 
-/// A small seeded generator (SplitMix64): the same numbers on every platform and build.
+/// A small seeded generator (SplitMix64): the same numbers on every platform and build
+/// (the planning corpus, the manifest fuzzer).
 struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 

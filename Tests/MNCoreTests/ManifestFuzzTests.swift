@@ -1,7 +1,7 @@
-import MNTestSupport
+import MNReconcileTestSupport
 import Testing
 
-/// Manifest reading under generated bad input (MNTestSupport's ManifestFuzzer). A few thousand
+/// Manifest reading under generated bad input (MNReconcileTestSupport's ManifestFuzzer). A few thousand
 /// documents here, in debug; mn-release-checks reads 100,000 of them optimised.
 @Suite("Manifest fuzzing")
 struct ManifestFuzzTests {

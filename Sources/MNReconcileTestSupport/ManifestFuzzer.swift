@@ -4,8 +4,8 @@ import MNCore
 /// Generated bad input for manifest reading: documents made by mutating valid manifests, as
 /// trees (a field swapped for a value of another kind, removed, repeated, misspelt, added) and
 /// as bytes (flipped, cut, inserted, not UTF-8, in JSON and YAML). The same seed makes the same
-/// documents, so a failure names one that can be replayed. Used by the MNCore tests (a few
-/// thousand documents, in debug) and by mn-release-checks (100,000, optimised).
+/// documents (``SplitMix64``), so a failure names one that can be replayed. Used by the MNCore
+/// tests (a few thousand documents, in debug) and by mn-release-checks (100,000, optimised).
 public enum ManifestFuzzer {
     /// What a run found.
     public struct Report: Sendable {
@@ -23,7 +23,7 @@ public enum ManifestFuzzer {
     /// name a field, and an accepted one must read back from its encoding unchanged.
     public static func run(trees: Int, bytes: Int, seed: UInt64) -> Report {
         var report = Report()
-        var random = SeededRandom(state: seed)
+        var random = SplitMix64(seed: seed)
         // Mutations of a valid manifest: a seed that no longer is one (the format moved on) is a failure.
         for (index, seed) in (seeds + [yamlSeed]).enumerated() {
             do { _ = try Manifest.parse(Data(seed.utf8)) } catch {
@@ -31,36 +31,32 @@ public enum ManifestFuzzer {
                 return report
             }
         }
+        /// Reads one document; whether to go on (no rule broken).
+        func read(_ text: [UInt8], _ format: ManifestFormat, wellFormed: Bool, _ name: @autoclosure () -> String) -> Bool {
+            report.documents += 1
+            switch check(text, format: format, wellFormed: wellFormed) {
+            case .accepted: report.accepted += 1
+            case .rejected: break
+            case .broken(let why):
+                report.failure = "\(name()) (\(format)): \(why)\n\(String(decoding: text, as: UTF8.self))"
+                return false
+            }
+            return true
+        }
         let seedTrees = seeds.map { try! JSONValue.parse(Data($0.utf8), format: .json) }
         for round in 0..<trees {
             var tree = seedTrees[round % seedTrees.count]
             for _ in 0..<Int.random(in: 1...3, using: &random) { mutate(&tree, using: &random) }
-            let text = CanonicalJSON.bytes(tree)
             // A JSON document is YAML too: every tenth goes through the YAML reader (which
             // refuses some strings JSON escapes, such as control characters: a syntax error is fair there).
             let format: ManifestFormat = round % 10 == 0 ? .yaml : .json
-            report.documents += 1
-            switch check(text, format: format, wellFormed: format == .json) {
-            case .accepted: report.accepted += 1
-            case .rejected: break
-            case .broken(let why):
-                report.failure = "tree \(round) (\(format)): \(why)\n\(String(decoding: text, as: UTF8.self))"
-                return report
-            }
+            guard read(CanonicalJSON.bytes(tree), format, wellFormed: format == .json, "tree \(round)") else { return report }
         }
         let texts: [(bytes: [UInt8], format: ManifestFormat)] = seeds.map { (Array($0.utf8), .json) } + [(Array(yamlSeed.utf8), .yaml)]
         for round in 0..<bytes {
-            var text = texts[round % texts.count].bytes
-            let format = texts[round % texts.count].format
+            var (text, format) = texts[round % texts.count]
             for _ in 0..<Int.random(in: 1...4, using: &random) { mutate(bytes: &text, using: &random) }
-            report.documents += 1
-            switch check(text, format: format, wellFormed: false) {
-            case .accepted: report.accepted += 1
-            case .rejected: break
-            case .broken(let why):
-                report.failure = "bytes \(round) (\(format)): \(why)\n\(text)"
-                return report
-            }
+            guard read(text, format, wellFormed: false, "bytes \(round)") else { return report }
         }
         return report
     }
@@ -108,18 +104,6 @@ public enum ManifestFuzzer {
         #"{"deployment":{"key":"bg"},"agents":[{"id":"a","image":"i:1","count":2}],"policies":{"update":{"strategy":"blue-green"}}}"#,
     ]
 
-    /// A small, fast, seeded generator (SplitMix64): the same seed, the same documents.
-    struct SeededRandom: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let yamlSeed = """
         deployment:
           key: web
@@ -136,7 +120,7 @@ public enum ManifestFuzzer {
     // MARK: - Mutations
 
     /// Values of every kind, including ones that stress limits.
-    static func randomValue(using random: inout SeededRandom) -> JSONValue {
+    static func randomValue(using random: inout SplitMix64) -> JSONValue {
         switch Int.random(in: 0..<14, using: &random) {
         case 0: .null
         case 1: .bool(Bool.random(using: &random))
@@ -157,7 +141,7 @@ public enum ManifestFuzzer {
 
     /// One change somewhere in `tree`: a value replaced, a field removed, added or renamed,
     /// an array element removed or repeated.
-    static func mutate(_ tree: inout JSONValue, using random: inout SeededRandom) {
+    static func mutate(_ tree: inout JSONValue, using random: inout SplitMix64) {
         switch tree {
         case .object(var fields):
             let keys = fields.keys.sorted()
@@ -198,7 +182,7 @@ public enum ManifestFuzzer {
 
     /// One byte-level change: a byte flipped, removed, inserted or repeated; the text cut; a
     /// run of bytes invalid as UTF-8 or of structural characters put in.
-    static func mutate(bytes: inout [UInt8], using random: inout SeededRandom) {
+    static func mutate(bytes: inout [UInt8], using random: inout SplitMix64) {
         guard !bytes.isEmpty else {
             bytes = [UInt8.random(in: 0...255, using: &random)]
             return
