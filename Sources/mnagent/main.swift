@@ -25,7 +25,11 @@ struct MNAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "This node's name (env MN_NODE_ID; default the host name).")
     var nodeID: String?
 
-    @Option(name: .long, help: "Redis URL: redis://[user:password@]host[:port][/db] or unix:///path (env MN_REDIS_URL).")
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Redis URL: redis://[user:password@]host[:port][/db], unix:///path or redis+sentinel://host:26379[,…]/MASTER (env MN_REDIS_URL).",
+            discussion: "With a redis+sentinel:// URL the agent asks the sentinels where the master is, and again after a failover."))
     var redis: String?
 
     @Option(name: .long, help: "The podman service socket (default: the system service, or one mnagent starts).")

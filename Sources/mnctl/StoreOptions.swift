@@ -9,8 +9,9 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Redis URL: redis://[user:password@]host[:port][/db] or unix:///path/redis.sock (env MN_REDIS_URL).",
-            discussion: "Without one, mnctl uses (and if needed starts) a local redis-server in the state directory."))
+            "Redis URL: redis://[user:password@]host[:port][/db], unix:///path/redis.sock or redis+sentinel://host:26379[,…]/MASTER (env MN_REDIS_URL).",
+            discussion: "Without one, mnctl uses (and if needed starts) a local redis-server in the state directory. "
+                + "A redis+sentinel:// URL lists sentinels and the master's name; mnctl asks them where the master is."))
     var redis: String?
 
     @Option(name: .long, help: "State directory of the local Redis (env MN_STATE_DIR; default /var/lib/mn as root).")

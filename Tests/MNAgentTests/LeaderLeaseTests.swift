@@ -104,6 +104,29 @@ extension RealProcesses {
             }
         }
 
+        @Test("the epoch never goes backwards when Redis loses its last increments (an asynchronous failover)")
+        func epochSurvivesLostWrites() async throws {
+            try await RedisServer.with { server in
+                let redis = RedisClient(url: server.url)
+                let a = lease("a", redis), b = lease("b", redis)
+                var term = try #require(acquired(try await a.acquire()))
+                for _ in 0..<4 { term = try #require(acquired(try await a.acquire(replacing: term))) }
+                #expect(term.epoch == 5)
+                #expect(try await b.acquire() == .heldBy(term), "b must have seen epoch 5")
+                // The promoted replica had only epoch 2, and no lease at all.
+                try await redis.run("SET", StoreKeys.leaderEpoch, "2")
+                try await redis.run("DEL", StoreKeys.leader)
+                let after = try #require(acquired(try await b.acquire()))
+                #expect(after.epoch == 6, "a new term reused an epoch at or below one already seen (\(after.epoch))")
+                #expect(try await redis.run("GET", StoreKeys.leaderEpoch).string == "6")
+                await #expect(throws: LeaderLease.Fenced.self) { try await a.write([["SET", "k", "v"]], under: term) }
+                // A process that saw nothing takes the counter as it stands.
+                try await redis.run("DEL", StoreKeys.leader)
+                #expect(try #require(acquired(try await lease("c", redis).acquire())).epoch == 7)
+                await redis.close()
+            }
+        }
+
         @Test("elections: one of three agents leads; when it shuts down another takes over at once, under a higher epoch")
         func handover() async throws {
             try await RedisServer.with { server in

@@ -16,6 +16,19 @@ struct RedisURLTests {
                 "unix://agent:pw@/run/redis.sock?db=3",
                 RedisURL(endpoint: .unix(path: "/run/redis.sock"), username: "agent", password: "pw", database: 3)
             ),
+            (
+                "redis+sentinel://s1,s2:26380,[::1]:26381/mymaster",
+                RedisURL(
+                    endpoint: .sentinel(
+                        sentinels: [.init(host: "s1", port: 26379), .init(host: "s2", port: 26380), .init(host: "::1", port: 26381)],
+                        master: "mymaster"))
+            ),
+            (
+                "redis+sentinel://mn:p%40ss@10.0.0.1:5000/main/4",
+                RedisURL(
+                    endpoint: .sentinel(sentinels: [.init(host: "10.0.0.1", port: 5000)], master: "main"), username: "mn",
+                    password: "p@ss", database: 4)
+            ),
         ])
     func parses(_ text: String, _ expected: RedisURL) throws {
         #expect(try RedisURL(parsing: text) == expected)
@@ -23,7 +36,10 @@ struct RedisURLTests {
 
     @Test(
         "rejects malformed URLs with a message naming the forms",
-        arguments: ["http://x", "redis://", "redis://h:99999", "unix://relative.sock", "redis://h/x"])
+        arguments: [
+            "http://x", "redis://", "redis://h:99999", "unix://relative.sock", "redis://h/x", "redis+sentinel://s1",
+            "redis+sentinel://s1/", "redis+sentinel://s1,/m", "redis+sentinel://s1:0/m", "redis+sentinel://s1/m/x", "redis+sentinel://s1/m/1/2",
+        ])
     func rejects(_ text: String) {
         #expect(throws: RedisError.self) { try RedisURL(parsing: text) }
         let message =
@@ -37,6 +53,8 @@ struct RedisURLTests {
         let url = try RedisURL(parsing: "redis://mn:hunter2@db:6379/1")
         #expect(url.description == "redis://mn:***@db:6379/1")
         #expect(!String(describing: url).contains("hunter2"))
+        let sentinel = try RedisURL(parsing: "redis+sentinel://:hunter2@a,b:1/m/2")
+        #expect(sentinel.description == "redis+sentinel://:***@a:26379,b:1/m/2")
     }
 
     @Test(

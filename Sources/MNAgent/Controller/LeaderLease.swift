@@ -1,5 +1,6 @@
 import Foundation
 public import MNCore
+import Synchronization
 
 /// The cluster controller's lease in Redis: one holder at a time, each acquisition numbered
 /// by a fencing epoch, every controller write refused unless its lease is still current.
@@ -9,6 +10,10 @@ public import MNCore
 /// operation is a Lua script, so the check and the change are one step on the server: a
 /// controller that paused (GC, SIGSTOP, a partition) past its TTL and wakes up finds its
 /// lease gone and writes nothing, even if no one else took the lease yet.
+///
+/// The epoch never goes backwards, even when a Redis failover loses the last increments
+/// (replication is asynchronous): each acquisition asks for an epoch above the highest this
+/// process has seen, and under Sentinel it waits (briefly) for a replica to hold the new one.
 public struct LeaderLease: Sendable {
     /// One holding of the lease.
     public struct Term: Hashable, Sendable, Codable, CustomStringConvertible {
@@ -60,6 +65,8 @@ public struct LeaderLease: Sendable {
     public let token: String
     /// How long a lease lasts without renewal.
     public let ttl: Duration
+    /// The highest epoch this process has seen, in any term (its own or another's).
+    private let highestSeen = HighestEpoch()
 
     /// A lease for the agent of `node`; `token` defaults to a fresh random one.
     public init(redis: RedisClient, node: NodeID, token: String = UUID().uuidString, ttl: Duration) {
@@ -74,12 +81,23 @@ public struct LeaderLease: Sendable {
     public func acquire(replacing previous: Term? = nil) async throws -> Acquisition {
         let reply = try await redis.run(
             "EVAL", Self.acquireScript, "2", StoreKeys.leader, StoreKeys.leaderEpoch, node.rawValue, token, String(ttl.milliseconds),
-            previous?.value ?? "")
+            previous?.value ?? "", String(highestSeen.value + 1))
         guard let items = reply.array, items.count == 2, case .integer(let epoch) = items[0], let value = items[1].string else {
             throw RedisError("unexpected reply to the lease script: \(reply)")
         }
-        if epoch == 0 { return .heldBy(Term(value: value)) }
+        if epoch == 0 {
+            let holder = Term(value: value)
+            if let holder { highestSeen.raise(to: holder.epoch) }
+            return .heldBy(holder)
+        }
         guard let term = Term(value: value) else { throw RedisError("the lease script stored an unreadable value: \(value)") }
+        highestSeen.raise(to: term.epoch)
+        if redis.url.isSentinel {
+            // Best effort: a failover that promotes a replica holding the new epoch keeps it.
+            // If none acknowledges in time the term still stands; the floor above keeps the
+            // epoch from going backwards as long as any agent saw it.
+            _ = try? await redis.run("WAIT", "1", String(min(1_000, ttl.milliseconds / 4)))
+        }
         return .acquired(term)
     }
 
@@ -130,12 +148,17 @@ public struct LeaderLease: Sendable {
     private static let fencedMarker = "MNFENCED"
     private static let conflictMarker = "MNCONFLICT"
 
-    /// KEYS: lease, epoch counter. ARGV: node, token, ttl ms, the caller's previous value or "".
-    /// Returns {epoch, value} when acquired, {0, current value} when held by someone else.
+    /// KEYS: lease, epoch counter. ARGV: node, token, ttl ms, the caller's previous value or "",
+    /// the lowest epoch the caller accepts. Returns {epoch, value} when acquired, {0, current
+    /// value} when held by someone else.
     private static let acquireScript = """
         local current = redis.call('GET', KEYS[1])
         if current and current ~= ARGV[4] then return {0, current} end
         local epoch = redis.call('INCR', KEYS[2])
+        if epoch < tonumber(ARGV[5]) then
+          epoch = tonumber(ARGV[5])
+          redis.call('SET', KEYS[2], epoch)
+        end
         local value = cjson.encode({epoch = epoch, node = ARGV[1], token = ARGV[2]})
         redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
         return {epoch, value}
@@ -173,4 +196,11 @@ public struct LeaderLease: Sendable {
         end
         return 'OK'
         """
+}
+
+/// The highest epoch a process has seen; shared by the copies of one ``LeaderLease``.
+private final class HighestEpoch: Sendable {
+    private let epoch = Mutex<Int64>(0)
+    var value: Int64 { epoch.withLock { $0 } }
+    func raise(to seen: Int64) { epoch.withLock { $0 = max($0, seen) } }
 }

@@ -12,27 +12,18 @@ final class HiredisConnection {
     /// end the process. The process ignores SIGPIPE once; writes then fail with EPIPE.
     private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
-    /// Connects and, as the URL says, authenticates and selects the database.
-    init(url: RedisURL, connectTimeoutMs: Int = 2_000) throws(RedisError) {
-        Self.ignoreBrokenPipes
-        var timeout = timeval(tv_sec: connectTimeoutMs / 1_000, tv_usec: (connectTimeoutMs % 1_000) * 1_000)
-        let made: UnsafeMutablePointer<redisContext>? =
-            switch url.endpoint {
-            case .tcp(let host, let port): redisConnectWithTimeout(host, Int32(port), timeout)
-            case .unix(let path): redisConnectUnixWithTimeout(path, timeout)
-            }
-        guard let made else { throw RedisError("cannot allocate a Redis connection", isConnectionError: true) }
-        guard made.pointee.err == 0 else {
-            let message = Self.errorText(made)
-            redisFree(made)
-            throw RedisError("cannot connect to \(url): \(message)", isConnectionError: true)
+    /// Connects to what `url` names (through the sentinels for a sentinel URL, confirming the
+    /// server they name is a master), then authenticates and selects the database.
+    convenience init(url: RedisURL, connectTimeoutMs: Int = 2_000) throws(RedisError) {
+        switch url.endpoint {
+        case .tcp, .unix:
+            try self.init(endpoint: url.endpoint, connectTimeoutMs: connectTimeoutMs, shownAs: "\(url)")
+        case .sentinel(let sentinels, let master):
+            let address = try Self.master(named: master, asking: sentinels)
+            try self.init(
+                endpoint: .tcp(host: address.host, port: address.port), connectTimeoutMs: connectTimeoutMs,
+                shownAs: "\(url) (master \(address))")
         }
-        context = made
-        // Children the agent starts (podman, redis-server) must not inherit the connection.
-        _ = fcntl(made.pointee.fd, F_SETFD, FD_CLOEXEC)
-        // Commands may block up to this long before the connection counts as broken.
-        timeout = timeval(tv_sec: 10, tv_usec: 0)
-        redisSetTimeout(context, timeout)
         if let password = url.password {
             let auth = url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]
             if case .error(let message) = try command(auth.map { Array($0.utf8) }) {
@@ -42,6 +33,60 @@ final class HiredisConnection {
         if url.database != 0, case .error(let message) = try command(["SELECT", String(url.database)].map { Array($0.utf8) }) {
             throw RedisError("Redis refused SELECT \(url.database): \(message)")
         }
+        if url.isSentinel, let role = try command([Array("ROLE".utf8)]).array?.first?.string, role != "master" {
+            // Sentinel's answer lags a failover by a moment; a user whose ACL forbids ROLE
+            // skips this check, and a write then meets READONLY instead.
+            throw RedisError("the sentinels named \(url) a master but it is a \(role) (a failover is under way)", isConnectionError: true)
+        }
+    }
+
+    /// A bare connection to a TCP or unix endpoint, without AUTH or SELECT.
+    private init(endpoint: RedisURL.Endpoint, connectTimeoutMs: Int, commandTimeoutMs: Int = 10_000, shownAs: String) throws(RedisError) {
+        Self.ignoreBrokenPipes
+        let timeout = timeval(tv_sec: connectTimeoutMs / 1_000, tv_usec: (connectTimeoutMs % 1_000) * 1_000)
+        let made: UnsafeMutablePointer<redisContext>? =
+            switch endpoint {
+            case .tcp(let host, let port): redisConnectWithTimeout(host, Int32(port), timeout)
+            case .unix(let path): redisConnectUnixWithTimeout(path, timeout)
+            case .sentinel: nil
+            }
+        guard let made else { throw RedisError("cannot allocate a Redis connection to \(shownAs)", isConnectionError: true) }
+        guard made.pointee.err == 0 else {
+            let message = Self.errorText(made)
+            redisFree(made)
+            throw RedisError("cannot connect to \(shownAs): \(message)", isConnectionError: true)
+        }
+        context = made
+        // Children the agent starts (podman, redis-server) must not inherit the connection.
+        _ = fcntl(made.pointee.fd, F_SETFD, FD_CLOEXEC)
+        // Commands may block up to this long before the connection counts as broken.
+        redisSetTimeout(context, timeval(tv_sec: commandTimeoutMs / 1_000, tv_usec: (commandTimeoutMs % 1_000) * 1_000))
+    }
+
+    /// Asks each sentinel in turn (`SENTINEL get-master-addr-by-name`) where the master is; the
+    /// first answer counts.
+    /// - Throws: a connection error listing each sentinel's failure when none answers.
+    private static func master(named master: String, asking sentinels: [RedisURL.Address]) throws(RedisError) -> RedisURL.Address {
+        var failures: [String] = []
+        for sentinel in sentinels {
+            do {
+                let connection = try HiredisConnection(
+                    endpoint: .tcp(host: sentinel.host, port: sentinel.port), connectTimeoutMs: 500, commandTimeoutMs: 1_000,
+                    shownAs: "sentinel \(sentinel)")
+                let reply = try connection.command(["SENTINEL", "get-master-addr-by-name", master].map { Array($0.utf8) })
+                if let items = reply.array, items.count == 2, let host = items[0].string, let port = items[1].string.flatMap(Int.init) {
+                    return RedisURL.Address(host: host, port: port)
+                }
+                if case .error(let message) = reply {
+                    failures.append("sentinel \(sentinel): \(message)")
+                } else {
+                    failures.append("sentinel \(sentinel) monitors no master named '\(master)'")
+                }
+            } catch {
+                failures.append(error.description)
+            }
+        }
+        throw RedisError("no sentinel named the master of '\(master)': \(failures.joined(separator: "; "))", isConnectionError: true)
     }
 
     deinit { redisFree(context) }

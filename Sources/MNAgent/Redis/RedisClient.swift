@@ -46,7 +46,9 @@ public actor RedisClient {
     /// Runs one command with binary arguments; an error reply throws.
     @discardableResult
     public func runBytes(_ arguments: [[UInt8]]) throws(RedisError) -> RedisReply {
-        let reply = try withConnection { connection throws(RedisError) -> RedisReply in try connection.command(arguments) }
+        let reply = try withConnection { connection throws(RedisError) -> RedisReply in
+            try Self.refuseReplica(connection.command(arguments))
+        }
         if case .error(let message) = reply {
             throw RedisError("Redis: \(message) (command \(arguments.first.map { String(decoding: $0, as: UTF8.self) } ?? ""))")
         }
@@ -126,6 +128,7 @@ public actor RedisClient {
                 for _ in 0...writes.count { queued.append(try connection.readReply()) }
                 if let refused = queued.first(where: { if case .error = $0 { true } else { false } }) {
                     _ = try connection.readReply()
+                    _ = try Self.refuseReplica(refused)
                     throw RedisError("Redis refused a write in a transaction: \(refused)")
                 }
                 return try connection.readReply()
@@ -136,6 +139,16 @@ public actor RedisClient {
                 "the connection to Redis broke during a transaction, so whether it was applied is unknown; "
                     + "running the same command again is safe (\(error))", isConnectionError: true)
         }
+    }
+
+    /// A `READONLY` reply means the server this connection reached is a replica now (a
+    /// failover demoted it): the connection counts as broken, so the next command finds the
+    /// master again (through the sentinels, for a sentinel URL).
+    private static func refuseReplica(_ reply: RedisReply) throws(RedisError) -> RedisReply {
+        if case .error(let message) = reply, message.hasPrefix("READONLY") {
+            throw RedisError("Redis: the server is a read-only replica now (\(message))", isConnectionError: true)
+        }
+        return reply
     }
 
     private func withConnection<T>(_ body: (HiredisConnection) throws(RedisError) -> T) throws(RedisError) -> T {

@@ -1,12 +1,35 @@
-/// Where and how to reach Redis: `redis://[user:password@]host[:port][/db]` or
-/// `unix:///path/to/redis.sock[?db=N]` (credentials for a socket: `unix://user:password@/path`).
+/// Where and how to reach Redis: `redis://[user:password@]host[:port][/db]`,
+/// `unix:///path/to/redis.sock[?db=N]` (credentials for a socket: `unix://user:password@/path`),
+/// or, through Redis Sentinel, `redis+sentinel://[user:password@]host[:port][,host[:port]…]/MASTER[/db]`.
 ///
 /// ``description`` never shows the password.
 public struct RedisURL: Hashable, Sendable, CustomStringConvertible {
-    /// TCP or unix socket.
+    /// TCP, unix socket, or whichever server the sentinels name as the master.
     public enum Endpoint: Hashable, Sendable {
         case tcp(host: String, port: Int)
         case unix(path: String)
+        /// The current master of `master` as the first sentinel that answers names it. The
+        /// URL's credentials are the master's; the sentinels are asked without them.
+        case sentinel(sentinels: [Address], master: String)
+    }
+
+    /// A host and port (a sentinel's).
+    public struct Address: Hashable, Sendable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+        public var description: String { (host.contains(":") ? "[\(host)]" : host) + ":\(port)" }
+    }
+
+    /// The default port of a sentinel.
+    public static let sentinelPort = 26379
+
+    /// Whether the URL names a master through sentinels (so it may move).
+    public var isSentinel: Bool {
+        if case .sentinel = endpoint { true } else { false }
     }
 
     public var endpoint: Endpoint
@@ -29,7 +52,9 @@ public struct RedisURL: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: ``RedisError`` saying what is wrong and what the forms are.
     public init(parsing text: String) throws(RedisError) {
         func invalid(_ why: String) -> RedisError {
-            RedisError("invalid Redis URL (\(why)); use redis://[user:password@]host[:port][/db] or unix:///path/to/redis.sock")
+            RedisError(
+                "invalid Redis URL (\(why)); use redis://[user:password@]host[:port][/db], unix:///path/to/redis.sock "
+                    + "or redis+sentinel://[user:password@]host[:port][,host[:port]…]/MASTER[/db]")
         }
         var rest: Substring
         let isUnix: Bool
@@ -39,21 +64,17 @@ public struct RedisURL: Hashable, Sendable, CustomStringConvertible {
         } else if text.hasPrefix("unix://") {
             rest = text.dropFirst("unix://".count)
             isUnix = true
+        } else if text.hasPrefix("redis+sentinel://") {
+            try self.init(sentinel: text.dropFirst("redis+sentinel://".count), invalid: invalid)
+            return
         } else {
-            throw invalid("it must start with redis:// or unix://")
+            throw invalid("it must start with redis://, unix:// or redis+sentinel://")
         }
         var username: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
+            (username, password) = Self.credentials(rest[..<at])
             rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
-                let user = credentials[..<colon]
-                username = user.isEmpty ? nil : percentDecoded(user)
-                password = percentDecoded(credentials[credentials.index(after: colon)...])
-            } else {
-                password = percentDecoded(credentials)
-            }
         }
         var database = 0
         if isUnix {
@@ -79,18 +100,59 @@ public struct RedisURL: Hashable, Sendable, CustomStringConvertible {
                 database = number
             }
         }
-        var host = String(hostPort)
-        var port = 6379
-        if let colon = hostPort.lastIndex(of: ":"), !hostPort.hasSuffix("]") {
-            host = String(hostPort[..<colon])
-            guard let number = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(number) else {
+        let address = try Self.address(hostPort, defaultPort: 6379, invalid: invalid)
+        self.init(endpoint: .tcp(host: address.host, port: address.port), username: username, password: password, database: database)
+    }
+
+    /// Parses what follows `redis+sentinel://`: `[user:password@]host[:port][,…]/MASTER[/db]`.
+    private init(sentinel text: Substring, invalid: (String) -> RedisError) throws(RedisError) {
+        var rest = text
+        var (username, password): (String?, String?) = (nil, nil)
+        if let at = rest.lastIndex(of: "@") {
+            (username, password) = Self.credentials(rest[..<at])
+            rest = rest[rest.index(after: at)...]
+        }
+        guard let slash = rest.firstIndex(of: "/") else {
+            throw invalid("a sentinel URL names its master after the sentinels: redis+sentinel://host:26379/mymaster")
+        }
+        let path = rest[rest.index(after: slash)...].split(separator: "/", omittingEmptySubsequences: false)
+        guard let master = path.first, !master.isEmpty else { throw invalid("the master name is missing") }
+        var database = 0
+        if path.count > 2 { throw invalid("after the master name comes at most the database") }
+        if path.count == 2, !path[1].isEmpty {
+            guard let number = Int(path[1]), number >= 0 else { throw invalid("the database must be a number, got '\(path[1])'") }
+            database = number
+        }
+        var sentinels: [Address] = []
+        for part in rest[..<slash].split(separator: ",", omittingEmptySubsequences: false) {
+            sentinels.append(try Self.address(part, defaultPort: Self.sentinelPort, invalid: invalid))
+        }
+        self.init(
+            endpoint: .sentinel(sentinels: sentinels, master: percentDecoded(master)), username: username, password: password,
+            database: database)
+    }
+
+    /// `user:password`, `:password` or `password` (the text before `@`).
+    private static func credentials(_ text: Substring) -> (username: String?, password: String?) {
+        guard let colon = text.firstIndex(of: ":") else { return (nil, percentDecoded(text)) }
+        let user = text[..<colon]
+        return (user.isEmpty ? nil : percentDecoded(user), percentDecoded(text[text.index(after: colon)...]))
+    }
+
+    /// `host`, `host:port`, `[v6]` or `[v6]:port`.
+    private static func address(_ text: Substring, defaultPort: Int, invalid: (String) -> RedisError) throws(RedisError) -> Address {
+        var host = String(text)
+        var port = defaultPort
+        if let colon = text.lastIndex(of: ":"), !text.hasSuffix("]") {
+            host = String(text[..<colon])
+            guard let number = Int(text[text.index(after: colon)...]), (1...65535).contains(number) else {
                 throw invalid("the port must be 1-65535")
             }
             port = number
         }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else { throw invalid("the host is missing") }
-        self.init(endpoint: .tcp(host: host, port: port), username: username, password: password, database: database)
+        return Address(host: host, port: port)
     }
 
     /// The URL with the password shown as `***`.
@@ -99,10 +161,12 @@ public struct RedisURL: Hashable, Sendable, CustomStringConvertible {
         if password != nil { credentials = "\(username ?? ""):***@" } else if let username { credentials = "\(username)@" }
         switch endpoint {
         case .tcp(let host, let port):
-            let shownHost = host.contains(":") ? "[\(host)]" : host
-            return "redis://\(credentials)\(shownHost):\(port)" + (database == 0 ? "" : "/\(database)")
+            return "redis://\(credentials)\(Address(host: host, port: port))" + (database == 0 ? "" : "/\(database)")
         case .unix(let path):
             return "unix://\(credentials.isEmpty ? "" : credentials)\(path)" + (database == 0 ? "" : "?db=\(database)")
+        case .sentinel(let sentinels, let master):
+            return "redis+sentinel://\(credentials)\(sentinels.map(\.description).joined(separator: ","))/\(master)"
+                + (database == 0 ? "" : "/\(database)")
         }
     }
 }
