@@ -23,6 +23,7 @@
 set -euo pipefail
 mnctl="$1"
 mnagent="$2"
+. "$(dirname "$0")/lib.sh"
 
 run="$$"
 suffix="$(printf '%x' $((run % 4096)))"
@@ -57,20 +58,6 @@ cleanup() {
 trap 'cleanup 2>/dev/null' EXIT
 
 fail() { echo "cluster check failed: $*" >&2; for host in "${hosts[@]}"; do tail -n 5 "$dir/$host.log" >&2 2>/dev/null || true; done; exit 1; }
-
-# Seconds since $1 (from date +%s.%N), to a tenth.
-elapsed() { python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$1"; }
-
-# Waits (up to $1 seconds, polling every 0.1 s) until the command after it succeeds.
-await() {
-    local seconds="$1"
-    shift
-    local deadline=$((SECONDS + seconds))
-    until "$@"; do
-        [ "$SECONDS" -lt "$deadline" ] || return 1
-        sleep 0.1
-    done
-}
 
 ip link add "$bridge" type bridge
 ip addr add "$subnet.1/24" dev "$bridge"

@@ -117,3 +117,17 @@ sys.exit(0 if r and r["awaiting_promotion"] else 1)' && return 0
     done
     return 1
 }
+
+# Seconds since $1 (from date +%s.%N), to a tenth.
+elapsed() { python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$1"; }
+
+# Waits (up to $1 seconds, polling every 0.1 s) until the command after it succeeds.
+await() {
+    local seconds="$1"
+    shift
+    local deadline=$((SECONDS + seconds))
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}

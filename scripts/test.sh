@@ -732,6 +732,14 @@ JSON
 }
 check "security: an ACL user limited to mn's keys and channels deploys, rolls back and resolves; its password is in no cmdline, log, output or --help; manifest values meant for a shell reach none; privileges mn never grants are refused by field" secured
 
+# Redis under Sentinel (a real primary, replica and three sentinels on loopback): the primary
+# killed mid-rollout, the rollout finishes on the promoted replica.
+sentinel_passes() {
+    out="$(scripts/sentinel-check.sh "$mnctl" "$mnagent" 2>&1)" || { echo "$out"; return 1; }
+    echo "$out" | sed 's/^/    /'
+}
+check "Redis Sentinel: mnagent and mnctl reach Redis through redis+sentinel://; the primary killed (SIGKILL) mid-rollout, the sentinels promote the replica and the rollout finishes there (three v2 containers, the first kept), the lease epoch not lower than before" sentinel_passes
+
 # Three hosts on this machine (network namespaces on a bridge, Redis on the bridge, real podman):
 # registry, placement 2/2/2, a rolling update across the hosts surviving kill -9 of the
 # controller, and a partition, with real mnagent processes.

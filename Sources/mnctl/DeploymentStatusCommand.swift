@@ -192,11 +192,23 @@ struct StatusWatcher {
     var stopWhenPaused = false
 
     /// Redraws on every change until the deployment is Running or Complete (returns; exit 1 when
-    /// its last run failed), Failed or RolledBack (exit 1).
+    /// its last run failed), Failed or RolledBack (exit 1). Rides through a Redis outage or
+    /// failover: it says so on standard error once, and looks again until Redis answers.
     func watch(_ key: DeploymentKey, in store: DeploymentStore) async throws {
         var last: String?
+        var unreachable = false
         while true {
-            let view = try await Self.view(key, in: store)
+            let view: DeploymentView
+            do {
+                view = try await Self.view(key, in: store)
+            } catch let error as RedisError where error.isConnectionError {
+                if !unreachable { printError("note: lost Redis (\(error)); still watching, looking again until it answers") }
+                unreachable = true
+                try await Task.sleep(for: .milliseconds(max(intervalMs, 200)))
+                continue
+            }
+            if unreachable { printError("note: Redis answers again") }
+            unreachable = false
             let text = output == .json ? jsonLine(view) : DeploymentStatusCommand.render(view, events: events)
             if text != last { show(view, redraw: true) }
             last = text
