@@ -638,6 +638,40 @@ podman_outage() {
         [ "$(outage_ids pdown | wc -w)" = 3 ] && grep -q "$first_v2" <<<"$(outage_ids pdown)"
 }
 check "podman's service killed mid-rollout: no container started or stopped meanwhile, mnagent starts the service again and the rollout finishes" podman_outage
+failing_start() {
+    # A new version whose containers cannot run, against real podman: a command that does not
+    # exist (the container exits at once) and a memory limit the runtime refuses (podman's start
+    # fails). Each is restarted as the restart policy says (2 attempts, 1 s then 2 s), then
+    # Failed with the reason, and the rollout fails at once (not at the 60 s healthy deadline),
+    # saying why; the v1 containers are never touched.
+    export MN_NODE_ID=seed-node
+    local dir="$state/fstart" v1_ids status reason
+    mkdir -p "$dir"
+    cat >"$dir/v1.json" <<JSON
+{"deployment":{"key":"fstart"},"agents":[{"id":"w","image":"localhost/mn-busybox:1","count":2,"args":["sleep","600"],
+ "lifecycle":{"grace_period_ms":500}}],
+ "policies":{"update":{"max_parallel":1,"min_healthy_ms":1000,"healthy_deadline_ms":60000,"progress_deadline_ms":120000},
+ "restart":{"attempts":2,"interval_ms":60000,"delay_ms":1000,"delay_function":"exponential","max_delay_ms":10000,"mode":"fail"}}}
+JSON
+    sed 's|"args":\["sleep","600"\]|"args":["/no/such/command"]|' "$dir/v1.json" >"$dir/v2.json"
+    sed 's|"args":\["sleep","600"\]|"args":["sleep","601"],"resources":{"memory_mb":1}|' "$dir/v1.json" >"$dir/v3.json"
+    timeout 90 "$mnctl" deployment deploy "$dir/v1.json" --wait >/dev/null || return 1
+    v1_ids="$(outage_ids fstart)"
+    for version in 2 3; do
+        local started=$SECONDS expected="exited with code"
+        [ "$version" = 2 ] || expected="start [0-9a-f]*: "
+        status=0
+        timeout 50 "$mnctl" deployment deploy "$dir/v$version.json" --wait >"$dir/v$version.out" 2>&1 || status=$?
+        reason="$("$mnctl" deployment status fstart --output json | python3 -c 'import json,sys; print((json.load(sys.stdin).get("failure") or {}).get("reason", ""))')"
+        [ "$status" = 1 ] && grep -q "^w/0 failed: $expected" <<<"$reason" &&
+            grep -q "restarted 2 times within 60000 ms (attempts 2, mode fail)" <<<"$reason" ||
+            { echo "    v$version: exit $status after $((SECONDS - started)) s, failure: '$reason'"; return 1; }
+        echo "    v$version failed after $((SECONDS - started)) s: $reason" | cut -c1-200
+    done
+    [ "$(podman ps -q --no-trunc --filter label=mn.node=seed-node --filter label=mn.deployment.key=fstart --filter label=mn.deployment.version=1 | sort | tr '\n' ' ')" = "$v1_ids" ] ||
+        { echo "    the v1 containers changed: $(outage_ids fstart) (before: $v1_ids)"; return 1; }
+}
+check "a new version whose containers cannot run (a missing command; a memory limit the runtime refuses): restarted as the restart policy says, then Failed with the reason, the rollout failed at once saying why, v1 untouched" failing_start
 podman_service_taken_over() {
     # kill -9 of an mnagent leaves the podman service it started (a process group of its own):
     # the next agent of that state directory takes it over instead of starting a second one,

@@ -12,7 +12,7 @@ import MNReconcile
 public enum PlanningCorpus {
     /// The digest the planners gave when it was last recorded (see ``digest()``). A change of
     /// behaviour that is meant changes it: record the new one, and say why in the commit.
-    public static let recordedDigest = "94d14dfd56969b7b8452352f3a2eab35683b3ec8a9297c1103365dc20d979326"
+    public static let recordedDigest = "29d1a3d5d35898cddc71a22d4dc9f5f31d7365a8cfad72e0a39f723ac4728c92"
 
     /// The SHA-256 of every plan of the corpus, rendered canonically, in order.
     public static func digest() -> String {

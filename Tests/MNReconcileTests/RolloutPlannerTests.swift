@@ -249,6 +249,36 @@ struct RolloutPlannerTests {
         #expect(run.endedAt == t0.adding(ms: 3_000))
     }
 
+    @Test("a new instance whose restart policy ran out fails the rollout at once, saying why; one that will be retried does not")
+    func failedForGoodFailsAtOnce() {
+        let from = rollingManifest(
+            image: "web:1", count: 2, maxParallel: 1, minHealthyMs: 500, healthyDeadlineMs: 60_000, progressDeadlineMs: 120_000)
+        let to = rollingManifest(
+            image: "web:2", count: 2, maxParallel: 1, minHealthyMs: 500, healthyDeadlineMs: 60_000, progressDeadlineMs: 120_000)
+        let old = VersionedManifest(version: 1, manifest: from)
+        let new = VersionedManifest(version: 2, manifest: to)
+        let first = RolloutPlanner.plan(.init(from: old, to: new, state: RolloutState(target: 2, now: t0), instances: [], now: t0))
+        let placed = first.desired.filter { $0.version == 2 && "\($0.id.agent)" == "web" }
+        #expect(placed.count == 1)
+        func statuses(_ phase: InstancePhase) -> [InstanceStatus] {
+            first.desired.map { instance in
+                InstanceStatus(
+                    id: instance.id, version: instance.version, specHash: instance.specHash,
+                    phase: placed.contains(instance) ? phase : .running, health: placed.contains(instance) ? nil : .healthy)
+            }
+        }
+        let later = t0.adding(ms: 5_000)
+        let retrying = RolloutPlanner.plan(
+            .init(from: old, to: new, state: first.state, instances: statuses(.failed(reason: "no such image", retryAt: later.adding(ms: 1_000))), now: later))
+        guard case .progressing = retrying.outcome else {
+            Issue.record("an instance that will be retried failed the rollout: \(retrying.outcome)")
+            return
+        }
+        let reason = "exited with code 127; restarted 2 times within 60000 ms (attempts 2, mode fail)"
+        let failed = RolloutPlanner.plan(.init(from: old, to: new, state: first.state, instances: statuses(.failed(reason: reason, retryAt: nil)), now: later))
+        #expect(failed.outcome == .failed(reason: "\(placed[0].id.agent)/\(placed[0].id.index) failed: \(reason)"))
+    }
+
     @Test("properties: max_parallel in flight, every unit always served, a terminal outcome within the deadlines")
     func properties() async {
         let gen = zip(

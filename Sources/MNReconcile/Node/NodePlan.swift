@@ -10,7 +10,8 @@ public enum InstancePhase: Hashable, Sendable {
     case restarting(at: Timestamp)
     /// A batch instance that exited 0.
     case complete
-    /// Start failed or the restart policy ran out; `retryAt` is the next attempt, if any.
+    /// Start failed or the restart policy ran out; `retryAt` is the next attempt, if any (`nil`:
+    /// none comes, the failure is final).
     case failed(reason: String, retryAt: Timestamp?)
     /// On a node that is down since the given time: unavailable, neither healthy nor failed.
     /// Only the cluster level says so (a node never reports itself lost).
@@ -159,7 +160,8 @@ public struct NodePlan: Hashable, Sendable {
 
     /// This plan after the action for `instance`'s slot with `specHash` failed in the runtime: it is
     /// Failed with `message`, and its record counts the outage from `time`. The next
-    /// reconcile retries it as its restart policy says; nothing is ever reverted.
+    /// reconcile retries it as its restart policy says (so the phase is not final: its
+    /// `retryAt` is `time` until that reconcile dates the retry); nothing is ever reverted.
     public func recordingFailure(of instance: InstanceID, specHash: SpecHash, message: String, at time: Timestamp) -> NodePlan {
         var plan = self
         if let index = plan.records.firstIndex(where: { $0.id == instance && $0.specHash == specHash }) {
@@ -168,7 +170,7 @@ public struct NodePlan: Hashable, Sendable {
             if plan.records[index].downSince == nil { plan.records[index].downSince = time }
         }
         if let index = plan.instances.firstIndex(where: { $0.id == instance && $0.specHash == specHash }) {
-            plan.instances[index].phase = .failed(reason: message, retryAt: nil)
+            plan.instances[index].phase = .failed(reason: message, retryAt: time)
         }
         return plan
     }

@@ -375,7 +375,9 @@ public enum NodeReconciler {
             builder.report(instance, phase, container: candidate, record: record)
         case .exhausted(let reason):
             record.exhausted = true
-            record.lastError = record.lastError.map { "\($0); \(reason)" } ?? reason
+            // What the last run said, then why no restart comes: "exited with code 127; restarted 3 times …".
+            let exit = candidate?.exitCode.map { "exited with code \($0)" }
+            record.lastError = [record.lastError, exit, reason].compactMap { $0 }.joined(separator: "; ")
             builder.report(instance, .failed(reason: record.lastError ?? reason, retryAt: nil), container: candidate, record: record)
         }
         return nil

@@ -23,8 +23,10 @@ extension RolloutPlanner {
         /// Each unit's progress, at least `newCount` long.
         var progress: [UnitProgress]
         /// The first report of each unit's new instance: 0 none, 1 unhealthy, 2 healthy, 3 lost
-        /// (on a node that is down).
+        /// (on a node that is down), 4 failed for good (see ``failures``).
         var health: [UInt8] = []
+        /// Why a unit's new instance failed for good (its restart policy ran out), by index.
+        var failures: [Int: String] = [:]
     }
 
     /// The units of an update, agent by agent, with their progress: what a decision reads and
@@ -123,6 +125,9 @@ extension RolloutPlanner {
                 else { continue }
                 if case .lost = report.phase {
                     rows[row].health[index] = 3
+                } else if case .failed(let reason, nil) = report.phase {
+                    rows[row].health[index] = 4
+                    rows[row].failures[index] = reason
                 } else {
                     rows[row].health[index] = RolloutPlanner.isHealthy(report, signal: signal) ? 2 : 1
                 }
@@ -134,6 +139,9 @@ extension RolloutPlanner {
 
         /// Whether the unit's new instance is on a node that is down.
         func isLost(_ unit: UnitRef) -> Bool { rows[Int(unit.row)].health[Int(unit.index)] == 3 }
+
+        /// Why the unit's new instance failed for good (no retry will come), if it did.
+        func failure(_ unit: UnitRef) -> String? { rows[Int(unit.row)].failures[Int(unit.index)] }
 
         /// Unchanged units run the new version; changed units run the old until done (kept while
         /// they are a waiting first wave), plus the new once placed; units gone from the target

@@ -181,6 +181,10 @@ public enum RolloutPlanner {
         var requeue: [Timestamp] = []
         for unit in inFlight {
             guard let placed = table[unit].placedAt else { continue }
+            if let failure = table.failure(unit) {
+                // Its restart policy ran out (mode fail): no later report can make it healthy.
+                return finished(desired, state, .failed(reason: "\(table.name(of: unit)) failed: \(failure)"))
+            }
             if let since = table[unit].healthySince {
                 requeue.append(since.adding(ms: Int64(policy.minHealthyMs)))
             } else {
