@@ -2,10 +2,12 @@
 # Measures, on this machine, with the real binaries, real redis-server and real podman, a
 # rolling update of ONE agent with `count: 10` busybox instances from version 1 (fully
 # running) to version 2 (a changed env var), done two ways:
-#   - mn: from starting `mnctl apply v2.json` until `mnctl deployment status KEY --output json`
-#     says the rollout is done (status Running, latest_version 2, rollback_target 2, no
-#     rollout in progress) AND podman shows exactly the 10 containers of the key, all running,
-#     all labelled mn.deployment.version=2 (so none of version 1 is left, in any state);
+#   - mn: from starting `mnctl apply v2.json` until the agent's podman service shows exactly
+#     the 10 containers of the key, all running, all labelled mn.deployment.version=2 (so none
+#     of version 1 is left, in any state), seen by Benchmarks/settled.py asking the service's
+#     REST API every 10 ms: the container work, as the CLI script's time is; and until
+#     `mnctl deployment status KEY --output json` also says the rollout is done (status
+#     Running, latest_version 2, stable_version 2, no rollout in progress), polled;
 #     policies.update: rolling, min_healthy_ms 0, health_check agent_states, with
 #     max_parallel 1 and 10;
 #   - a plain podman CLI script doing the same work: for max_parallel 1, per instance
@@ -123,9 +125,9 @@ sys.exit(0 if ok else 1)' "$count" "$version"
 }
 
 # Whether mn's record says version $2 of $1 is rolled out: status Running, it is the latest
-# version and the rollback target (the last version that reached Running), no rollout in
+# version and the stable version (the last version that reached Running), no rollout in
 # progress. (Right after `mnctl apply`, status is still "Running" for the old version:
-# rollback_target is what tells that the new one got there.)
+# stable_version is what tells that the new one got there.)
 mn_rolled_out() {
     local key="$1" version="$2"
     mnctl deployment status "$key" --output json | python3 -c '
@@ -135,7 +137,7 @@ if view["status"] == "Failed":
     print("deployment failed: " + json.dumps(view["events"][-3:]), file=sys.stderr)
     sys.exit(2)
 sys.exit(0 if view["status"] == "Running" and view["latest_version"] == version
-         and view.get("rollback_target") == version and view.get("rollout") is None else 1)' "$version"
+         and view.get("stable_version") == version and view.get("rollout") is None else 1)' "$version"
 }
 
 mn_done() { mn_rolled_out "$1" "$2" && podman_settled "label=mn.deployment.key=$1" "$2"; }
@@ -166,8 +168,9 @@ for line in sys.stdin:
 print(-1 if last is None else (last - int(sys.argv[1])) // 1000000)' "$2"
 }
 
-# One mn sample; sets wall_ms (to the observed done) and removed_ms (to podman's last
-# removal of a version-1 container).
+# One mn sample; sets settled_ms (to the containers' end state, seen within ~10-20 ms), wall_ms
+# (to the polled done: containers and record) and removed_ms (to podman's last removal of a
+# version-1 container, from its events, -1 when it logs none).
 # No subshells here or below, so the EXIT trap always knows the agent and a failure stops the run.
 mn_sample() {
     local parallel="$1" sample="$2" key="$tag-p$1-$2"
@@ -177,11 +180,13 @@ mn_sample() {
     mnctl apply "$work/$key-v1.json" >/dev/null
     wait_until "$key version 1 to run" mn_done "$key" 1
     sleep 1  # settle, not synchronisation (v1 is verified done): let the agent finish the passes v1's events cause
-    local start end
+    local start settled end
     start=$(now_ns)
     mnctl apply "$work/$key-v2.json" >/dev/null
+    settled=$(python3 Benchmarks/settled.py "$state/podman.sock" "$key" 2 "$count" "$poll_timeout_s")
     wait_until "$key version 2 to roll out" mn_done "$key" 2
     end=$(now_ns)
+    settled_ms=$(((settled - start) / 1000000))
     wall_ms=$(((end - start) / 1000000))
     removed_ms=$(last_old_removed_ms "$key" "$start")
     stop_agent "agent-p$parallel-run$sample.log"
@@ -232,16 +237,17 @@ cli_sample() {
     cli_ms=$(((end - start) / 1000000))
 }
 
-declare -A all_mn all_removed all_cli
+declare -A all_settled all_mn all_removed all_cli
 for sample in $(seq 1 "$runs"); do
     for parallel in "${parallels[@]}"; do
         mn_sample "$parallel" "$sample"
         cli_sample "$parallel" "$sample"
+        all_settled[$parallel]+="$settled_ms "
         all_mn[$parallel]+="$wall_ms "
         all_removed[$parallel]+="$removed_ms "
         all_cli[$parallel]+="$cli_ms "
-        printf 'run %d, max_parallel %2d: mn %5d ms (last old container removed at %5d ms), podman CLI %5d ms\n' \
-            "$sample" "$parallel" "$wall_ms" "$removed_ms" "$cli_ms" >&2
+        printf 'run %d, max_parallel %2d: mn containers settled %5d ms, done (polled) %5d ms (last old removed at %5d ms), podman CLI %5d ms\n' \
+            "$sample" "$parallel" "$settled_ms" "$wall_ms" "$removed_ms" "$cli_ms" >&2
     done
 done
 
@@ -250,17 +256,19 @@ range() { printf '%s\n' "$@" | sort -n | awk 'NR==1 {min=$1} {max=$1} END {print
 echo
 echo "rolling update of $count instances ($image, sleep 600), v1 running -> v2 rolled out; median of $runs run(s), ms"
 {
-    echo "max_parallel|mn: apply to done|(min-max)|mn: apply to last old removed|podman CLI|(min-max)|mn / CLI|mn per container|CLI per container"
+    echo "max_parallel|mn: apply to containers settled|(min-max)|mn: apply to done (polled)|mn: last old removed|podman CLI|(min-max)|mn / CLI|mn per container|CLI per container"
     for parallel in "${parallels[@]}"; do
         # shellcheck disable=SC2086
-        m=$(median ${all_mn[$parallel]}) e=$(median ${all_removed[$parallel]}) c=$(median ${all_cli[$parallel]})
+        s=$(median ${all_settled[$parallel]}) m=$(median ${all_mn[$parallel]}) e=$(median ${all_removed[$parallel]}) c=$(median ${all_cli[$parallel]})
         # shellcheck disable=SC2086
-        echo "$parallel|$m|($(range ${all_mn[$parallel]}))|$e|$c|($(range ${all_cli[$parallel]}))|$(awk -v m="$m" -v c="$c" 'BEGIN {printf "%.2fx", m / c}')|$((m / count))|$((c / count))"
+        echo "$parallel|$s|($(range ${all_settled[$parallel]}))|$m|$e|$c|($(range ${all_cli[$parallel]}))|$(awk -v m="$s" -v c="$c" 'BEGIN {printf "%.2fx", m / c}')|$((s / count))|$((c / count))"
     done
 } | column -t -s '|'
 echo
-echo "mn: apply to done: starting 'mnctl apply v2.json' to the end of the first poll that sees it done (polls every 50 ms;"
-echo "  a poll is 'mnctl deployment status' then 'podman ps', ~0.1-0.2 s, so this includes up to one poll of lag)."
+echo "mn: apply to containers settled: starting 'mnctl apply v2.json' to Benchmarks/settled.py seeing the 10 v2 containers running"
+echo "  and nothing else of the key (the podman service's REST API every 10 ms); mn / CLI compares this with the CLI script."
+echo "mn: apply to done (polled): to the first poll (every 50 ms; 'mnctl deployment status' then 'podman ps', ~0.1-0.2 s a poll)"
+echo "  that also sees the record done."
 echo "mn: apply to last old removed: the same start to podman's last 'remove' event of a version-1 container."
 echo "podman CLI: max_parallel 1 = per instance 'podman run -d' new, 'podman stop -t 1' + 'podman rm' old; 10 = all runs at once, then all stop+rm at once."
 echo "build: $(basename "$(dirname "$bin")")/$(basename "$bin") (debug unless built with -c release); agent logs: ${logs:-not kept (set MN_BENCH_LOGS=DIR to keep them)}"
