@@ -13,7 +13,7 @@ public struct RedisURL: Hashable, Sendable, CustomStringConvertible {
         case sentinel(sentinels: [Address], master: String)
     }
 
-    /// A host and port (a sentinel's).
+    /// A host and port: a server's, or a sentinel's.
     public struct Address: Hashable, Sendable, CustomStringConvertible {
         public var host: String
         public var port: Int
