@@ -88,19 +88,14 @@ public final class RedisSentinels: @unchecked Sendable {
             if index > 0 { arguments += ["--replicaof", "127.0.0.1", String(serverPorts[0])] }
             try start(port, executable, arguments)
         }
-        for port in serverPorts { try await awaitAnswer(direct(port)) }
+        for port in serverPorts {
+            try await until("the server on \(port) answers", asking: port) { try await $0.run("PING") == .status("PONG") }
+        }
         // The replicas have their first full copy (before it, WAIT counts none of them).
         for port in serverPorts.dropFirst() {
-            let client = RedisClient(url: direct(port))
-            let deadline = ContinuousClock.now.advanced(by: .seconds(30))
-            while !((try? await client.run("INFO", "replication"))?.string ?? "").contains("master_link_status:up") {
-                guard ContinuousClock.now < deadline else {
-                    await client.close()
-                    throw RedisError("the replica on \(port) did not sync within 30 s; see \(directory.path)")
-                }
-                try await Task.sleep(for: .milliseconds(20))
+            try await until("the replica on \(port) has synced", asking: port) {
+                try await $0.run("INFO", "replication").string?.contains("master_link_status:up") == true
             }
-            await client.close()
         }
         for port in sentinelPorts {
             // A sentinel rewrites its configuration file, so each has one of its own.
@@ -118,18 +113,11 @@ public final class RedisSentinels: @unchecked Sendable {
             try start(port, executable, [config.path, "--sentinel"])
         }
         // Every sentinel knows the replica and the other two, so a failover can be authorised.
-        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
         for port in sentinelPorts {
-            while true {
-                let client = RedisClient(url: direct(port))
-                let quorum = (try? await client.run("SENTINEL", "CKQUORUM", Self.masterName))?.string ?? ""
-                let replicas = (try? await client.run("SENTINEL", "REPLICAS", Self.masterName))?.array?.count ?? 0
-                await client.close()
-                if quorum.contains("3 usable") && replicas == serverPorts.count - 1 { break }
-                guard ContinuousClock.now < deadline else {
-                    throw RedisError("sentinel \(port) did not see the whole set-up in 30 s (\(quorum)); see \(directory.path)")
-                }
-                try await Task.sleep(for: .milliseconds(50))
+            try await until("sentinel \(port) sees the whole set-up", asking: port) { client in
+                let quorum = try await client.run("SENTINEL", "CKQUORUM", Self.masterName).string ?? ""
+                let replicas = try await client.run("SENTINEL", "REPLICAS", Self.masterName).array?.count ?? 0
+                return quorum.contains("3 usable") && replicas == self.serverPorts.count - 1
             }
         }
     }
@@ -139,18 +127,20 @@ public final class RedisSentinels: @unchecked Sendable {
         lock.withLock { processes[port] = process }
     }
 
-    private func awaitAnswer(_ url: RedisURL) async throws {
-        let client = RedisClient(url: url)
-        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+    /// Asks the server or sentinel on `port` every 20 ms (an error counts as "not yet") until
+    /// `ready` says yes; throws after 30 s.
+    private func until(_ what: String, asking port: Int, _ ready: (RedisClient) async throws -> Bool) async throws {
+        let client = RedisClient(url: direct(port))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
         while ContinuousClock.now < deadline {
-            if (try? await client.run("PING")) == .status("PONG") {
+            if (try? await ready(client)) == true {
                 await client.close()
                 return
             }
-            try await Task.sleep(for: .milliseconds(5))
+            try await Task.sleep(for: .milliseconds(20))
         }
         await client.close()
-        throw RedisError("\(url) did not answer within 10 s; see \(directory.path)")
+        throw RedisError("timed out after 30 s waiting until \(what); see \(directory.path)")
     }
 
     /// `count` TCP ports free on loopback now (the kernel's choice, released for the servers).

@@ -48,7 +48,7 @@ final class HiredisConnection {
             switch endpoint {
             case .tcp(let host, let port): redisConnectWithTimeout(host, Int32(port), timeout)
             case .unix(let path): redisConnectUnixWithTimeout(path, timeout)
-            case .sentinel: nil
+            case .sentinel: preconditionFailure("a sentinel URL is resolved to its master's TCP address before connecting")
             }
         guard let made else { throw RedisError("cannot allocate a Redis connection to \(shownAs)", isConnectionError: true) }
         guard made.pointee.err == 0 else {
